@@ -1,0 +1,38 @@
+"""The `govgraph` command.
+
+Subcommands come from the `govgraph.commands` entry-point group so that each part
+of the product registers its own command without the gateway importing it: the
+gateway never imports a subgraph (they meet only over HTTP and the supergraph).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points
+from typing import Callable, Sequence
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govgraph",
+        description="Federated GraphQL gateway and subgraphs for Internet Plus government services.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for ep in sorted(entry_points(group="govgraph.commands"), key=lambda e: e.name):
+        register: Register = ep.load()
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result = args.func(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Gateway configuration: one TOML file, overridable by environment variables.
+
+The file is optional; every setting has an embedded default so `govgraph gateway`
+runs with nothing but a supergraph.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+@dataclass(slots=True)
+class PartitionConfig:
+    """A subgraph of the supergraph that is served by many shards with one schema."""
+
+    subgraph: str
+    # partition key (e.g. "44") -> shard URL
+    shards: dict[str, str] = field(default_factory=dict)
+    shard_timeout_s: float | None = None
+    breaker_failures: int = 5
+    breaker_reset_s: float = 10.0
+
+
+@dataclass(slots=True)
+class GatewayConfig:
+    host: str = "127.0.0.1"
+    port: int = 4000
+    supergraph: str | None = None
+    workers: int = 1
+    # join__graph name (lower-cased enum value, e.g. "products") -> URL overriding the composed one
+    subgraph_urls: dict[str, str] = field(default_factory=dict)
+    subgraph_timeout_s: float = 10.0
+    subgraph_timeouts: dict[str, float] = field(default_factory=dict)
+    request_deadline_s: float = 30.0
+    propagate_headers: list[str] = field(default_factory=list)
+    max_body_bytes: int = 1_048_576
+    expose_query_plan: bool = True
+    introspection: bool = True
+    plan_cache_size: int = 1024
+    partitions: dict[str, PartitionConfig] = field(default_factory=dict)
+
+    def timeout_for(self, subgraph: str) -> float:
+        return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read `govgraph.toml` (if given) and apply `GOVGRAPH_*` environment overrides."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"configuration file {str(p)!r} does not exist")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {str(p)!r} is not valid TOML: {exc}") from None
+    cfg = _from_mapping(raw)
+    _apply_env(cfg, env)
+    return cfg
+
+
+def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
+    cfg = GatewayConfig()
+    gw = dict(raw.get("gateway", {}))
+    for name in ("host", "supergraph"):
+        if name in gw:
+            setattr(cfg, name, _typed(f"gateway.{name}", gw[name], str))
+    for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
+        if name in gw:
+            setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
+    for name in ("expose_query_plan", "introspection"):
+        if name in gw:
+            setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
+    if "request_deadline_s" in gw:
+        cfg.request_deadline_s = _seconds("gateway.request_deadline_s", gw["request_deadline_s"])
+    if "propagate_headers" in gw:
+        headers = gw["propagate_headers"]
+        if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
+            raise ConfigError("gateway.propagate_headers must be a list of header names")
+        cfg.propagate_headers = [h.lower() for h in headers]
+
+    for name, sub in dict(raw.get("subgraphs", {})).items():
+        if not isinstance(sub, Mapping):
+            raise ConfigError(f"[subgraphs.{name}] must be a table")
+        if "url" in sub:
+            cfg.subgraph_urls[name] = _typed(f"subgraphs.{name}.url", sub["url"], str)
+        if "timeout_s" in sub:
+            cfg.subgraph_timeouts[name] = _seconds(f"subgraphs.{name}.timeout_s", sub["timeout_s"])
+    if "timeout_s" in raw.get("upstream", {}):
+        cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", raw["upstream"]["timeout_s"])
+
+    for name, part in dict(raw.get("partitions", {})).items():
+        if not isinstance(part, Mapping):
+            raise ConfigError(f"[partitions.{name}] must be a table")
+        shards = part.get("shards", {})
+        if not isinstance(shards, Mapping) or not all(isinstance(v, str) for v in shards.values()):
+            raise ConfigError(f"partitions.{name}.shards must map partition keys to URLs")
+        pc = PartitionConfig(subgraph=name, shards={str(k): v for k, v in shards.items()})
+        if "shard_timeout_s" in part:
+            pc.shard_timeout_s = _seconds(f"partitions.{name}.shard_timeout_s", part["shard_timeout_s"])
+        if "breaker_failures" in part:
+            pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures", part["breaker_failures"], int)
+        if "breaker_reset_s" in part:
+            pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"])
+        cfg.partitions[name] = pc
+    return cfg
+
+
+def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
+    """`GOVGRAPH_SUBGRAPH_<NAME>_URL` overrides one subgraph URL; a few scalars by name."""
+    for key, value in env.items():
+        if key.startswith("GOVGRAPH_SUBGRAPH_") and key.endswith("_URL"):
+            name = key[len("GOVGRAPH_SUBGRAPH_"):-len("_URL")].lower()
+            if name:
+                cfg.subgraph_urls[name] = value
+    if "GOVGRAPH_SUBGRAPH_TIMEOUT_S" in env:
+        cfg.subgraph_timeout_s = _seconds("GOVGRAPH_SUBGRAPH_TIMEOUT_S", env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"])
+    if "GOVGRAPH_REQUEST_DEADLINE_S" in env:
+        cfg.request_deadline_s = _seconds("GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"])
+    if "GOVGRAPH_PROPAGATE_HEADERS" in env:
+        cfg.propagate_headers = [h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()]
+
+
+def _typed(name: str, value: Any, kind: type) -> Any:
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise ConfigError(f"{name} must be greater than zero, got {value!r}")
+    return seconds
