@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
+# The headers Apollo clients already send, plus a vendor-neutral one.
+CSRF_REQUIRED_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight",
+                         "graphql-require-preflight")
+
+
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names it."""
 
@@ -45,6 +50,10 @@ class GatewayConfig:
     introspection: bool = True
     plan_cache_size: int = 1024
     partitions: dict[str, PartitionConfig] = field(default_factory=dict)
+    # Refuse requests a browser could send cross-site without a CORS preflight
+    # (GET, or a "simple" content type) unless they carry one of these headers.
+    csrf_prevention: bool = True
+    csrf_required_headers: list[str] = field(default_factory=lambda: list(CSRF_REQUIRED_HEADERS))
 
     def timeout_for(self, subgraph: str) -> float:
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
@@ -77,7 +86,7 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("expose_query_plan", "introspection"):
+    for name in ("expose_query_plan", "introspection", "csrf_prevention"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
     if "request_deadline_s" in gw:
@@ -87,6 +96,11 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ConfigError("gateway.propagate_headers must be a list of header names")
         cfg.propagate_headers = [h.lower() for h in headers]
+    if "csrf_required_headers" in gw:
+        headers = gw["csrf_required_headers"]
+        if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):
+            raise ConfigError("gateway.csrf_required_headers must be a list of header names")
+        cfg.csrf_required_headers = [h.lower() for h in headers]
 
     for name, sub in dict(raw.get("subgraphs", {})).items():
         if not isinstance(sub, Mapping):
