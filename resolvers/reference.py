@@ -1,0 +1,640 @@
+"""National reference data: provinces, departments, the basic catalogue, licence types.
+
+Pure and deterministic (a fixed `random.Random` seed, no clock, no I/O) so every seed of
+the national hub and of the 31 provincial shards agrees on the same codes.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+CATALOGUE_SEED = 20161229
+SUBJECT_SEED = 20200922
+CATALOGUE_BASE_SIZE = 320
+PERSONS_PER_SCALE = 5000
+LEGAL_PERSONS_PER_SCALE = 1000
+CROSS_PROVINCE_ITEMS = 140
+CROSS_PROVINCE_FIRST_BATCH = 58
+
+
+@dataclass(frozen=True, slots=True)
+class Province:
+    """A provincial-level division of GB/T 2260 and whether it runs a platform."""
+
+    code: str
+    prefix: str
+    name_zh: str
+    name_pinyin: str
+    name_en: str
+    iso3166_2: str
+    division_type: str
+    has_platform: bool
+
+
+def _province(code: str, zh: str, pinyin: str, en: str, iso: str, kind: str) -> Province:
+    return Province(code, code[:2], zh, pinyin, en, f"CN-{iso}", kind, code[:2] not in {"71", "81", "82"})
+
+
+PROVINCES: tuple[Province, ...] = (
+    _province("110000", "北京市", "Běijīng Shì", "Beijing", "BJ", "MUNICIPALITY"),
+    _province("120000", "天津市", "Tiānjīn Shì", "Tianjin", "TJ", "MUNICIPALITY"),
+    _province("130000", "河北省", "Héběi Shěng", "Hebei", "HE", "PROVINCE"),
+    _province("140000", "山西省", "Shānxī Shěng", "Shanxi", "SX", "PROVINCE"),
+    _province("150000", "内蒙古自治区", "Nèi Měnggǔ Zìzhìqū", "Inner Mongolia", "NM", "AUTONOMOUS_REGION"),
+    _province("210000", "辽宁省", "Liáoníng Shěng", "Liaoning", "LN", "PROVINCE"),
+    _province("220000", "吉林省", "Jílín Shěng", "Jilin", "JL", "PROVINCE"),
+    _province("230000", "黑龙江省", "Hēilóngjiāng Shěng", "Heilongjiang", "HL", "PROVINCE"),
+    _province("310000", "上海市", "Shànghǎi Shì", "Shanghai", "SH", "MUNICIPALITY"),
+    _province("320000", "江苏省", "Jiāngsū Shěng", "Jiangsu", "JS", "PROVINCE"),
+    _province("330000", "浙江省", "Zhèjiāng Shěng", "Zhejiang", "ZJ", "PROVINCE"),
+    _province("340000", "安徽省", "Ānhuī Shěng", "Anhui", "AH", "PROVINCE"),
+    _province("350000", "福建省", "Fújiàn Shěng", "Fujian", "FJ", "PROVINCE"),
+    _province("360000", "江西省", "Jiāngxī Shěng", "Jiangxi", "JX", "PROVINCE"),
+    _province("370000", "山东省", "Shāndōng Shěng", "Shandong", "SD", "PROVINCE"),
+    _province("410000", "河南省", "Hénán Shěng", "Henan", "HA", "PROVINCE"),
+    _province("420000", "湖北省", "Húběi Shěng", "Hubei", "HB", "PROVINCE"),
+    _province("430000", "湖南省", "Húnán Shěng", "Hunan", "HN", "PROVINCE"),
+    _province("440000", "广东省", "Guǎngdōng Shěng", "Guangdong", "GD", "PROVINCE"),
+    _province("450000", "广西壮族自治区", "Guǎngxī Zhuàngzú Zìzhìqū", "Guangxi Zhuang", "GX", "AUTONOMOUS_REGION"),
+    _province("460000", "海南省", "Hǎinán Shěng", "Hainan", "HI", "PROVINCE"),
+    _province("500000", "重庆市", "Chóngqìng Shì", "Chongqing", "CQ", "MUNICIPALITY"),
+    _province("510000", "四川省", "Sìchuān Shěng", "Sichuan", "SC", "PROVINCE"),
+    _province("520000", "贵州省", "Guìzhōu Shěng", "Guizhou", "GZ", "PROVINCE"),
+    _province("530000", "云南省", "Yúnnán Shěng", "Yunnan", "YN", "PROVINCE"),
+    _province("540000", "西藏自治区", "Xīzàng Zìzhìqū", "Xizang (Tibet)", "XZ", "AUTONOMOUS_REGION"),
+    _province("610000", "陕西省", "Shǎnxī Shěng", "Shaanxi", "SN", "PROVINCE"),
+    _province("620000", "甘肃省", "Gānsù Shěng", "Gansu", "GS", "PROVINCE"),
+    _province("630000", "青海省", "Qīnghǎi Shěng", "Qinghai", "QH", "PROVINCE"),
+    _province("640000", "宁夏回族自治区", "Níngxià Huízú Zìzhìqū", "Ningxia Hui", "NX", "AUTONOMOUS_REGION"),
+    _province("650000", "新疆维吾尔自治区", "Xīnjiāng Wéiwú'ěr Zìzhìqū", "Xinjiang Uygur", "XJ", "AUTONOMOUS_REGION"),
+    _province("710000", "台湾省", "Táiwān Shěng", "Taiwan", "TW", "CLAIMED_PROVINCE"),
+    _province("810000", "香港特别行政区", "Xiānggǎng Tèbié Xíngzhèngqū", "Hong Kong SAR", "HK", "SAR"),
+    _province("820000", "澳门特别行政区", "Àomén Tèbié Xíngzhèngqū", "Macao SAR", "MO", "SAR"),
+)
+
+PLATFORM_PROVINCES: tuple[Province, ...] = tuple(p for p in PROVINCES if p.has_platform)
+
+_BY_PREFIX = {p.prefix: p for p in PROVINCES}
+
+
+def province(code_or_prefix: str) -> Province | None:
+    """The province for a 2-digit prefix or a 6-digit provincial code; None if unknown."""
+    value = code_or_prefix.strip()
+    if len(value) == 2 and value.isdigit():
+        return _BY_PREFIX.get(value)
+    if len(value) == 6 and value.isdigit() and value.endswith("0000"):
+        return _BY_PREFIX.get(value[:2])
+    return None
+
+
+# ---------------------------------------------------------------- credit codes
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def organisation_code(body: str) -> str:
+    """An 8-digit body plus its GB 11714 check character (9 characters)."""
+    remainder = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS)) % 11
+    check = "X" if remainder == 10 else "0" if remainder == 11 else str(remainder)
+    return body + check
+
+
+def uscc(registrar: str, kind: str, division: str, org_body: str) -> str:
+    """An 18-character GB 32100 unified social credit code with a valid check character."""
+    head = registrar + kind + division + organisation_code(org_body)
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(head, _USCC_WEIGHTS))
+    return head + _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def uscc_is_valid(code: str) -> bool:
+    """True when `code` has 18 characters of the GB 32100 alphabet and a correct check character."""
+    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+        return False
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS))
+    return _USCC_ALPHABET[(31 - total % 31) % 31] == code[17]
+
+
+# ---------------------------------------------------------------- departments
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A State Council department (region 100000) that owns catalogue items."""
+
+    uscc: str
+    name: str
+
+
+_DEPARTMENT_NAMES: tuple[tuple[str, str], ...] = (
+    ("mps", "公安部"),
+    ("mca", "民政部"),
+    ("moj", "司法部"),
+    ("mohrss", "人力资源和社会保障部"),
+    ("mnr", "自然资源部"),
+    ("mee", "生态环境部"),
+    ("mohurd", "住房和城乡建设部"),
+    ("mot", "交通运输部"),
+    ("moa", "农业农村部"),
+    ("mofcom", "商务部"),
+    ("mct", "文化和旅游部"),
+    ("nhc", "国家卫生健康委员会"),
+    ("moe", "教育部"),
+    ("samr", "国家市场监督管理总局"),
+    ("sta", "国家税务总局"),
+    ("nhsa", "国家医疗保障局"),
+    ("nia", "国家移民管理局"),
+    ("mem", "应急管理部"),
+    ("mva", "退役军人事务部"),
+    ("nmpa", "国家药品监督管理局"),
+    ("customs", "海关总署"),
+    ("tobacco", "国家烟草专卖局"),
+    ("mwr", "水利部"),
+    ("forestry", "国家林业和草原局"),
+)
+
+
+def _department_codes() -> dict[str, Department]:
+    rng = random.Random(CATALOGUE_SEED)
+    codes: dict[str, Department] = {}
+    for key, name in _DEPARTMENT_NAMES:
+        body = "0000" + f"{rng.randrange(10_000):04d}"
+        codes[key] = Department(uscc("1", "1", "100000", body), name)
+    return codes
+
+
+_DEPT = _department_codes()
+DEPARTMENTS: tuple[Department, ...] = tuple(_DEPT[key] for key, _ in _DEPARTMENT_NAMES)
+
+
+# ---------------------------------------------------------------- licence types
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceTypeEntry:
+    """A licence type of the national catalogue (GB/T 36902): owner USCC + 3-digit sequence."""
+
+    type_code: str
+    name: str
+    owner_uscc: str
+    holder_type: str
+
+
+_LICENCES: tuple[tuple[str, str, str], ...] = (
+    ("samr", "营业执照", "LEGAL_PERSON"),
+    ("samr", "食品经营许可证", "LEGAL_PERSON"),
+    ("samr", "食品生产许可证", "LEGAL_PERSON"),
+    ("samr", "特种设备使用登记证", "LEGAL_PERSON"),
+    ("samr", "工业产品生产许可证", "LEGAL_PERSON"),
+    ("mps", "居民户口簿", "NATURAL_PERSON"),
+    ("mps", "居民身份证", "NATURAL_PERSON"),
+    ("mps", "居住证", "NATURAL_PERSON"),
+    ("mps", "机动车驾驶证", "NATURAL_PERSON"),
+    ("mps", "机动车行驶证", "NATURAL_PERSON"),
+    ("mca", "结婚证", "NATURAL_PERSON"),
+    ("mca", "离婚证", "NATURAL_PERSON"),
+    ("mca", "社会团体法人登记证书", "LEGAL_PERSON"),
+    ("mca", "民办非企业单位登记证书", "LEGAL_PERSON"),
+    ("nhc", "出生医学证明", "NATURAL_PERSON"),
+    ("nhc", "医师执业证书", "NATURAL_PERSON"),
+    ("nhc", "护士执业证书", "NATURAL_PERSON"),
+    ("nhc", "医疗机构执业许可证", "LEGAL_PERSON"),
+    ("nhc", "公共场所卫生许可证", "LEGAL_PERSON"),
+    ("mohrss", "社会保障卡", "NATURAL_PERSON"),
+    ("mohrss", "人力资源服务许可证", "LEGAL_PERSON"),
+    ("mohrss", "职业资格证书", "NATURAL_PERSON"),
+    ("mnr", "不动产权证书", "NATURAL_PERSON"),
+    ("mnr", "建设用地规划许可证", "LEGAL_PERSON"),
+    ("mnr", "采矿许可证", "LEGAL_PERSON"),
+    ("mohurd", "建筑工程施工许可证", "LEGAL_PERSON"),
+    ("mohurd", "建筑业企业资质证书", "LEGAL_PERSON"),
+    ("mohurd", "商品房预售许可证", "LEGAL_PERSON"),
+    ("mot", "道路运输经营许可证", "LEGAL_PERSON"),
+    ("mot", "道路运输从业人员从业资格证", "NATURAL_PERSON"),
+    ("mot", "网络预约出租汽车运输证", "NATURAL_PERSON"),
+    ("moe", "教师资格证书", "NATURAL_PERSON"),
+    ("moe", "民办学校办学许可证", "LEGAL_PERSON"),
+    ("moj", "律师执业证", "NATURAL_PERSON"),
+    ("moj", "公证书", "NATURAL_PERSON"),
+    ("mee", "排污许可证", "LEGAL_PERSON"),
+    ("mee", "危险废物经营许可证", "LEGAL_PERSON"),
+    ("moa", "农药经营许可证", "LEGAL_PERSON"),
+    ("moa", "兽药经营许可证", "LEGAL_PERSON"),
+    ("moa", "拖拉机和联合收割机驾驶证", "NATURAL_PERSON"),
+    ("mofcom", "对外贸易经营者备案登记表", "LEGAL_PERSON"),
+    ("mofcom", "成品油零售经营批准证书", "LEGAL_PERSON"),
+    ("mct", "旅行社业务经营许可证", "LEGAL_PERSON"),
+    ("mct", "导游证", "NATURAL_PERSON"),
+    ("mct", "网络文化经营许可证", "LEGAL_PERSON"),
+    ("nia", "普通护照", "NATURAL_PERSON"),
+    ("nia", "往来港澳通行证", "NATURAL_PERSON"),
+    ("mem", "危险化学品经营许可证", "LEGAL_PERSON"),
+    ("mem", "安全生产许可证", "LEGAL_PERSON"),
+    ("mva", "退役军人优待证", "NATURAL_PERSON"),
+    ("nmpa", "药品经营许可证", "LEGAL_PERSON"),
+    ("nmpa", "医疗器械经营许可证", "LEGAL_PERSON"),
+    ("tobacco", "烟草专卖零售许可证", "LEGAL_PERSON"),
+    ("mwr", "取水许可证", "LEGAL_PERSON"),
+    ("forestry", "林木采伐许可证", "NATURAL_PERSON"),
+    ("sta", "完税证明", "NATURAL_PERSON"),
+    ("nhsa", "医疗保障电子凭证", "NATURAL_PERSON"),
+)
+
+
+def _licence_types() -> tuple[LicenceTypeEntry, ...]:
+    sequence: dict[str, int] = {}
+    entries = []
+    for owner, name, holder in _LICENCES:
+        sequence[owner] = sequence.get(owner, 0) + 1
+        owner_code = _DEPT[owner].uscc
+        entries.append(LicenceTypeEntry(f"{owner_code}{sequence[owner]:03d}", name, owner_code, holder))
+    return tuple(entries)
+
+
+LICENCE_TYPES: tuple[LicenceTypeEntry, ...] = _licence_types()
+_LICENCE_BY_NAME = {entry.name: entry for entry in LICENCE_TYPES}
+
+
+# ---------------------------------------------------------------- shared data resources
+
+
+@dataclass(frozen=True, slots=True)
+class SharedDataResourceEntry:
+    """A resource of the government information resource catalogue (国发〔2016〕51号)."""
+
+    resource_code: str
+    name: str
+    provider_uscc: str
+    share_type: str
+    share_conditions: str | None
+    fields: tuple[str, ...]
+
+
+_RESOURCES: tuple[tuple[str, str, str, str | None, tuple[str, ...]], ...] = (
+    ("mps", "居民身份证信息核验", "CONDITIONAL", "依申请核验，需关联办件编号并说明用途",
+     ("姓名", "公民身份号码", "核验结果")),
+    ("mps", "户籍信息", "CONDITIONAL", "仅限户籍、婚姻、社保等法定事项办理使用",
+     ("姓名", "公民身份号码", "户籍地址", "户主关系", "登记日期")),
+    ("samr", "营业执照信息", "UNCONDITIONAL", None,
+     ("统一社会信用代码", "企业名称", "法定代表人", "注册资本", "成立日期", "住所", "经营范围")),
+    ("samr", "企业经营异常名录信息", "UNCONDITIONAL", None, ("统一社会信用代码", "列入原因", "列入日期")),
+    ("mohrss", "社保参保信息", "CONDITIONAL", "需参保人授权或法定职责依据",
+     ("姓名", "公民身份号码", "参保险种", "参保状态", "缴费月数")),
+    ("mca", "婚姻登记信息", "CONDITIONAL", "仅限婚姻状况相关事项，需当事人授权",
+     ("男方姓名", "女方姓名", "登记类别", "登记日期", "登记机关")),
+    ("mca", "低保和特困人员信息", "CONDITIONAL", "仅限社会救助事项使用", ("姓名", "救助类别", "救助起始日期")),
+    ("nhc", "出生医学证明信息", "CONDITIONAL", "仅限户口登记和社保参保事项",
+     ("新生儿姓名", "出生日期", "出生地点", "母亲姓名", "父亲姓名")),
+    ("nhc", "医师执业注册信息", "UNCONDITIONAL", None, ("姓名", "执业类别", "执业范围", "执业机构")),
+    ("mnr", "不动产登记信息", "CONDITIONAL", "需权利人授权或司法、征收依据",
+     ("不动产单元号", "权利人", "坐落", "权利类型", "面积")),
+    ("sta", "纳税人信息", "CONDITIONAL", "需纳税人授权", ("纳税人识别号", "纳税人名称", "纳税信用等级")),
+    ("sta", "企业纳税信用等级", "UNCONDITIONAL", None, ("纳税人识别号", "评价年度", "信用等级")),
+    ("moe", "学历学位信息", "CONDITIONAL", "需本人授权", ("姓名", "学历层次", "毕业院校", "毕业日期")),
+    ("mps", "机动车驾驶证信息", "CONDITIONAL", "仅限交通、保险相关事项", ("姓名", "准驾车型", "有效期限", "状态")),
+    ("mohurd", "建筑业企业资质信息", "UNCONDITIONAL", None, ("企业名称", "资质类别", "资质等级", "有效期")),
+    ("mee", "排污许可信息", "UNCONDITIONAL", None, ("单位名称", "许可证编号", "行业类别", "有效期限")),
+    ("nhsa", "医保参保信息", "CONDITIONAL", "需参保人授权", ("姓名", "参保地", "参保类别", "参保状态")),
+    ("mva", "退役军人身份信息", "CONDITIONAL", "仅限优待抚恤事项", ("姓名", "退役时间", "安置地")),
+    ("customs", "进出口企业备案信息", "UNCONDITIONAL", None, ("海关编码", "企业名称", "备案日期")),
+    ("mps", "违法犯罪记录", "NOT_SHARED", None, ("姓名", "公民身份号码", "记录类别")),
+    ("moj", "律师执业信息", "UNCONDITIONAL", None, ("姓名", "执业证号", "执业机构", "执业状态")),
+    ("nmpa", "药品经营许可信息", "UNCONDITIONAL", None, ("企业名称", "许可证编号", "经营范围", "有效期")),
+)
+
+
+def _shared_data_resources() -> tuple[SharedDataResourceEntry, ...]:
+    entries = []
+    for index, (owner, name, share, conditions, fields) in enumerate(_RESOURCES, start=1):
+        code = f"{_DEPT[owner].uscc[8:16]}/{index:05d}"
+        entries.append(SharedDataResourceEntry(code, name, _DEPT[owner].uscc, share, conditions, fields))
+    return tuple(entries)
+
+
+SHARED_DATA_RESOURCES: tuple[SharedDataResourceEntry, ...] = _shared_data_resources()
+
+
+# ---------------------------------------------------------------- basic catalogue
+
+ITEM_TYPE_CODES: dict[str, str] = {
+    "ADMINISTRATIVE_LICENSING": "01",
+    "ADMINISTRATIVE_PENALTY": "02",
+    "ADMINISTRATIVE_COERCION": "03",
+    "ADMINISTRATIVE_LEVY": "04",
+    "ADMINISTRATIVE_PAYMENT": "05",
+    "ADMINISTRATIVE_INSPECTION": "06",
+    "ADMINISTRATIVE_CONFIRMATION": "07",
+    "ADMINISTRATIVE_REWARD": "08",
+    "ADMINISTRATIVE_ADJUDICATION": "09",
+    "OTHER_ADMINISTRATIVE_POWER": "10",
+    "PUBLIC_SERVICE": "20",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """An item of the basic catalogue (基本目录), identical in every province.
+
+    `catalog_code` is 12 digits: item type (2) + department sequence (3) + main item (4)
+    + sub-item (3, "000" for a main item).
+    """
+
+    catalog_code: str
+    name: str
+    item_type: str
+    department_uscc: str
+    legal_time_limit: int
+    legal_time_unit: str
+    service_objects: tuple[str, ...]
+    cross_province: bool
+    cross_province_modes: tuple[str, ...]
+    result_licence_type: str | None
+    parent_code: str | None
+    cross_province_year: int | None = None
+    law_name: str | None = None
+    use_levels: tuple[str, ...] = ()
+
+
+_P = ("NATURAL_PERSON",)
+_E = ("ENTERPRISE_LEGAL_PERSON",)
+_PE = ("NATURAL_PERSON", "ENTERPRISE_LEGAL_PERSON")
+_ORG = ("ENTERPRISE_LEGAL_PERSON", "PUBLIC_INSTITUTION", "SOCIAL_ORGANIZATION")
+_LIC = "ADMINISTRATIVE_LICENSING"
+_PS = "PUBLIC_SERVICE"
+_CONF = "ADMINISTRATIVE_CONFIRMATION"
+_PAY = "ADMINISTRATIVE_PAYMENT"
+_WD = "WORKING_DAY"
+_ND = "NATURAL_DAY"
+
+# (department, main item name, item type, objects, legal limit, unit, licence issued, law)
+_BASE_ITEMS: tuple[tuple[str, str, str, tuple[str, ...], int, str, str | None, str], ...] = (
+    ("samr", "企业登记", _LIC, _E, 15, _WD, "营业执照", "中华人民共和国市场主体登记管理条例"),
+    ("samr", "个体工商户登记", _LIC, _P, 15, _WD, "营业执照", "促进个体工商户发展条例"),
+    ("samr", "食品经营许可", _LIC, _PE, 20, _WD, "食品经营许可证", "中华人民共和国食品安全法"),
+    ("samr", "食品生产许可", _LIC, _E, 20, _WD, "食品生产许可证", "中华人民共和国食品安全法"),
+    ("samr", "特种设备使用登记", _LIC, _E, 15, _WD, "特种设备使用登记证", "中华人民共和国特种设备安全法"),
+    ("samr", "工业产品生产许可", _LIC, _E, 60, _ND, "工业产品生产许可证", "中华人民共和国工业产品生产许可证管理条例"),
+    ("samr", "企业年度报告公示", _PS, _E, 1, _WD, None, "企业信息公示暂行条例"),
+    ("samr", "食品安全违法行为处罚", "ADMINISTRATIVE_PENALTY", _E, 90, _ND, None, "中华人民共和国食品安全法"),
+    ("samr", "特种设备安全监督检查", "ADMINISTRATIVE_INSPECTION", _E, 30, _WD, None, "中华人民共和国特种设备安全法"),
+    ("mps", "户口迁移", _CONF, _P, 10, _WD, "居民户口簿", "中华人民共和国户口登记条例"),
+    ("mps", "出生登记", _CONF, _P, 5, _WD, "居民户口簿", "中华人民共和国户口登记条例"),
+    ("mps", "居民身份证申领", _PS, _P, 60, _ND, "居民身份证", "中华人民共和国居民身份证法"),
+    ("mps", "居住证申领", _PS, _P, 15, _ND, "居住证", "居住证暂行条例"),
+    ("mps", "机动车驾驶证申领", _LIC, _P, 10, _WD, "机动车驾驶证", "中华人民共和国道路交通安全法"),
+    ("mps", "机动车登记", _LIC, _PE, 5, _WD, "机动车行驶证", "中华人民共和国道路交通安全法"),
+    ("mps", "无犯罪记录证明开具", _PS, _P, 3, _WD, None, "公安机关办理犯罪记录查询工作规定"),
+    ("mps", "交通违法行为处罚", "ADMINISTRATIVE_PENALTY", _P, 30, _ND, None, "中华人民共和国道路交通安全法"),
+    ("mps", "扣留机动车", "ADMINISTRATIVE_COERCION", _P, 30, _ND, None, "中华人民共和国道路交通安全法"),
+    ("mca", "内地居民婚姻登记", _CONF, _P, 1, _WD, "结婚证", "婚姻登记条例"),
+    ("mca", "内地居民离婚登记", _CONF, _P, 30, _ND, "离婚证", "婚姻登记条例"),
+    ("mca", "社会团体登记", _LIC, _ORG, 60, _WD, "社会团体法人登记证书", "社会团体登记管理条例"),
+    ("mca", "民办非企业单位登记", _LIC, _ORG, 60, _WD, "民办非企业单位登记证书", "民办非企业单位登记管理暂行条例"),
+    ("mca", "最低生活保障金给付", _PAY, _P, 30, _WD, None, "社会救助暂行办法"),
+    ("mca", "特困人员救助供养", _PAY, _P, 30, _WD, None, "社会救助暂行办法"),
+    ("mca", "残疾人两项补贴给付", _PAY, _P, 30, _WD, None, "国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见"),
+    ("mca", "高龄津贴给付", _PAY, _P, 20, _WD, None, "中华人民共和国老年人权益保障法"),
+    ("nhc", "出生医学证明办理", _PS, _P, 5, _WD, "出生医学证明", "中华人民共和国母婴保健法"),
+    ("nhc", "医师执业注册", _LIC, _P, 20, _WD, "医师执业证书", "中华人民共和国医师法"),
+    ("nhc", "护士执业注册", _LIC, _P, 20, _WD, "护士执业证书", "护士条例"),
+    ("nhc", "医疗机构执业登记", _LIC, _ORG, 45, _WD, "医疗机构执业许可证", "医疗机构管理条例"),
+    ("nhc", "公共场所卫生许可", _LIC, _PE, 20, _WD, "公共场所卫生许可证", "公共场所卫生管理条例"),
+    ("nhc", "生育登记", _PS, _P, 1, _WD, None, "中华人民共和国人口与计划生育法"),
+    ("nhc", "预防接种证办理", _PS, _P, 1, _WD, None, "中华人民共和国疫苗管理法"),
+    ("mohrss", "社会保障卡申领", _PS, _P, 30, _ND, "社会保障卡", "中华人民共和国社会保险法"),
+    ("mohrss", "基本养老保险关系转移接续", _PS, _P, 45, _WD, None, "中华人民共和国社会保险法"),
+    ("mohrss", "失业保险金申领", _PAY, _P, 10, _WD, None, "失业保险条例"),
+    ("mohrss", "工伤认定", _CONF, _PE, 60, _ND, None, "工伤保险条例"),
+    ("mohrss", "人力资源服务许可", _LIC, _E, 20, _WD, "人力资源服务许可证", "人力资源市场暂行条例"),
+    ("mohrss", "职业资格证书核发", _CONF, _P, 20, _WD, "职业资格证书", "中华人民共和国就业促进法"),
+    ("mohrss", "城乡居民养老保险待遇申领", _PAY, _P, 20, _WD, None, "中华人民共和国社会保险法"),
+    ("mohrss", "就业创业证申领", _PS, _P, 5, _WD, None, "就业服务与就业管理规定"),
+    ("mohrss", "劳动人事争议仲裁", "ADMINISTRATIVE_ADJUDICATION", _PE, 45, _ND, None, "中华人民共和国劳动争议调解仲裁法"),
+    ("nhsa", "医保关系转移接续", _PS, _P, 15, _WD, None, "中华人民共和国社会保险法"),
+    ("nhsa", "异地就医备案", _PS, _P, 1, _WD, None, "中华人民共和国社会保险法"),
+    ("nhsa", "门诊慢特病待遇认定", _CONF, _P, 15, _WD, None, "医疗保障基金使用监督管理条例"),
+    ("nhsa", "医保电子凭证申领", _PS, _P, 1, _WD, "医疗保障电子凭证", "中华人民共和国社会保险法"),
+    ("mnr", "不动产登记", _CONF, _PE, 30, _WD, "不动产权证书", "不动产登记暂行条例"),
+    ("mnr", "建设用地规划许可", _LIC, _E, 20, _WD, "建设用地规划许可证", "中华人民共和国城乡规划法"),
+    ("mnr", "采矿权审批", _LIC, _E, 40, _WD, "采矿许可证", "中华人民共和国矿产资源法"),
+    ("mohurd", "建筑工程施工许可", _LIC, _E, 7, _WD, "建筑工程施工许可证", "中华人民共和国建筑法"),
+    ("mohurd", "建筑业企业资质核准", _LIC, _E, 20, _WD, "建筑业企业资质证书", "中华人民共和国建筑法"),
+    ("mohurd", "商品房预售许可", _LIC, _E, 10, _WD, "商品房预售许可证", "城市房地产开发经营管理条例"),
+    ("mohurd", "住房公积金提取", _PAY, _P, 3, _WD, None, "住房公积金管理条例"),
+    ("mohurd", "住房公积金贷款", _PS, _P, 15, _WD, None, "住房公积金管理条例"),
+    ("mohurd", "公共租赁住房资格审核", _CONF, _P, 30, _WD, None, "公共租赁住房管理办法"),
+    ("mot", "道路旅客运输经营许可", _LIC, _E, 20, _WD, "道路运输经营许可证", "中华人民共和国道路运输条例"),
+    ("mot", "道路货物运输经营许可", _LIC, _PE, 20, _WD, "道路运输经营许可证", "中华人民共和国道路运输条例"),
+    ("mot", "道路运输从业人员从业资格", _LIC, _P, 10, _WD, "道路运输从业人员从业资格证", "中华人民共和国道路运输条例"),
+    ("mot", "网络预约出租汽车运输证核发", _LIC, _P, 20, _WD, "网络预约出租汽车运输证", "网络预约出租汽车经营服务管理暂行办法"),
+    ("moe", "教师资格认定", _LIC, _P, 30, _WD, "教师资格证书", "教师资格条例"),
+    ("moe", "民办学校设立", _LIC, _ORG, 90, _WD, "民办学校办学许可证", "中华人民共和国民办教育促进法"),
+    ("moe", "学历证书查询验证", _PS, _P, 5, _WD, None, "中华人民共和国教育法"),
+    ("moe", "义务教育入学", _PS, _P, 30, _ND, None, "中华人民共和国义务教育法"),
+    ("moj", "律师执业许可", _LIC, _P, 30, _WD, "律师执业证", "中华人民共和国律师法"),
+    ("moj", "公证", _PS, _P, 15, _WD, "公证书", "中华人民共和国公证法"),
+    ("moj", "法律援助", _PS, _P, 7, _WD, None, "中华人民共和国法律援助法"),
+    ("mee", "排污许可", _LIC, _E, 20, _WD, "排污许可证", "排污许可管理条例"),
+    ("mee", "危险废物经营许可", _LIC, _E, 20, _WD, "危险废物经营许可证", "危险废物经营许可证管理办法"),
+    ("mee", "建设项目环境影响评价文件审批", _LIC, _E, 60, _ND, None, "中华人民共和国环境影响评价法"),
+    ("mee", "环境违法行为处罚", "ADMINISTRATIVE_PENALTY", _E, 90, _ND, None, "中华人民共和国环境保护法"),
+    ("moa", "农药经营许可", _LIC, _PE, 20, _WD, "农药经营许可证", "农药管理条例"),
+    ("moa", "兽药经营许可", _LIC, _PE, 20, _WD, "兽药经营许可证", "兽药管理条例"),
+    ("moa", "拖拉机和联合收割机驾驶证核发", _LIC, _P, 10, _WD, "拖拉机和联合收割机驾驶证", "农业机械安全监督管理条例"),
+    ("moa", "耕地地力保护补贴", _PAY, _P, 30, _WD, None, "中华人民共和国农业法"),
+    ("mofcom", "对外贸易经营者备案登记", _CONF, _E, 5, _WD, "对外贸易经营者备案登记表", "中华人民共和国对外贸易法"),
+    ("mofcom", "成品油零售经营资格审批", _LIC, _E, 20, _WD, "成品油零售经营批准证书", "成品油市场管理办法"),
+    ("mct", "旅行社设立许可", _LIC, _E, 20, _WD, "旅行社业务经营许可证", "旅行社条例"),
+    ("mct", "导游证核发", _LIC, _P, 10, _WD, "导游证", "导游人员管理条例"),
+    ("mct", "网络文化经营许可", _LIC, _E, 20, _WD, "网络文化经营许可证", "互联网文化管理暂行规定"),
+    ("nia", "普通护照签发", _PS, _P, 7, _WD, "普通护照", "中华人民共和国护照法"),
+    ("nia", "往来港澳通行证签发", _PS, _P, 7, _WD, "往来港澳通行证", "中国公民因私事往来香港地区或者澳门地区的暂行管理办法"),
+    ("mem", "危险化学品经营许可", _LIC, _E, 30, _WD, "危险化学品经营许可证", "危险化学品安全管理条例"),
+    ("mem", "安全生产许可", _LIC, _E, 45, _WD, "安全生产许可证", "安全生产许可证条例"),
+    ("mem", "安全生产违法行为处罚", "ADMINISTRATIVE_PENALTY", _E, 90, _ND, None, "中华人民共和国安全生产法"),
+    ("mva", "退役军人优待证申领", _PS, _P, 30, _WD, "退役军人优待证", "中华人民共和国退役军人保障法"),
+    ("mva", "伤残抚恤金给付", _PAY, _P, 30, _WD, None, "军人抚恤优待条例"),
+    ("mva", "退役士兵自主就业一次性经济补助", _PAY, _P, 30, _WD, None, "退役士兵安置条例"),
+    ("nmpa", "药品经营许可", _LIC, _E, 30, _WD, "药品经营许可证", "中华人民共和国药品管理法"),
+    ("nmpa", "第三类医疗器械经营许可", _LIC, _E, 30, _WD, "医疗器械经营许可证", "医疗器械监督管理条例"),
+    ("tobacco", "烟草专卖零售许可", _LIC, _PE, 20, _WD, "烟草专卖零售许可证", "中华人民共和国烟草专卖法"),
+    ("mwr", "取水许可", _LIC, _PE, 45, _WD, "取水许可证", "取水许可和水资源费征收管理条例"),
+    ("mwr", "水资源税征收", "ADMINISTRATIVE_LEVY", _PE, 30, _WD, None, "中华人民共和国资源税法"),
+    ("forestry", "林木采伐许可", _LIC, _PE, 20, _WD, "林木采伐许可证", "中华人民共和国森林法"),
+    ("sta", "个人所得税综合所得汇算清缴", _PS, _P, 30, _ND, None, "中华人民共和国个人所得税法"),
+    ("sta", "完税证明开具", _PS, _PE, 1, _WD, "完税证明", "中华人民共和国税收征收管理法"),
+    ("sta", "发票领用", _PS, _E, 1, _WD, None, "中华人民共和国发票管理办法"),
+    ("sta", "城镇土地使用税征收", "ADMINISTRATIVE_LEVY", _E, 30, _WD, None, "中华人民共和国城镇土地使用税暂行条例"),
+    ("customs", "报关单位备案", _CONF, _E, 5, _WD, None, "中华人民共和国海关法"),
+    ("mct", "文化市场先进单位表彰", "ADMINISTRATIVE_REWARD", _ORG, 60, _WD, None, "中华人民共和国公共文化服务保障法"),
+    ("mnr", "土地权属争议裁决", "ADMINISTRATIVE_ADJUDICATION", _PE, 90, _ND, None, "中华人民共和国土地管理法"),
+    ("mohurd", "城市建筑垃圾处置核准", "OTHER_ADMINISTRATIVE_POWER", _E, 20, _WD, None, "城市市容和环境卫生管理条例"),
+)
+
+_LICENCE_ACTIONS = ("新办", "变更", "延续", "注销", "补办", "换发")
+_CONFIRMATION_ACTIONS = ("办理", "变更", "更正", "补发")
+_SERVICE_ACTIONS = ("申请", "变更", "查询")
+_MORE_ACTIONS = ("告知承诺制办理", "跨区域迁移", "信息更正")
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    main: CatalogEntry
+    subs: tuple[CatalogEntry, ...]
+
+
+def _actions(item_type: str) -> tuple[str, ...]:
+    if item_type == _LIC:
+        return _LICENCE_ACTIONS
+    if item_type == _CONF:
+        return _CONFIRMATION_ACTIONS
+    if item_type in (_PS, _PAY):
+        return _SERVICE_ACTIONS
+    return ()
+
+
+def _use_levels(item_type: str, rng: random.Random) -> tuple[str, ...]:
+    levels = ["PROVINCIAL", "MUNICIPAL", "COUNTY"]
+    if item_type in (_PS, _PAY, _CONF) and rng.random() < 0.4:
+        levels.append("TOWNSHIP")
+    return tuple(levels)
+
+
+def _families(extra_rounds: int) -> list[_Family]:
+    """Every main item with its sub-items; `extra_rounds` adds variants beyond scale 1."""
+    rng = random.Random(CATALOGUE_SEED)
+    dept_index = {key: i + 1 for i, (key, _) in enumerate(_DEPARTMENT_NAMES)}
+    main_seq: dict[tuple[str, str], int] = {}
+    families: list[_Family] = []
+    for round_no in range(1 + extra_rounds):
+        for dept, name, item_type, objects, limit, unit, licence, law in _BASE_ITEMS:
+            key = (ITEM_TYPE_CODES[item_type], dept)
+            main_seq[key] = main_seq.get(key, 0) + 1
+            prefix = f"{key[0]}{dept_index[dept]:03d}{main_seq[key]:04d}"
+            licence_code = _LICENCE_BY_NAME[licence].type_code if licence else None
+            uscc_code = _DEPT[dept].uscc
+            levels = _use_levels(item_type, rng)
+            if round_no == 0:
+                title = name
+                actions = _actions(item_type)
+            else:
+                title = f"{name}（{_MORE_ACTIONS[(round_no - 1) % len(_MORE_ACTIONS)]}）"
+                if round_no > len(_MORE_ACTIONS):
+                    title = f"{title}第{round_no}类"
+                actions = _actions(item_type)[:2]
+            main = CatalogEntry(
+                catalog_code=prefix + "000",
+                name=title,
+                item_type=item_type,
+                department_uscc=uscc_code,
+                legal_time_limit=limit,
+                legal_time_unit=unit,
+                service_objects=objects,
+                cross_province=False,
+                cross_province_modes=(),
+                result_licence_type=licence_code,
+                parent_code=None,
+                law_name=law,
+                use_levels=levels,
+            )
+            subs = tuple(
+                CatalogEntry(
+                    catalog_code=f"{prefix}{i:03d}",
+                    name=f"{title}（{action}）",
+                    item_type=item_type,
+                    department_uscc=uscc_code,
+                    legal_time_limit=max(1, limit - rng.randrange(0, max(1, limit // 2))),
+                    legal_time_unit=unit,
+                    service_objects=objects,
+                    cross_province=False,
+                    cross_province_modes=(),
+                    result_licence_type=licence_code if action != "注销" else None,
+                    parent_code=prefix + "000",
+                    law_name=law,
+                    use_levels=levels,
+                )
+                for i, action in enumerate(actions, start=1)
+            )
+            families.append(_Family(main, subs))
+    first_round = families[: len(_BASE_ITEMS)]
+    random.Random(CATALOGUE_SEED + 2).shuffle(first_round)
+    return first_round + families[len(_BASE_ITEMS):]
+
+
+def _cross_province_flags(entries: list[CatalogEntry], rng: random.Random) -> list[CatalogEntry]:
+    """Mark the high-frequency 跨省通办 items: citizen- and enterprise-facing, 58 in the 2020 batch."""
+    eligible = [
+        i for i, e in enumerate(entries)
+        if e.item_type in (_LIC, _PS, _PAY, _CONF) and not e.name.endswith("（注销）")
+    ]
+    chosen = sorted(rng.sample(eligible, min(CROSS_PROVINCE_ITEMS, len(eligible))))
+    first_batch = set(rng.sample(chosen, min(CROSS_PROVINCE_FIRST_BATCH, len(chosen))))
+    result = list(entries)
+    for i in chosen:
+        modes = ["FULL_ONLINE"]
+        if rng.random() < 0.6:
+            modes.append("REMOTE_RECEIPT")
+        if rng.random() < 0.25:
+            modes.append("MULTI_LOCATION")
+        e = result[i]
+        result[i] = CatalogEntry(
+            e.catalog_code, e.name, e.item_type, e.department_uscc, e.legal_time_limit,
+            e.legal_time_unit, e.service_objects, True, tuple(modes), e.result_licence_type,
+            e.parent_code, 2020 if i in first_batch else 2021, e.law_name, e.use_levels,
+        )
+    return result
+
+
+def _flatten(families: list[_Family]) -> list[CatalogEntry]:
+    return [entry for family in families for entry in (family.main, *family.subs)]
+
+
+def catalogue_size(scale: float = 1.0) -> int:
+    """How many basic-catalogue entries a dataset of this scale holds (~320 per unit, min 20)."""
+    return max(20, round(CATALOGUE_BASE_SIZE * scale))
+
+
+@lru_cache(maxsize=16)
+def basic_catalogue(scale: float = 1.0) -> tuple[CatalogEntry, ...]:
+    """The basic catalogue at this scale, sorted by code; a smaller scale is a subset of a larger one."""
+    target = catalogue_size(scale)
+    rounds = 0
+    while len(_flatten(_families(rounds))) < max(target, CATALOGUE_BASE_SIZE):
+        rounds += 1
+    pool = _flatten(_families(rounds))
+    flagged = _cross_province_flags(pool[:CATALOGUE_BASE_SIZE], random.Random(CATALOGUE_SEED + 1))
+    pool = flagged + pool[CATALOGUE_BASE_SIZE:]
+    return tuple(sorted(pool[:target], key=lambda e: e.catalog_code))
+
+
+# ---------------------------------------------------------------- subjects
+
+
+def subject_counts(scale: float = 1.0) -> tuple[int, int]:
+    """(persons, legal persons) of the unified identity system at this scale."""
+    return max(10, round(PERSONS_PER_SCALE * scale)), max(2, round(LEGAL_PERSONS_PER_SCALE * scale))
+
+
+@lru_cache(maxsize=16)
+def subject_ids(scale: float = 1.0) -> tuple[str, ...]:
+    """Pseudonymous subject ids, persons ("P" + 11 digits) then legal persons ("L" + 11 digits).
+
+    Each list is a prefix of the same endless sequence, so a smaller scale's ids are
+    also ids at every larger scale.
+    """
+    persons, legal_persons = subject_counts(scale)
+    return _id_sequence("P", persons, SUBJECT_SEED) + _id_sequence("L", legal_persons, SUBJECT_SEED + 1)
+
+
+def _id_sequence(letter: str, count: int, seed: int) -> tuple[str, ...]:
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    ids: list[str] = []
+    while len(ids) < count:
+        candidate = f"{letter}{rng.randrange(10**10, 10**11):011d}"
+        if candidate not in seen:
+            seen.add(candidate)
+            ids.append(candidate)
+    return tuple(ids)
