@@ -1,0 +1,136 @@
+"""`govgraph gateway`: load a supergraph, build the engine, serve GraphQL over HTTP.
+
+Heavy imports (uvicorn, the engine) happen inside the command so that `govgraph
+--help` and the other subcommands stay fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from gateway.pipeline import Gateway
+
+PROG = "govgraph gateway"
+
+
+def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "gateway",
+        help="serve the federated GraphQL API from a supergraph",
+        description="Serve GraphQL over HTTP (POST and GET /graphql, GET /health) for a "
+                    "federation v2 supergraph. Command-line flags override the configuration "
+                    "file; GOVGRAPH_* environment variables override the file too.",
+    )
+    parser.add_argument("--supergraph", metavar="PATH|URL",
+                        help="supergraph SDL file or http(s) URL (default: env "
+                             "GOVGRAPH_SUPERGRAPH, then gateway.supergraph in the config)")
+    parser.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="TCP port to listen on (default 4000)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="govgraph.toml configuration file (default: env GOVGRAPH_CONFIG)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes, each with its own engine (default 1)")
+    parser.set_defaults(func=run_gateway)
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    """Exit 2 with one clear line when the configuration or the supergraph is unusable."""
+    from gateway.config import ConfigError, load_config
+
+    config_path = args.config or os.environ.get("GOVGRAPH_CONFIG") or None
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if args.host:
+        config.host = args.host
+    if args.port is not None:
+        config.port = args.port
+    if args.workers is not None:
+        config.workers = args.workers
+    if not 0 <= config.port <= 65535:
+        return _fail(f"port {config.port} is outside 0-65535")
+    if config.workers < 1:
+        return _fail(f"--workers must be at least 1, got {config.workers}")
+    source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
+    if not source:
+        return _fail("no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
+                     "or gateway.supergraph in the configuration file")
+    config.supergraph = source
+
+    from gateway.supergraph_source import SupergraphError, load_supergraph
+
+    try:
+        sdl = load_supergraph(source)
+    except SupergraphError as exc:
+        return _fail(f"cannot load supergraph {source}: {exc}")
+    gateway = _build_engine(sdl, config, source)
+    if gateway is None:
+        return 2
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print(f"{PROG}: serving http://{config.host}:{config.port}/graphql "
+          f"({config.workers} worker{'s' if config.workers > 1 else ''})", file=sys.stderr)
+    if config.workers == 1:
+        from gateway.server import create_app
+
+        _serve(create_app(gateway, config), config, factory=False)
+        return 0
+    return _serve_workers(sdl, config, config_path)
+
+
+def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Gateway | None:
+    """Construct the engine, which parses and validates the supergraph."""
+    from gateway.engine import Gateway
+    from schema.supergraph import SupergraphError as InvalidSupergraph
+
+    try:
+        return Gateway(sdl, config)
+    except (InvalidSupergraph, ValueError) as exc:
+        _fail(f"cannot load supergraph {source}: {exc}")
+        return None
+
+
+def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> int:
+    """Workers rebuild the engine from the environment; a private copy pins the SDL."""
+    with tempfile.TemporaryDirectory(prefix="govgraph-gateway-") as tmp:
+        pinned = Path(tmp) / "supergraph.graphql"
+        pinned.write_text(sdl, encoding="utf-8")
+        os.environ["GOVGRAPH_SUPERGRAPH"] = str(pinned)
+        if config_path:
+            os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
+        else:
+            os.environ.pop("GOVGRAPH_CONFIG", None)
+        _serve("gateway.server:app_from_environment", config, factory=True)
+    return 0
+
+
+def _serve(app: object, config: GatewayConfig, *, factory: bool) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app,  # type: ignore[arg-type]  # an ASGI app, or an import string with factory=True
+        factory=factory,
+        host=config.host,
+        port=config.port,
+        workers=config.workers if factory else None,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(config.request_deadline_s) + 1,
+    )
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return 2

@@ -1,0 +1,418 @@
+"""GraphQL over HTTP in front of the gateway engine.
+
+A bare ASGI app rather than a framework: the hot path is one header scan, one JSON
+decode, the engine, and one orjson encode, with nothing else allocated per request.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from gateway.config import GatewayConfig, load_config
+from gateway.pipeline import Gateway, GraphQLRequest, GraphQLResponse
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+logger = logging.getLogger("govgraph.gateway.http")
+
+GRAPHQL_PATH = "/graphql"
+HEALTH_PATH = "/health"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+QUERY_PLAN_HEADER = "govgraph-query-plan"
+# Content types a browser sends cross-site without a CORS preflight.
+SIMPLE_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
+
+_CONTENT_TYPE = {
+    GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
+    APPLICATION_JSON: b"application/json; charset=utf-8",
+}
+_INTERNAL_ERROR_BODY = orjson.dumps(
+    {"errors": [{"message": "Internal server error",
+                 "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+)
+_HEALTH_BODY = {
+    "ok": orjson.dumps({"status": "ok"}),
+    "starting": orjson.dumps({"status": "starting"}),
+    "stopping": orjson.dumps({"status": "stopping"}),
+}
+
+
+class HttpError(Exception):
+    """A request refused before it reaches the engine; answered as a GraphQL error map."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+
+    def body(self) -> bytes:
+        return orjson.dumps({"errors": [{"message": self.message,
+                                         "extensions": {"code": self.code}}]})
+
+
+class GraphQLApp:
+    """Routes `/graphql` to the engine and `/health` to the lifecycle state; 404 elsewhere."""
+
+    def __init__(self, gateway: Gateway, config: GatewayConfig) -> None:
+        self.gateway = gateway
+        self.config = config
+        self.state = "starting"
+        self._max_body = config.max_body_bytes
+        self._csrf_headers = tuple(h.lower() for h in config.csrf_required_headers) \
+            if config.csrf_prevention else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            if path == GRAPHQL_PATH:
+                await self._graphql(scope, receive, send)
+            elif path == HEALTH_PATH:
+                await self._health(scope, send)
+            else:
+                error = HttpError(404, f"no route for {path!r}: GraphQL is served at "
+                                       f"{GRAPHQL_PATH} and health at {HEALTH_PATH}", "NOT_FOUND")
+                await _respond(send, error.status, APPLICATION_JSON, error.body())
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.gateway.startup()
+                except Exception as exc:
+                    logger.exception("gateway startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                self.state = "ok"
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.state = "stopping"
+                try:
+                    await self.gateway.shutdown()
+                except Exception as exc:
+                    logger.exception("gateway shutdown failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _health(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            error = HttpError(405, f"HTTP method {scope['method']} is not allowed on "
+                                   f"{HEALTH_PATH}; use GET", "METHOD_NOT_ALLOWED",
+                              ((b"allow", b"GET, HEAD"),))
+            await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+            return
+        status = 200 if self.state == "ok" else 503
+        await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
+
+    async def _graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
+        media_type = APPLICATION_JSON
+        try:
+            headers = _headers(scope)
+            method = scope["method"]
+            if method not in ("GET", "POST"):
+                raise HttpError(405, f"HTTP method {method} is not allowed on {GRAPHQL_PATH}; "
+                                     "use POST, or GET for queries", "METHOD_NOT_ALLOWED",
+                                ((b"allow", b"GET, POST"),))
+            media_type = negotiate(headers.get("accept"))
+            if method == "POST":
+                # Only application/json is accepted, which browsers always preflight:
+                # CSRF is a concern of GET alone.
+                _require_json_content_type(headers.get("content-type"))
+                params = _post_params(await _read_body(headers, receive, self._max_body))
+            else:
+                self._prevent_csrf(headers)
+                params = _get_params(scope["query_string"])
+            request = GraphQLRequest(
+                query=params[0], operation_name=params[1], variables=params[2],
+                extensions=params[3], headers=headers, http_method=method,
+                want_plan=self.config.expose_query_plan
+                and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
+            )
+        except HttpError as error:
+            await _respond(send, error.status, media_type, error.body(), error.headers)
+            return
+        except _ClientGone:
+            return
+
+        try:
+            response = await self.gateway.execute(request)
+            body = orjson.dumps(response.body)
+        except Exception:
+            logger.exception("unexpected failure executing operation %r", request.operation_name)
+            await _respond(send, 500, media_type, _INTERNAL_ERROR_BODY)
+            return
+        status, extra = _status(response, media_type)
+        await _respond(send, status, media_type, body, extra)
+
+    def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
+        """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
+        required = self._csrf_headers
+        if required is None:
+            return
+        content_type = headers.get("content-type")
+        if content_type is not None and _essence(content_type) not in SIMPLE_CONTENT_TYPES:
+            return
+        for name in required:
+            if headers.get(name):
+                return
+        raise HttpError(
+            400,
+            "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). "
+            "Send a 'content-type' header that is not one of "
+            f"{', '.join(sorted(SIMPLE_CONTENT_TYPES))}, or a non-empty value for one of "
+            f"these headers: {', '.join(required)}",
+            "CSRF_PREVENTED",
+        )
+
+
+def create_app(gateway: Gateway, config: GatewayConfig) -> GraphQLApp:
+    """The ASGI app serving `gateway`; uvicorn drives its lifespan (startup/shutdown)."""
+    return GraphQLApp(gateway, config)
+
+
+def app_from_environment() -> GraphQLApp:
+    """uvicorn worker factory for `--workers N`: each worker rebuilds the gateway.
+
+    `govgraph gateway` sets GOVGRAPH_SUPERGRAPH (a file it already validated) and
+    GOVGRAPH_CONFIG (the configuration file, if any) before starting the workers.
+    """
+    from gateway.engine import Gateway as EngineGateway
+    from gateway.supergraph_source import load_supergraph
+
+    config = load_config(os.environ.get("GOVGRAPH_CONFIG") or None)
+    source = os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
+    if not source:
+        raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
+    config.supergraph = source
+    return create_app(EngineGateway(load_supergraph(source), config), config)
+
+
+class _ClientGone(Exception):
+    """The client disconnected while sending its body: there is no one to answer."""
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """Lower-cased names (ASGI already lower-cases); repeated headers joined as HTTP allows."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            headers[name] = f"{headers[name]}, {value}"
+        else:
+            headers[name] = value
+    return headers
+
+
+def _essence(content_type: str) -> str:
+    return content_type.partition(";")[0].strip().lower()
+
+
+@lru_cache(maxsize=512)
+def negotiate(accept: str | None) -> str:
+    """Pick the response media type from an Accept header, or raise 406.
+
+    `application/graphql-response+json` when the client names it; `application/json`
+    for wildcards and for clients that send no Accept (the spec's legacy behaviour).
+    """
+    if not accept:
+        return APPLICATION_JSON
+    exact: dict[str, float] = {}
+    wildcard = -1.0
+    for part in accept.split(","):
+        media, *params = part.split(";")
+        media = media.strip().lower()
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        if media in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON):
+            exact[media] = max(exact.get(media, -1.0), q)
+        elif media in ("*/*", "application/*"):
+            wildcard = max(wildcard, q)
+    graphql_q = exact.get(GRAPHQL_RESPONSE_JSON, wildcard)
+    json_q = exact.get(APPLICATION_JSON, wildcard)
+    if GRAPHQL_RESPONSE_JSON in exact and graphql_q > 0 and graphql_q >= json_q:
+        return GRAPHQL_RESPONSE_JSON
+    if json_q > 0:
+        return APPLICATION_JSON
+    if graphql_q > 0:
+        return GRAPHQL_RESPONSE_JSON
+    raise HttpError(406, f"Accept header {accept!r} allows neither {GRAPHQL_RESPONSE_JSON} "
+                         f"nor {APPLICATION_JSON}", "NOT_ACCEPTABLE")
+
+
+def _require_json_content_type(content_type: str | None) -> None:
+    if content_type is None:
+        raise HttpError(415, "a POST request needs a Content-Type header: send the body as "
+                             f"{APPLICATION_JSON}", "UNSUPPORTED_MEDIA_TYPE")
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if media != APPLICATION_JSON:
+        raise HttpError(415, f"Content-Type {media or content_type!r} is not supported: send the "
+                             f"body as {APPLICATION_JSON}", "UNSUPPORTED_MEDIA_TYPE")
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+            if charset not in UTF8_CHARSETS:
+                raise HttpError(415, f"charset {charset!r} is not supported: encode the body "
+                                     "as utf-8", "UNSUPPORTED_MEDIA_TYPE")
+
+
+async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
+    """Read the body, refusing as soon as it is known to exceed `limit` bytes."""
+    declared = headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise HttpError(400, f"Content-Length {declared!r} is not a number") from None
+        if length > limit:
+            raise HttpError(413, f"request body of {length} bytes exceeds the limit of "
+                                 f"{limit} bytes", "PAYLOAD_TOO_LARGE")
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise _ClientGone
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+    chunks = [body]
+    size = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _too_large(limit: int) -> HttpError:
+    return HttpError(413, f"request body exceeds the limit of {limit} bytes",
+                     "PAYLOAD_TOO_LARGE")
+
+
+Params = tuple[str | None, str | None, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def _post_params(body: bytes) -> Params:
+    if not body.strip():
+        raise HttpError(400, 'request body is empty: send a JSON object with a "query" string')
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise HttpError(400, "request body must be a JSON object with a \"query\" string, got "
+                             f"{_describe(document)}")
+    return _checked(document.get("query"), document.get("operationName"),
+                    document.get("variables"), document.get("extensions"))
+
+
+def _get_params(query_string: bytes) -> Params:
+    try:
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise HttpError(400, "the URL query string is not valid percent-encoded UTF-8") from None
+    params = dict(pairs)
+    return _checked(params.get("query"), params.get("operationName") or None,
+                    _json_param(params, "variables"), _json_param(params, "extensions"))
+
+
+def _json_param(params: Mapping[str, str], name: str) -> Any:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(400, f'the "{name}" parameter is not valid JSON ({exc}): '
+                             f"got {_clip(raw)}") from None
+
+
+def _checked(query: Any, operation_name: Any, variables: Any, extensions: Any) -> Params:
+    if extensions is not None and not isinstance(extensions, dict):
+        raise HttpError(400, f'the "extensions" parameter must be a JSON object, got '
+                             f"{_describe(extensions)}")
+    if query is None:
+        # A persisted-query hash may stand in for the text; the engine resolves it.
+        if not (extensions and "persistedQuery" in extensions):
+            raise HttpError(400, 'the "query" parameter is missing: send the operation text '
+                                 'as a string in "query"')
+    elif not isinstance(query, str):
+        raise HttpError(400, f'the "query" parameter must be a string, got {_describe(query)}')
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise HttpError(400, 'the "operationName" parameter must be a string, got '
+                             f"{_describe(operation_name)}")
+    if variables is not None and not isinstance(variables, dict):
+        raise HttpError(400, f'the "variables" parameter must be a JSON object, got '
+                             f"{_describe(variables)}")
+    return query, operation_name, variables, extensions
+
+
+_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean",
+              int: "number", float: "number", type(None): "null"}
+
+
+def _describe(value: Any) -> str:
+    kind = _JSON_TYPE.get(type(value), type(value).__name__)
+    return f"{kind} {_clip(orjson.dumps(value).decode())}"
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _status(response: GraphQLResponse,
+            media_type: str) -> tuple[int, tuple[tuple[bytes, bytes], ...]]:
+    if response.http_status is not None:
+        if response.http_status == 405:
+            return 405, ((b"allow", b"POST"),)
+        return response.http_status, ()
+    if response.request_error and media_type == GRAPHQL_RESPONSE_JSON:
+        return 400, ()
+    return 200, ()
+
+
+async def _respond(send: Send, status: int, media_type: str, body: bytes,
+                   extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    headers = [(b"content-type", _CONTENT_TYPE[media_type]),
+               (b"content-length", str(len(body)).encode())]
+    headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
