@@ -1,0 +1,122 @@
+"""A conformance case on disk: subgraph SDLs, fixtures, the composed supergraph, queries.
+
+Layout of `cases/<name>/`:
+
+    subgraphs/<subgraph>.graphql   one Federation v2 SDL per subgraph
+    data.json                      {"<subgraph>": fixture} (see subgraph_server)
+    computed.py                    optional: COMPUTED = {"<subgraph>": {"Type.field": fn}}
+    down.txt                       optional: names of subgraphs that are not running
+    supergraph.graphql             composed by scripts/compose-supergraph.mjs
+    queries.toml                   [[query]] tables, see `Query`
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from subgraph_server import Computed, Subgraph
+
+CASES_DIR = Path(__file__).parent / "cases"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@dataclass(slots=True, frozen=True)
+class Query:
+    """One operation and the exact response a conforming gateway gives.
+
+    `response` is the full GraphQL response; each expected error is matched against a
+    distinct actual error on the keys it names (`message`, `path`, `extensions` subset),
+    with `code_one_of` accepting any listed `extensions.code`. `calls` fixes how many
+    requests each named subgraph receives; `order` fixes the sequence of subgraphs
+    called. `gateway_error` marks errors raised by the gateway itself, whose codes
+    differ between gateways, so the reference is held to data and error paths only.
+    """
+
+    name: str
+    query: str
+    response: dict[str, Any]
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    calls: dict[str, int] = field(default_factory=dict)
+    order: list[str] | None = None
+    gateway_error: bool = False
+
+
+@dataclass(slots=True)
+class Case:
+    name: str
+    path: Path
+    sdls: dict[str, str]
+    fixtures: dict[str, Any]
+    computed: dict[str, dict[str, Computed]]
+    down: frozenset[str]
+    queries: list[Query]
+
+    @property
+    def supergraph_path(self) -> Path:
+        return self.path / "supergraph.graphql"
+
+    def build_subgraphs(self) -> dict[str, Subgraph]:
+        """Fresh subgraph instances (empty request logs) for every running subgraph."""
+        return {
+            name: Subgraph(name, sdl, self.fixtures.get(name, {}), self.computed.get(name))
+            for name, sdl in self.sdls.items() if name not in self.down
+        }
+
+
+def case_names() -> list[str]:
+    return sorted(p.name for p in CASES_DIR.iterdir() if (p / "queries.toml").is_file())
+
+
+def load_case(name: str) -> Case:
+    path = CASES_DIR / name
+    sdls = {p.stem: p.read_text(encoding="utf-8")
+            for p in sorted((path / "subgraphs").glob("*.graphql"))}
+    data_path = path / "data.json"
+    fixtures = json.loads(data_path.read_text(encoding="utf-8")) if data_path.exists() else {}
+    computed: dict[str, dict[str, Computed]] = {}
+    computed_path = path / "computed.py"
+    if computed_path.exists():
+        spec = importlib.util.spec_from_file_location(f"conformance_case_{name}", computed_path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        computed = dict(module.COMPUTED)
+    down_path = path / "down.txt"
+    down = frozenset(down_path.read_text().split()) if down_path.exists() else frozenset()
+    raw = tomllib.loads((path / "queries.toml").read_text(encoding="utf-8"))
+    queries = [
+        Query(
+            name=q["name"],
+            query=q["query"],
+            response=json.loads(q["response"]),
+            variables=json.loads(q["variables"]) if "variables" in q else None,
+            operation_name=q.get("operation_name"),
+            calls=dict(q.get("calls", {})),
+            order=q.get("order"),
+            gateway_error=bool(q.get("gateway_error", False)),
+        )
+        for q in raw.get("query", [])
+    ]
+    return Case(name, path, sdls, fixtures, computed, down, queries)
+
+
+def compose(case: Case) -> None:
+    """Write the case's supergraph with the reference composer (placeholder URLs)."""
+    specs = [f"{name}=http://{name}.invalid/graphql={case.path / 'subgraphs' / (name + '.graphql')}"
+             for name in case.sdls]
+    subprocess.run(["node", str(PROJECT_DIR / "scripts" / "compose-supergraph.mjs"),
+                    str(case.supergraph_path), *specs], check=True, cwd=PROJECT_DIR)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for case_name in sys.argv[1:] or case_names():
+        compose(load_case(case_name))
+        print(f"composed {case_name}")

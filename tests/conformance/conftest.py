@@ -1,0 +1,95 @@
+"""One running stack per case (subgraphs, govgraph, @apollo/gateway), shared by every test
+of that case across modules, so each gateway starts once per case supergraph."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from case import Case, Query, case_names, load_case
+from gateways import (
+    GatewayProcess,
+    GatewayStartError,
+    apollo_command,
+    free_port,
+    govgraph_command,
+    subgraph_env,
+)
+from subgraph_server import RecordedRequest, SubgraphHost
+
+GATEWAYS = ("govgraph", "apollo")
+
+
+@dataclass(slots=True)
+class Stack:
+    case: Case = field(repr=False)
+    host: SubgraphHost = field(repr=False)
+    processes: dict[str, GatewayProcess] = field(repr=False)
+    start_errors: dict[str, str] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Stack({self.case.name})"
+
+    def gateway(self, label: str) -> GatewayProcess:
+        """The running gateway, or a test failure saying why it is not running."""
+        if label in self.start_errors:
+            pytest.fail(f"{label} is not serving case {self.case.name}: {self.start_errors[label]}",
+                        pytrace=False)
+        return self.processes[label]
+
+    def run(self, label: str, query: Query) -> tuple[dict[str, Any], list[tuple[str, RecordedRequest]]]:
+        """Send the query through one gateway; return the response and the subgraph requests."""
+        gateway = self.gateway(label)
+        self.host.reset()
+        response = gateway.execute(query.query, query.variables, query.operation_name)
+        return response, self.requests()
+
+    def requests(self) -> list[tuple[str, RecordedRequest]]:
+        seen = [(name, request) for name, subgraph in self.host.subgraphs.items()
+                for request in list(subgraph.requests)]
+        return sorted(seen, key=lambda pair: pair[1].sequence)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize by case at session scope so pytest groups every test of one case."""
+    if "stack" not in metafunc.fixturenames:
+        return
+    names = case_names()
+    if "query" in metafunc.fixturenames:
+        pairs = [(name, q) for name in names for q in load_case(name).queries]
+        metafunc.parametrize(["stack", "query"], pairs, indirect=["stack"], scope="session",
+                             ids=[f"{name}-{q.name}" for name, q in pairs])
+    else:
+        metafunc.parametrize("stack", names, indirect=True, scope="session", ids=names)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: neither the composer nor @apollo/gateway can run")
+    case = load_case(request.param)
+    host = SubgraphHost(case.build_subgraphs())
+    host.start()
+    processes: dict[str, GatewayProcess] = {}
+    errors: dict[str, str] = {}
+    try:
+        urls = {name: host.url(name) for name in host.subgraphs}
+        # a subgraph that is down: a port on which nothing listens
+        urls.update({name: f"http://127.0.0.1:{free_port()}/graphql" for name in case.down})
+        env = subgraph_env(urls)
+        for label, command in (("govgraph", govgraph_command), ("apollo", apollo_command)):
+            port = free_port()
+            processes[label] = GatewayProcess(label, command(case.supergraph_path, port), port, env)
+        for label, process in processes.items():
+            try:
+                process.wait_ready()
+            except GatewayStartError as error:
+                errors[label] = str(error)
+        yield Stack(case, host, processes, errors)
+    finally:
+        for process in processes.values():
+            process.stop()
+        host.stop()

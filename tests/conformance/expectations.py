@@ -1,0 +1,73 @@
+"""Compare a gateway's response, and the subgraph requests it made, with a case's expectation."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from case import Query
+from subgraph_server import RecordedRequest
+
+
+def ordered(value: Any) -> str:
+    """JSON text that keeps key order, since a response's fields follow the selection order."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def error_matches(expected: dict[str, Any], actual: dict[str, Any], strict: bool) -> bool:
+    if "path" in expected and actual.get("path") != expected["path"]:
+        return False
+    if not strict:
+        return True
+    if "message" in expected and actual.get("message") != expected["message"]:
+        return False
+    extensions = actual.get("extensions") or {}
+    for key, value in (expected.get("extensions") or {}).items():
+        if extensions.get(key) != value:
+            return False
+    if "code_one_of" in expected and extensions.get("code") not in expected["code_one_of"]:
+        return False
+    return True
+
+
+def response_mismatches(query: Query, response: dict[str, Any], strict_errors: bool = True) -> list[str]:
+    """Every way `response` differs from the expected response (empty when it conforms)."""
+    problems: list[str] = []
+    expected = query.response
+    if "data" in expected or "data" in response:
+        if "data" not in response:
+            problems.append("the response has no `data` entry")
+        elif ordered(response["data"]) != ordered(expected.get("data")):
+            problems.append(f"data differs:\n  expected {ordered(expected.get('data'))}\n"
+                            f"  got      {ordered(response['data'])}")
+    wanted = list(expected.get("errors") or [])
+    got = list(response.get("errors") or [])
+    if not wanted and got:
+        problems.append(f"unexpected errors: {ordered(got)}")
+    elif len(wanted) != len(got) and strict_errors:
+        problems.append(f"expected {len(wanted)} error(s), got {len(got)}: {ordered(got)}")
+    else:
+        unmatched = list(got)
+        for error in wanted:
+            match = next((a for a in unmatched if error_matches(error, a, strict_errors)), None)
+            if match is None:
+                problems.append(f"no error like {ordered(error)} among {ordered(got)}")
+            else:
+                unmatched.remove(match)
+    return problems
+
+
+def call_mismatches(query: Query, requests: list[tuple[str, RecordedRequest]]) -> list[str]:
+    """Differences between the expected and the actual subgraph traffic."""
+    problems: list[str] = []
+    counts = Counter(name for name, _ in requests)
+    for name, count in query.calls.items():
+        if counts.get(name, 0) != count:
+            problems.append(f"expected {count} request(s) to subgraph {name!r}, got "
+                            f"{counts.get(name, 0)}: {[r.query for n, r in requests if n == name]}")
+    if query.order is not None:
+        sequence = [name for name, _ in requests]
+        if sequence != query.order:
+            problems.append(f"expected subgraph requests in order {query.order}, got {sequence}")
+    return problems
+

@@ -1,0 +1,113 @@
+"""The two gateways under test as real processes: govgraph and the @apollo/gateway reference."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Mapping
+
+from case import PROJECT_DIR
+
+APOLLO_LAUNCHER = Path(__file__).parent / "apollo_gateway.mjs"
+
+
+class GatewayStartError(RuntimeError):
+    """The gateway process exited or never answered; the message carries its output."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subgraph_env(urls: Mapping[str, str]) -> dict[str, str]:
+    """`GOVGRAPH_SUBGRAPH_<NAME>_URL` overrides, read by both gateways."""
+    return {f"GOVGRAPH_SUBGRAPH_{name.upper()}_URL": url for name, url in urls.items()}
+
+
+def govgraph_command(supergraph: Path, port: int) -> list[str]:
+    script = Path(sys.executable).parent / "govgraph"
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
+    return [*base, "gateway", "--supergraph", str(supergraph), "--port", str(port)]
+
+
+def apollo_command(supergraph: Path, port: int) -> list[str]:
+    return ["node", str(APOLLO_LAUNCHER), str(supergraph), str(port)]
+
+
+class GatewayProcess:
+    """A gateway started as a subprocess on a free port, spoken to over HTTP."""
+
+    def __init__(self, label: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
+        self.label = label
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/graphql"
+        self._log = tempfile.TemporaryFile()
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_SUBGRAPH_")}
+        full_env.update(env)
+        self._process = subprocess.Popen(command, cwd=PROJECT_DIR, env=full_env,
+                                         stdout=self._log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-4000:]
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise GatewayStartError(
+                    f"{self.label} exited with status {self._process.returncode}:\n{self.output()}")
+            try:
+                status, body = self.post({"query": "{ __typename }"}, timeout_s=2.0)
+                if status == 200 and isinstance(body, dict) and "data" in body:
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise GatewayStartError(f"{self.label} did not answer within {timeout_s}s:\n{self.output()}")
+
+    def post(self, payload: Mapping[str, Any], timeout_s: float = 20.0) -> tuple[int, Any]:
+        """POST a GraphQL request; return the HTTP status and the decoded JSON body."""
+        request = urllib.request.Request(
+            self.url, data=json.dumps(payload).encode(), method="POST",
+            headers={"content-type": "application/json",
+                     "accept": "application/graphql-response+json, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def execute(self, query: str, variables: Mapping[str, Any] | None = None,
+                operation_name: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = dict(variables)
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        _, body = self.post(payload)
+        if not isinstance(body, dict):
+            raise AssertionError(f"{self.label} answered a non-object body: {body!r}")
+        return body
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        self._log.close()
+
+
