@@ -1,0 +1,102 @@
+"""`govgraph seed`: write the national database and one database per provincial platform."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from resolvers import reference
+from resolvers.datadir import (
+    DATA_DIR_ENV,
+    dataset_digest,
+    default_data_dir,
+    national_db_path,
+    province_db_path,
+)
+from resolvers.national.seed import seed_national
+
+SeedProvince = Callable[[Path, reference.Province, float], None]
+
+
+def register_seed(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `govgraph seed` to the CLI."""
+    parser = subparsers.add_parser(
+        "seed",
+        help="write the demo databases (national + one per province)",
+        description=(
+            "Write DIR/national.db and DIR/provinces/<code>.db for the 31 provincial platforms. "
+            "Existing databases are kept unless --force is given, so this is safe to run every "
+            "time. The same scale always yields the same content."
+        ),
+    )
+    parser.add_argument(
+        "--scale", type=_scale, default=1.0,
+        help="size of the dataset; 1.0 is ~320 catalogue items and 6,000 subjects (default 1.0)",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help=f"where the databases live (default ${DATA_DIR_ENV} or ./data)",
+    )
+    parser.add_argument("--force", action="store_true", help="rewrite databases that exist")
+    parser.add_argument(
+        "--digest", action="store_true",
+        help="print the sha256 of the data directory's content after seeding",
+    )
+    parser.set_defaults(func=run_seed)
+
+
+def _scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scale {value!r} is not a number") from None
+    if not 0 < scale <= 100:
+        raise argparse.ArgumentTypeError(f"scale {value!r} must be greater than 0 and at most 100")
+    return scale
+
+
+def _province_seeder() -> SeedProvince | None:
+    """The provincial seed function, imported only when seeding so the national part stands alone."""
+    try:
+        module = importlib.import_module("resolvers.provincial.seed")
+    except ModuleNotFoundError as error:
+        if error.name and "resolvers.provincial" in error.name:
+            return None
+        raise
+    seeder: SeedProvince | None = getattr(module, "seed_province", None)
+    return seeder
+
+
+def run_seed(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data_dir or default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    national = national_db_path(data_dir)
+    if national.exists() and not args.force:
+        print(f"kept {national} (exists; --force rewrites it)")
+    else:
+        seed_national(national, args.scale)
+        print(f"wrote {national}")
+
+    seed_province = _province_seeder()
+    if seed_province is None:
+        print("provincial seed is not available: no provincial databases written", file=sys.stderr)
+        status = 1
+    else:
+        status = 0
+        kept = []
+        for province in reference.PLATFORM_PROVINCES:
+            path = province_db_path(data_dir, province.code)
+            if path.exists() and not args.force:
+                kept.append(province.code)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            seed_province(path, province, args.scale)
+            print(f"wrote {path}")
+        if kept:
+            print(f"kept {len(kept)} provincial databases that exist ({', '.join(kept)}); "
+                  "--force rewrites them")
+    if args.digest:
+        print(dataset_digest(data_dir))
+    return status
