@@ -461,40 +461,47 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--gateway-port",
         type=_port,
         default=os.environ.get("GOVGRAPH_GATEWAY_PORT") or "4000",
+        metavar="PORT",
         help="port of the gateway (env GOVGRAPH_GATEWAY_PORT, default 4000)",
     )
     parser.add_argument(
         "--national-port",
         type=_port,
         default=os.environ.get("GOVGRAPH_NATIONAL_PORT") or "4001",
+        metavar="PORT",
         help="port of the national subgraph (env GOVGRAPH_NATIONAL_PORT, default 4001)",
     )
     parser.add_argument(
         "--provincial-port",
         type=_port,
         default=os.environ.get("GOVGRAPH_PROVINCIAL_PORT") or "4002",
+        metavar="PORT",
         help="port of the provincial subgraph (env GOVGRAPH_PROVINCIAL_PORT, default 4002)",
     )
     parser.add_argument(
         "--data-dir",
         default=os.environ.get("GOVGRAPH_DATA_DIR", "data"),
+        metavar="DIR",
         help="directory with national.db and provinces/*.db; the effective gateway "
         f"configuration is written there as {EFFECTIVE_CONFIG} (env GOVGRAPH_DATA_DIR, default data)",
     )
     parser.add_argument(
         "--config",
         default=os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml"),
+        metavar="PATH",
         help="gateway configuration to start from (env GOVGRAPH_CONFIG, default govgraph.toml)",
     )
     parser.add_argument(
         "--supergraph",
         default=None,
+        metavar="PATH",
         help="supergraph SDL for the gateway (default: [gateway] supergraph in the configuration)",
     )
     parser.add_argument(
         "--workers",
         type=int,
         default=1,
+        metavar="N",
         help="gateway worker processes (default 1)",
     )
     parser.add_argument(
@@ -502,7 +509,7 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         type=float,
         default=120.0,
         metavar="SECONDS",
-        help="how long each part may take to answer its health check (default 120)",
+        help="how long the parts may take to answer their health checks (default 120)",
     )
     parser.add_argument(
         "--grace-period",
