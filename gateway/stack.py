@@ -31,7 +31,10 @@ HOST = "127.0.0.1"
 NATIONAL = "national"
 PROVINCIAL = "provincial"
 EFFECTIVE_CONFIG = "gateway.toml"
-EXAMPLE_QUERY = "{ provinces { code nameZh nameEn } }"
+EXAMPLE_PROVINCE = "440000"
+NATIONAL_EXAMPLE = "{ provinces { code nameZh nameEn } }"
+GATEWAY_EXAMPLE = NATIONAL_EXAMPLE
+_CLI = [sys.executable, "-m", "gateway.cli"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,43 +312,33 @@ def write_gateway_config(
     return target, supergraph
 
 
-def plan_children(
-    ports: Ports, data_dir: Path, config: Path, supergraph: Path, gateway_workers: int
-) -> list[Child]:
-    """The two subgraphs and the gateway; the gateway loads its supergraph from a file, so
-    it needs no subgraph to be up before it starts."""
-    cli = [sys.executable, "-m", "gateway.cli"]
+def plan_subgraphs(ports: Ports, data_dir: Path) -> list[Child]:
+    """The national subgraph and the provincial subgraph with all its province shards."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    # The stack decides where the subgraphs are; stray overrides would point elsewhere.
-    gateway_env = {
+    return [
+        Child(
+            name,
+            [*_CLI, "subgraph", name, "--port", str(port), "--data-dir", str(data_dir)],
+            f"http://{HOST}:{port}/health",
+            env,
+        )
+        for name, port in ((NATIONAL, ports.national), (PROVINCIAL, ports.provincial))
+    ]
+
+
+def plan_gateway(ports: Ports, config: Path, supergraph: Path, workers: int) -> Child:
+    """The gateway loads its supergraph from a file, so it may start beside the subgraphs."""
+    # The stack decides where the subgraphs are; stray URL overrides would point elsewhere.
+    env = {
         k: v
-        for k, v in env.items()
+        for k, v in os.environ.items()
         if not (k.startswith("GOVGRAPH_SUBGRAPH_") and k.endswith("_URL"))
     }
-    national = Child(
-        NATIONAL,
-        [*cli, "subgraph", NATIONAL, "--port", str(ports.national), "--data-dir", str(data_dir)],
-        f"http://{HOST}:{ports.national}/health",
-        env,
-    )
-    provincial = Child(
-        PROVINCIAL,
-        [
-            *cli,
-            "subgraph",
-            PROVINCIAL,
-            "--port",
-            str(ports.provincial),
-            "--data-dir",
-            str(data_dir),
-        ],
-        f"http://{HOST}:{ports.provincial}/health",
-        env,
-    )
-    gateway = Child(
+    env["PYTHONUNBUFFERED"] = "1"
+    return Child(
         "gateway",
         [
-            *cli,
+            *_CLI,
             "gateway",
             "--supergraph",
             str(supergraph),
@@ -356,36 +349,35 @@ def plan_children(
             "--config",
             str(config),
             "--workers",
-            str(gateway_workers),
+            str(workers),
         ],
         f"http://{HOST}:{ports.gateway}/health",
-        gateway_env,
+        env,
     )
-    return [national, provincial, gateway]
 
 
-def banner(ports: Ports, shard_codes: list[str]) -> str:
+def banner(ports: Ports, *, with_gateway: bool) -> str:
+    national_url = f"http://{HOST}:{ports.national}/graphql"
     gateway_url = f"http://{HOST}:{ports.gateway}/graphql"
-    example = shard_codes[0] if shard_codes else "440000"
-    body = json.dumps({"query": EXAMPLE_QUERY}, ensure_ascii=False)
-    return "\n".join(
-        [
-            "",
-            "govgraph is running:",
-            f"  gateway     {gateway_url}",
-            f"  national    http://{HOST}:{ports.national}/graphql",
-            (
-                f"  provincial  http://{HOST}:{ports.provincial}/provinces/<code>/graphql"
-                f"  ({len(shard_codes)} provinces, e.g. /provinces/{example}/graphql)"
-            ),
-            "",
-            "Try:",
-            f"  curl -s {gateway_url} -H 'content-type: application/json' -d '{body}'",
-            "",
-            "Press Ctrl-C to stop.",
-            "",
-        ]
+    target, query = (
+        (gateway_url, GATEWAY_EXAMPLE) if with_gateway else (national_url, NATIONAL_EXAMPLE)
     )
+    body = json.dumps({"query": query}, ensure_ascii=False)
+    lines = ["", "govgraph is running:"]
+    if with_gateway:
+        lines.append(f"  gateway     {gateway_url}")
+    lines += [
+        f"  national    {national_url}",
+        f"  provincial  http://{HOST}:{ports.provincial}/provinces/<code>/graphql",
+        f"              one shard per province, e.g. /provinces/{EXAMPLE_PROVINCE}/graphql",
+        "",
+        "Try:",
+        f"  curl -s {target} -H 'content-type: application/json' -d '{body}'",
+        "",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -407,13 +399,18 @@ def run(args: argparse.Namespace) -> int:
 def _run_stack(stack: Stack, args: argparse.Namespace, ports: Ports) -> int:
     data_dir = Path(args.data_dir).resolve()
     try:
-        config, supergraph = write_gateway_config(
-            Path(args.config), data_dir, ports, Path(args.supergraph) if args.supergraph else None
-        )
-        shard_codes = sorted(load_config(config, env={}).partitions[PROVINCIAL].shards)
-        stack.start(*plan_children(ports, data_dir, config, supergraph, args.workers))
+        children = plan_subgraphs(ports, data_dir)
+        if not args.subgraphs_only:
+            config, supergraph = write_gateway_config(
+                Path(args.config),
+                data_dir,
+                ports,
+                Path(args.supergraph) if args.supergraph else None,
+            )
+            children.append(plan_gateway(ports, config, supergraph, args.workers))
+        stack.start(*children)
         if not stack.stopping.is_set():
-            stack.console.say(banner(ports, shard_codes))
+            stack.console.say(banner(ports, with_gateway=not args.subgraphs_only))
             stack.supervise()
     except StackError as exc:
         stack.console.say(f"govgraph run: {exc}")
@@ -503,6 +500,11 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         default=1,
         metavar="N",
         help="gateway worker processes (default 1)",
+    )
+    parser.add_argument(
+        "--subgraphs-only",
+        action="store_true",
+        help="start only the two subgraphs, e.g. to put another gateway in front of them",
     )
     parser.add_argument(
         "--startup-timeout",
