@@ -1,0 +1,131 @@
+"""The national subgraph's schema: root queries over the national reference data.
+
+Lookups by a code the client typed (`division`, `catalogItem`) answer an unknown code
+with an error that names it; `licenceType` and `me` answer an unknown key with null.
+Malformed input is always an error.
+"""
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext, Info
+
+from subgraphs.national import arguments
+from subgraphs.national.context import NationalContext
+from subgraphs.national.types import (
+    CatalogItem,
+    Department,
+    Division,
+    ItemType,
+    LicenceType,
+    SharedDataResource,
+    ShareType,
+    Subject,
+)
+
+FEDERATION_VERSION = "2.3"
+DEFAULT_SEARCH_RESULTS = 50
+
+logger = logging.getLogger("govgraph.subgraphs.national")
+
+
+def _context(info: Info) -> NationalContext:
+    context: NationalContext = info.context
+    return context
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description='A division by its 6-digit GB/T 2260 code, e.g. "440000".')
+    async def division(self, info: Info, code: strawberry.ID) -> Division | None:
+        checked = arguments.division_code(str(code))
+        record = await _context(info).loaders.divisions.load(checked)
+        if record is None:
+            raise arguments.InvalidArgument(
+                f'Unknown division code "{code}": no such division in the national database.'
+            )
+        return Division.from_record(record)
+
+    @strawberry.field(description="The provincial-level divisions; 71/81/82 on request.")
+    def provinces(self, info: Info, include_non_federated: bool = False) -> list[Division]:
+        records = _context(info).repository.provinces(include_non_federated)
+        return [Division.from_record(r) for r in records]
+
+    @strawberry.field(description="A basic-catalogue entry by its 12-character code.")
+    async def catalog_item(self, info: Info, catalog_code: strawberry.ID) -> CatalogItem | None:
+        checked = arguments.catalog_code(str(catalog_code))
+        record = await _context(info).loaders.catalog_items.load(checked)
+        if record is None:
+            raise arguments.InvalidArgument(
+                f'Unknown catalogue code "{catalog_code}": it is not in the basic catalogue.'
+            )
+        return CatalogItem.from_record(record)
+
+    @strawberry.field(description="Catalogue entries by name keyword and type, ordered by code.")
+    def search_catalog(
+        self,
+        info: Info,
+        keyword: str | None = None,
+        item_type: ItemType | None = None,
+        cross_province_only: bool = False,
+        first: int = DEFAULT_SEARCH_RESULTS,
+    ) -> list[CatalogItem]:
+        records = _context(info).repository.search_catalog(
+            arguments.keyword(keyword),
+            item_type.value if item_type else None,
+            cross_province_only,
+            arguments.search_limit(first),
+        )
+        return [CatalogItem.from_record(r) for r in records]
+
+    @strawberry.field(description="A licence type by its code; null when the code is unknown.")
+    async def licence_type(self, info: Info, type_code: strawberry.ID) -> LicenceType | None:
+        record = await _context(info).loaders.licence_types.load(str(type_code))
+        return LicenceType.from_record(record) if record else None
+
+    @strawberry.field(description="The shared-data resource catalogue, optionally of one share type.")
+    def shared_data_resources(
+        self, info: Info, share_type: ShareType | None = None
+    ) -> list[SharedDataResource]:
+        records = _context(info).repository.list_shared_data_resources(
+            share_type.value if share_type else None
+        )
+        return [SharedDataResource.from_record(r) for r in records]
+
+    @strawberry.field(description="The caller's own account; null without a verified identity.")
+    async def me(self, info: Info) -> Subject | None:
+        subject_id = _context(info).subject_id
+        if not subject_id:
+            return None
+        record = await _context(info).loaders.subjects.load(subject_id)
+        return Subject.from_record(record) if record else None
+
+
+class NationalSchema(strawberry.federation.Schema):
+    """Logs only resolver failures: bad input and invalid queries are answered, not logged."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, arguments.InvalidArgument):
+                logger.error("national subgraph error: %s", error, exc_info=original)
+
+
+schema = NationalSchema(
+    query=Query,
+    types=[Department, SharedDataResource, Subject],
+    federation_version=FEDERATION_VERSION,
+)
+
+
+def print_sdl() -> str:
+    """The federation SDL, exactly what `{ _service { sdl } }` returns."""
+    result = schema.execute_sync("{ _service { sdl } }")
+    if result.errors or result.data is None:
+        raise RuntimeError(f"the national schema cannot print its SDL: {result.errors}")
+    sdl: str = result.data["_service"]["sdl"]
+    return sdl
