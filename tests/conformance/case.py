@@ -35,6 +35,8 @@ class Query:
     requests each named subgraph receives; `order` fixes the sequence of subgraphs
     called. `gateway_error` marks errors raised by the gateway itself, whose codes
     differ between gateways, so the reference is held to data and error paths only.
+    `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
+    reference is then not compared on this query.
     """
 
     name: str
@@ -45,6 +47,7 @@ class Query:
     calls: dict[str, int] = field(default_factory=dict)
     order: list[str] | None = None
     gateway_error: bool = False
+    reference_diverges: str | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +103,7 @@ def load_case(name: str) -> Case:
             calls=dict(q.get("calls", {})),
             order=q.get("order"),
             gateway_error=bool(q.get("gateway_error", False)),
+            reference_diverges=q.get("reference_diverges"),
         )
         for q in raw.get("query", [])
     ]
