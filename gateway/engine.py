@@ -1,0 +1,266 @@
+"""The gateway engine: parse → validate → plan → execute → shape, with caches.
+
+Work that does not depend on the request (parsing, validation, normalisation,
+planning, printing subgraph operations) happens once per distinct operation and
+is cached; a warm request only coerces variables, runs fetches and shapes data.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from cache.memory import LRUCache
+from gateway.config import GatewayConfig
+from gateway.executor import ExecutionContext, Executor
+from gateway.pipeline import GraphQLRequest, GraphQLResponse
+from gateway.planner.builder import PlanningError, QueryPlanner
+from gateway.planner.operation import (
+    Operation,
+    OperationError,
+    condition_variables,
+    normalize,
+    select_operation,
+)
+from gateway.planner.plan import FetchNode, QueryPlan
+from gateway.shaping import Shaper
+from gateway.upstream import Upstream
+from schema.api_schema import api_schema
+from schema.supergraph import Supergraph, SupergraphError
+
+log = logging.getLogger("govgraph.gateway")
+
+_INTROSPECTION_FIELDS = ("__schema", "__type")
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    document: DocumentNode | None
+    errors: list[dict[str, Any]] | None
+    condition_variables: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class PreparedOperation:
+    """Everything about one operation (and its @skip/@include values) that a request reuses."""
+
+    operation: Operation
+    plan: QueryPlan
+    shaper: Shaper
+    introspection: DocumentNode | None  # the introspection part, answered by the gateway
+    plan_text: str
+
+
+class Gateway:
+    def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
+        self.config = config
+        self.supergraph = Supergraph(supergraph_sdl)
+        if self.supergraph.subscription_type:
+            log.info("subscriptions in the supergraph are not served over HTTP")
+        try:
+            self.schema = api_schema(self.supergraph.document, self.supergraph.prefixes)
+        except (GraphQLError, TypeError) as exc:
+            raise SupergraphError(f"cannot derive the API schema: {exc}") from None
+        self.planner = QueryPlanner(self.supergraph)
+        self.upstream = Upstream(self.supergraph, config)
+        self.object_types = frozenset(
+            name for name, t in self.schema.type_map.items() if type(t).__name__ == "GraphQLObjectType"
+        )
+        self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
+        self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
+        self.executor = Executor(self._send)
+
+    @property
+    def supergraph_hash(self) -> str:
+        return self.supergraph.hash
+
+    async def startup(self) -> None:
+        await self.upstream.start()
+
+    async def shutdown(self) -> None:
+        await self.upstream.close()
+
+    # ---- the pipeline ----------------------------------------------------------
+
+    async def execute(self, request: GraphQLRequest) -> GraphQLResponse:
+        query = request.query
+        if not isinstance(query, str) or not query.strip():
+            return _request_error("Must provide query string.")
+        parsed = self._document(query)
+        if parsed.errors is not None:
+            return GraphQLResponse({"errors": parsed.errors}, request_error=True)
+        assert parsed.document is not None
+        try:
+            definition = select_operation(parsed.document, request.operation_name)
+        except OperationError as exc:
+            return _request_error(str(exc))
+        kind = definition.operation.value
+        if kind == "subscription":
+            return _request_error("Subscriptions are not supported over this endpoint.")
+        if kind == "mutation" and request.http_method == "GET":
+            return GraphQLResponse(
+                {"errors": [{"message": "Mutations are not allowed over GET; use POST."}]},
+                request_error=True, http_status=405,
+            )
+        raw_variables = request.variables or {}
+        if not isinstance(raw_variables, dict):
+            return _request_error("Variables must be an object.")
+        coerced = get_variable_values(self.schema, definition.variable_definitions or (),
+                                      raw_variables)
+        if isinstance(coerced, list):
+            return GraphQLResponse({"errors": [_format(e) for e in coerced]}, request_error=True)
+        key = (query, request.operation_name,
+               tuple(coerced.get(v) for v in parsed.condition_variables))
+        prepared = self.prepared.get(key)
+        if prepared is None:
+            try:
+                prepared = self._prepare(parsed.document, definition, coerced)
+            except PlanningError as exc:
+                log.warning("cannot plan operation: %s", exc)
+                return GraphQLResponse({"data": None, "errors": [{
+                    "message": f"The gateway cannot plan this operation: {exc}",
+                    "extensions": {"code": "QUERY_PLANNING_FAILED"},
+                }]})
+            self.prepared.put(key, prepared)
+        return await self._run(prepared, coerced, request)
+
+    def _document(self, query: str) -> ParsedDocument:
+        cached = self.documents.get(query)
+        if cached is not None:
+            return cached
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            parsed = ParsedDocument(None, [_format(exc)])
+        else:
+            errors = validate(self.schema, document)
+            if not errors and not self.config.introspection and _uses_introspection(document):
+                errors = [GraphQLError("Introspection is disabled on this gateway.")]
+            if errors:
+                parsed = ParsedDocument(None, [_format(e) for e in errors])
+            else:
+                parsed = ParsedDocument(document, None, condition_variables(document))
+        self.documents.put(query, parsed)
+        return parsed
+
+    def _prepare(self, document: DocumentNode, definition: OperationDefinitionNode,
+                 variables: dict[str, Any]) -> PreparedOperation:
+        operation = normalize(self.schema, document, definition, variables)
+        plan = self.planner.plan(operation)
+        return PreparedOperation(
+            operation=operation,
+            plan=plan,
+            shaper=Shaper(self.schema),
+            introspection=_introspection_document(document, definition),
+            plan_text=plan.print(),
+        )
+
+    async def _run(self, prepared: PreparedOperation, variables: dict[str, Any],
+                   request: GraphQLRequest) -> GraphQLResponse:
+        deadline = time.monotonic() + self.config.request_deadline_s
+        ctx = ExecutionContext(variables, request.headers, deadline, self.object_types)
+        try:
+            import asyncio
+
+            async with asyncio.timeout(self.config.request_deadline_s):
+                await self.executor.run(prepared.plan.node, ctx)
+        except TimeoutError:
+            ctx.errors.append({
+                "message": f"The request did not complete within its deadline of "
+                           f"{self.config.request_deadline_s:g} s.",
+                "extensions": {"code": "GATEWAY_TIMEOUT"},
+            })
+        if prepared.introspection is not None:
+            result = execute(self.schema, prepared.introspection, variable_values=variables)
+            if result.data:
+                ctx.data.update(result.data)
+            for e in result.errors or ():
+                ctx.errors.append(_format(e))
+        data = prepared.shaper.shape(prepared.operation.root_type, prepared.operation.selections,
+                                     ctx.data, ctx.errors)
+        body: dict[str, Any] = {"data": data}
+        if ctx.errors:
+            body = {"errors": ctx.errors, "data": data}
+        extensions = dict(ctx.extensions)
+        if request.want_plan and self.config.expose_query_plan:
+            extensions["queryPlan"] = prepared.plan_text
+        if extensions:
+            body["extensions"] = extensions
+        return GraphQLResponse(body)
+
+    async def _send(self, fetch: FetchNode, variables: dict[str, Any],
+                    representations: list[dict[str, Any]] | None,
+                    ctx: ExecutionContext) -> dict[str, Any]:
+        if representations is not None:
+            variables = {**variables, "representations": representations}
+        body = orjson.dumps({"query": fetch.operation, "variables": variables})
+        timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
+        return await self.upstream.post(fetch.graph, body, self.upstream.outgoing_headers(ctx.headers),
+                                        timeout)
+
+    def plan_for(self, query: str, operation_name: str | None = None,
+                 variables: dict[str, Any] | None = None) -> QueryPlan:
+        """The plan of an operation (for tests and the `plan` command)."""
+        parsed = self._document(query)
+        if parsed.errors is not None:
+            raise ValueError(parsed.errors[0]["message"])
+        assert parsed.document is not None
+        definition = select_operation(parsed.document, operation_name)
+        return self._prepare(parsed.document, definition, variables or {}).plan
+
+
+def _request_error(message: str) -> GraphQLResponse:
+    return GraphQLResponse({"errors": [{"message": message}]}, request_error=True)
+
+
+def _format(error: GraphQLError) -> dict[str, Any]:
+    formatted = error.formatted
+    return {k: v for k, v in formatted.items() if v is not None}
+
+
+def _uses_introspection(document: DocumentNode) -> bool:
+    for d in document.definitions:
+        if isinstance(d, OperationDefinitionNode):
+            for sel in d.selection_set.selections:
+                if isinstance(sel, FieldNode) and sel.name.value in _INTROSPECTION_FIELDS:
+                    return True
+    return False
+
+
+def _introspection_document(document: DocumentNode,
+                            definition: OperationDefinitionNode) -> DocumentNode | None:
+    """The operation reduced to its introspection root fields, or None when it has none."""
+    kept = tuple(
+        sel for sel in definition.selection_set.selections
+        if isinstance(sel, FieldNode) and sel.name.value in _INTROSPECTION_FIELDS
+    )
+    if not kept:
+        return None
+    op = OperationDefinitionNode(
+        operation=definition.operation,
+        name=definition.name,
+        variable_definitions=definition.variable_definitions,
+        directives=definition.directives,
+        selection_set=SelectionSetNode(selections=kept),
+    )
+    fragments = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
+    return DocumentNode(definitions=(op,) + fragments)
+
+
+def document_hash(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()

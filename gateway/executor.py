@@ -1,0 +1,255 @@
+"""Run a query plan: fetches in order and in parallel, results merged into one tree.
+
+Entity fetches collect the objects at their Flatten path, build deduplicated
+representations, and merge `_entities` answers back into those objects. Errors
+from subgraphs are re-pathed into the client's response paths.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, Mapping, Protocol
+
+import orjson
+
+from gateway.planner.plan import (
+    ConditionNode,
+    EntityInput,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    RepField,
+    SequenceNode,
+)
+from gateway.upstream import SubgraphFailure
+
+_MISSING = object()
+
+
+class Transport(Protocol):
+    """Sends one subgraph operation; returns the subgraph's response map or raises SubgraphFailure."""
+
+    def __call__(self, fetch: FetchNode, variables: dict[str, Any],
+                 representations: list[dict[str, Any]] | None,
+                 ctx: ExecutionContext) -> Awaitable[dict[str, Any]]: ...
+
+
+class ExecutionContext:
+    __slots__ = ("data", "errors", "variables", "headers", "deadline", "extensions", "object_types")
+
+    def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str], deadline: float,
+                 object_types: frozenset[str]) -> None:
+        self.data: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.variables = variables
+        self.headers = headers
+        self.deadline = deadline
+        self.extensions: dict[str, Any] = {}
+        self.object_types = object_types
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+class Executor:
+    def __init__(self, transport: Callable[..., Awaitable[dict[str, Any]]]) -> None:
+        self.transport = transport
+
+    async def run(self, node: PlanNode | None, ctx: ExecutionContext) -> None:
+        if node is None:
+            return
+        if isinstance(node, SequenceNode):
+            for child in node.nodes:
+                await self.run(child, ctx)
+        elif isinstance(node, ParallelNode):
+            await asyncio.gather(*(self.run(child, ctx) for child in node.nodes))
+        elif isinstance(node, FlattenNode):
+            await self._entity_fetch(node, ctx)
+        elif isinstance(node, FetchNode):
+            await self._root_fetch(node, ctx)
+        elif isinstance(node, ConditionNode):
+            branch = node.if_clause if ctx.variables.get(node.condition) is True else node.else_clause
+            await self.run(branch, ctx)
+
+    def _variables(self, fetch: FetchNode, ctx: ExecutionContext) -> dict[str, Any]:
+        return {v: ctx.variables[v] for v in fetch.variable_usages if v in ctx.variables}
+
+    async def _root_fetch(self, fetch: FetchNode, ctx: ExecutionContext) -> None:
+        try:
+            response = await self.transport(fetch, self._variables(fetch, ctx), None, ctx)
+        except SubgraphFailure as failure:
+            ctx.errors.append(failure.to_error())
+            return
+        data = response.get("data")
+        if isinstance(data, dict):
+            merge(ctx.data, data, ctx.object_types)
+        for error in _errors(response):
+            ctx.errors.append(_with_service(error, fetch.service))
+
+    async def _entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
+        fetch = flatten.node
+        targets = collect(ctx.data, flatten.path)
+        if not targets:
+            return
+        representations: list[dict[str, Any]] = []
+        owners: list[list[tuple[dict[str, Any], list[Any]]]] = []
+        index: dict[bytes, int] = {}
+        for obj, path in targets:
+            typename = obj.get("__typename")
+            entity_input = _input_for(fetch.inputs, typename)
+            if entity_input is None:
+                continue
+            rep = representation(obj, entity_input)
+            if rep is None:
+                continue
+            key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            i = index.get(key)
+            if i is None:
+                index[key] = i = len(representations)
+                representations.append(rep)
+                owners.append([])
+            owners[i].append((obj, path))
+        if not representations:
+            return
+        try:
+            response = await self.transport(fetch, self._variables(fetch, ctx), representations, ctx)
+        except SubgraphFailure as failure:
+            ctx.errors.append(failure.to_error(owners[0][0][1] if owners else None))
+            return
+        data = response.get("data")
+        entities = data.get("_entities") if isinstance(data, dict) else None
+        errors = _errors(response)
+        if entities is not None and (not isinstance(entities, list)
+                                     or len(entities) != len(representations)):
+            ctx.errors.append(SubgraphFailure(
+                "SUBGRAPH_BAD_RESPONSE", fetch.service,
+                f'Subgraph "{fetch.service}" returned {len(entities) if isinstance(entities, list) else "no list of"} '
+                f"entities for {len(representations)} representations.",
+            ).to_error())
+            entities = None
+        if entities is not None:
+            for i, entity in enumerate(entities):
+                if isinstance(entity, dict):
+                    for obj, _ in owners[i]:
+                        merge(obj, entity, ctx.object_types)
+        for error in errors:
+            path = error.get("path")
+            if (isinstance(path, list) and len(path) >= 2 and path[0] == "_entities"
+                    and isinstance(path[1], int) and 0 <= path[1] < len(owners)):
+                for _, owner_path in owners[path[1]]:
+                    repathed = dict(error)
+                    repathed["path"] = owner_path + path[2:]
+                    ctx.errors.append(_with_service(repathed, fetch.service))
+            else:
+                stripped = {k: v for k, v in error.items() if k != "path"}
+                if owners:
+                    stripped["path"] = owners[0][0][1]
+                ctx.errors.append(_with_service(stripped, fetch.service))
+
+
+def _errors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    errors = response.get("errors")
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for e in errors:
+        if isinstance(e, dict):
+            out.append(e if isinstance(e.get("message"), str) else {**e, "message": str(e.get("message"))})
+    return out
+
+
+def _with_service(error: dict[str, Any], service: str) -> dict[str, Any]:
+    extensions = error.get("extensions")
+    extensions = dict(extensions) if isinstance(extensions, dict) else {}
+    extensions.setdefault("serviceName", service)
+    out = {k: v for k, v in error.items() if k in ("message", "path")}
+    out["extensions"] = extensions
+    return out
+
+
+def _input_for(inputs: tuple[EntityInput, ...], typename: Any) -> EntityInput | None:
+    for entity_input in inputs:
+        if typename in entity_input.runtime_types:
+            return entity_input
+    return None
+
+
+def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The objects at a Flatten path, each with its concrete response path."""
+    current: list[tuple[Any, list[Any]]] = [(data, [])]
+    for seg in path:
+        nxt: list[tuple[Any, list[Any]]] = []
+        if seg == "@":
+            for value, p in current:
+                if isinstance(value, list):
+                    nxt.extend((x, p + [i]) for i, x in enumerate(value) if x is not None)
+        else:
+            for value, p in current:
+                if isinstance(value, dict):
+                    x = value.get(seg)
+                    if x is not None:
+                        nxt.append((x, p + [seg]))
+        current = nxt
+    return [(o, p) for o, p in current if isinstance(o, dict)]
+
+
+def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, Any] | None:
+    rep: dict[str, Any] = {"__typename": entity_input.typename or obj["__typename"]}
+    if not _project(obj, entity_input.fields, rep):
+        return None
+    return rep
+
+
+def _project(obj: dict[str, Any], fields: tuple[RepField, ...], out: dict[str, Any]) -> bool:
+    for f in fields:
+        value = obj.get(f.key, _MISSING)
+        if value is _MISSING:
+            return False
+        if f.sub is not None and value is not None:
+            value = _project_value(value, f.sub)
+            if value is _MISSING:
+                return False
+        out[f.name] = value
+    return True
+
+
+def _project_value(value: Any, fields: tuple[RepField, ...]) -> Any:
+    if isinstance(value, list):
+        items = [_project_value(v, fields) if v is not None else None for v in value]
+        return _MISSING if any(i is _MISSING for i in items) else items
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        if "__typename" in value:
+            out["__typename"] = value["__typename"]
+        return out if _project(value, fields, out) else _MISSING
+    return value
+
+
+def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozenset[str]) -> None:
+    """Deep-merge a subgraph's answer into the response tree."""
+    for key, value in source.items():
+        existing = target.get(key, _MISSING)
+        if existing is _MISSING or existing is None:
+            target[key] = value
+        elif key == "__typename":
+            # an interface object's subgraph answers with the interface name; the concrete
+            # type from another subgraph wins
+            if existing not in object_types:
+                target[key] = value
+        elif isinstance(existing, dict) and isinstance(value, dict):
+            merge(existing, value, object_types)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            _merge_lists(existing, value, object_types)
+        elif value is not None:
+            target[key] = value
+
+
+def _merge_lists(existing: list[Any], value: list[Any], object_types: frozenset[str]) -> None:
+    for i, (a, b) in enumerate(zip(existing, value)):
+        if isinstance(a, dict) and isinstance(b, dict):
+            merge(a, b, object_types)
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            _merge_lists(a, b, object_types)
+        elif a is None:
+            existing[i] = b

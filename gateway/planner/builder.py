@@ -1,0 +1,552 @@
+"""Build a query plan: split an operation into subgraph fetches.
+
+Fields go to the fetch group of the subgraph that resolves them, preferring the
+subgraph already in use (so a `@shareable` field is never fetched twice). A field
+that the current subgraph cannot resolve becomes an entity fetch ("jump") through
+one of the entity's `@key`s; `@requires` fields are fetched first, from wherever
+they live, and travel in the representation. Groups form a dependency graph that
+is laid out as a `Sequence` of `Parallel` levels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Iterable
+
+from graphql import (
+    ArgumentNode,
+    DirectiveNode,
+    FieldNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    print_ast,
+)
+
+from gateway.planner.operation import Field, InlineFragment, Operation, Selection
+from gateway.planner.plan import (
+    EntityInput,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    RepField,
+    SequenceNode,
+)
+from gateway.planner.selection import SelectionSet
+from schema.supergraph import Supergraph
+
+_ABSTRACT = ("INTERFACE", "UNION")
+_MAX_DEPTH = 64
+
+
+class PlanningError(Exception):
+    """The operation cannot be split over the subgraphs (an unsatisfiable supergraph)."""
+
+
+@dataclass(slots=True)
+class Want:
+    """A field the plan must fetch: the client's, or one the planner needs (key, requires)."""
+
+    name: str
+    alias: str | None
+    arguments: tuple[ArgumentNode, ...] = ()
+    directives: tuple[DirectiveNode, ...] = ()
+    sub: list[Want | WantFragment] | None = None
+    internal: bool = False
+
+
+@dataclass(slots=True)
+class WantFragment:
+    type_condition: str | None
+    sub: list[Want | WantFragment]
+
+
+@dataclass(slots=True)
+class _Input:
+    runtime_types: set[str]
+    typename: str | None
+    source_group: FetchGroup
+    source_target: SelectionSet
+    fields: list[RepField] = field(default_factory=list)
+
+
+class FetchGroup:
+    def __init__(self, gid: int, graph: str, path: tuple[str, ...], parent: FetchGroup | None,
+                 is_entity: bool) -> None:
+        self.id = gid
+        self.graph = graph
+        self.path = path
+        self.parent = parent
+        self.is_entity = is_entity
+        self.selection = SelectionSet()
+        self.inputs: dict[str, _Input] = {}  # type condition in the subgraph -> input
+        self.depends: set[FetchGroup] = set()
+        self.children: dict[tuple[str, tuple[str, ...]], FetchGroup] = {}
+
+    def __repr__(self) -> str:
+        return f"<FetchGroup {self.id} {self.graph} {'.'.join(self.path)}>"
+
+
+def _list_depth(t: GraphQLOutputType) -> int:
+    depth = 0
+    while True:
+        if isinstance(t, GraphQLNonNull):
+            t = t.of_type
+        elif isinstance(t, GraphQLList):
+            depth += 1
+            t = t.of_type
+        else:
+            return depth
+
+
+class QueryPlanner:
+    """Plans operations against one supergraph. Stateless between calls; cache the results."""
+
+    def __init__(self, supergraph: Supergraph) -> None:
+        self.sg = supergraph
+        self.schema = supergraph.schema
+        self._graph_order = list(supergraph.subgraphs)
+
+    # ---- entry point -----------------------------------------------------------
+
+    def plan(self, operation: Operation) -> QueryPlan:
+        self._ids = count()
+        self._groups: list[FetchGroup] = []
+        variable_types = {
+            v.variable.name.value: print_ast(v.type)
+            for v in operation.definition.variable_definitions or ()
+        }
+        wants = self._root_wants(operation.selections)
+        if operation.kind == "mutation":
+            node = self._plan_mutation(operation, wants, variable_types)
+        else:
+            node = self._plan_query(operation, wants, variable_types)
+        return QueryPlan(node)
+
+    def _root_wants(self, selections: list[Selection]) -> list[Want]:
+        """Root fields the subgraphs answer: introspection and `__typename` stay in the gateway."""
+        out: list[Want] = []
+        for w in self._wants(selections):
+            if isinstance(w, WantFragment):
+                out.extend(x for x in self._root_wants_from(w) if not x.name.startswith("__"))
+            elif not w.name.startswith("__"):
+                out.append(w)
+        return out
+
+    def _root_wants_from(self, frag: WantFragment) -> Iterable[Want]:
+        for w in frag.sub:
+            if isinstance(w, WantFragment):
+                yield from self._root_wants_from(w)
+            else:
+                yield w
+
+    def _wants(self, selections: list[Selection]) -> list[Want | WantFragment]:
+        out: list[Want | WantFragment] = []
+        for sel in selections:
+            if isinstance(sel, Field):
+                out.append(Want(
+                    name=sel.name,
+                    alias=sel.alias,
+                    arguments=tuple(sel.node.arguments or ()),
+                    directives=tuple(d for d in sel.node.directives or ()
+                                     if d.name.value not in ("skip", "include")),
+                    sub=self._wants(sel.selections) if sel.selections is not None else None,
+                ))
+            elif isinstance(sel, InlineFragment):
+                out.append(WantFragment(sel.type_condition, self._wants(sel.selections)))
+        return out
+
+    def _plan_query(self, operation: Operation, wants: list[Want],
+                    variable_types: dict[str, str]) -> PlanNode | None:
+        roots: dict[str, FetchGroup] = {}
+        root_type = operation.root_type
+        for w in wants:
+            graphs = self.sg.field_graphs(root_type, w.name)
+            if not graphs:
+                raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
+            graph = next((g for g in roots if g in graphs), None) or self._first(graphs)
+            group = roots.get(graph)
+            if group is None:
+                group = roots[graph] = self._new_group(graph, (), None, False)
+            self._plan_field(group, root_type, w, (), group.selection, None, 0)
+        return self._layout(list(roots.values()), operation, variable_types)
+
+    def _plan_mutation(self, operation: Operation, wants: list[Want],
+                       variable_types: dict[str, str]) -> PlanNode | None:
+        """Root mutation fields run one after the other; neighbours on one subgraph share a fetch."""
+        steps: list[FetchGroup] = []
+        root_type = operation.root_type
+        for w in wants:
+            graphs = self.sg.field_graphs(root_type, w.name)
+            if not graphs:
+                raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
+            if steps and steps[-1].graph in graphs:
+                group = steps[-1]
+            else:
+                group = self._new_group(self._first(graphs), (), None, False)
+                steps.append(group)
+            self._plan_field(group, root_type, w, (), group.selection, None, 0)
+        nodes = []
+        for root in steps:
+            members = [g for g in self._groups if self._root_of(g) is root]
+            node = self._layout_groups(members, operation, variable_types, kind="mutation")
+            if node is not None:
+                nodes.append(node)
+        if not nodes:
+            return None
+        return nodes[0] if len(nodes) == 1 else SequenceNode(nodes)
+
+    # ---- planning fields -------------------------------------------------------
+
+    def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchGroup | None,
+                   is_entity: bool) -> FetchGroup:
+        group = FetchGroup(next(self._ids), graph, path, parent, is_entity)
+        if parent is not None:
+            group.depends.add(parent)
+        self._groups.append(group)
+        return group
+
+    def _first(self, graphs: Iterable[str]) -> str:
+        gs = set(graphs)
+        return next(g for g in self._graph_order if g in gs)
+
+    def _plan_selections(self, group: FetchGroup, parent_type: str, wants: list[Want | WantFragment],
+                         path: tuple[str, ...], target: SelectionSet,
+                         provided: SelectionSetNode | None, depth: int) -> set[FetchGroup]:
+        touched = {group}
+        for w in wants:
+            if isinstance(w, WantFragment):
+                touched |= self._plan_fragment(group, parent_type, w, path, target, provided, depth)
+            else:
+                touched |= self._plan_field(group, parent_type, w, path, target, provided, depth)[2]
+        return touched
+
+    def _knows(self, graph: str, type_name: str) -> bool:
+        model = self.sg.types.get(type_name)
+        return model is not None and graph in model.graphs
+
+    def _plan_fragment(self, group: FetchGroup, parent_type: str, frag: WantFragment,
+                       path: tuple[str, ...], target: SelectionSet,
+                       provided: SelectionSetNode | None, depth: int) -> set[FetchGroup]:
+        cond = frag.type_condition
+        if cond is None or cond == parent_type:
+            return self._plan_selections(group, parent_type, frag.sub, path, target, provided, depth)
+        applicable = set(self.sg.possible_types(parent_type)) & set(self.sg.possible_types(cond))
+        if not applicable:
+            return {group}
+        g = group.graph
+        parent_model = self.sg.types[parent_type]
+        if parent_model.kind == "INTERFACE" and parent_model.is_interface_object_in(g):
+            # this subgraph sees the interface as one object type: the concrete type lives elsewhere
+            child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type, path,
+                                                                           target, depth)
+            return {group} | self._plan_fragment(child, ctype, frag, path, ctarget, None, depth + 1)
+        in_graph = set(self.sg.possible_types_in(parent_type, g))
+        if self._knows(g, cond) and in_graph & set(self.sg.possible_types_in(cond, g)):
+            target.add_field("__typename", None, internal=True)
+            sub = target.fragment(cond)
+            return self._plan_selections(group, cond, frag.sub, path, sub, provided, depth)
+        touched = {group}
+        for t in self.sg.possible_types(cond):
+            if t in applicable and t in in_graph:
+                target.add_field("__typename", None, internal=True)
+                sub = target.fragment(t)
+                touched |= self._plan_selections(group, t, frag.sub, path, sub, provided, depth)
+        return touched
+
+    def _field_type(self, parent_type: str, name: str) -> GraphQLOutputType:
+        gtype = self.schema.get_type(parent_type)
+        return gtype.fields[name].type  # type: ignore[union-attr]
+
+    def _plan_field(self, group: FetchGroup, parent_type: str, w: Want, path: tuple[str, ...],
+                    target: SelectionSet, provided: SelectionSetNode | None, depth: int,
+                    ) -> tuple:  # (FieldSel, owner group, touched groups)
+        if depth > _MAX_DEPTH:
+            raise PlanningError(f"cannot plan {parent_type}.{w.name}: the key chain does not end")
+        g = group.graph
+        model = self.sg.types[parent_type]
+        if w.name == "__typename":
+            if model.kind == "INTERFACE" and model.is_interface_object_in(g):
+                child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
+                                                                               path, target, depth)
+                fs, owner, t = self._plan_field(child, ctype, w, path, ctarget, None, depth + 1)
+                return fs, owner, t | {group}
+            fs = target.add_field("__typename", w.alias, internal=w.internal)
+            return fs, group, {group}
+        graphs = self.sg.field_graphs(parent_type, w.name)
+        provided_sub = _provided(provided, w.name)
+        jf = self.sg.join_field(parent_type, w.name, g)
+        requires = jf.requires if jf is not None and g in graphs else None
+        at_entity_level = (group.is_entity and path == group.path
+                           and any(parent_type == c or parent_type in i.runtime_types
+                                   for c, i in group.inputs.items()))
+        local = (g in graphs and (requires is None or at_entity_level)) or provided_sub is not False
+        if local:
+            ftype = self._field_type(parent_type, w.name)
+            composite = w.sub is not None
+            fs = target.add_field(w.name, w.alias, w.arguments, w.directives, composite, w.internal)
+            touched = {group}
+            if requires is not None and provided_sub is False:
+                self._add_requires(group, parent_type, requires, depth)
+            if composite:
+                sub_path = path + (fs.response_key,) + ("@",) * _list_depth(ftype)
+                if provided_sub is not False:
+                    sub_provided = provided_sub
+                else:
+                    sub_provided = jf.provides if jf is not None else None
+                touched |= self._plan_selections(group, get_named_type(ftype).name, w.sub or [],
+                                                 sub_path, fs.sub, sub_provided, depth)
+            return fs, group, touched
+        if model.kind in _ABSTRACT:
+            if model.is_interface_object_in(g) or not self.sg.possible_types_in(parent_type, g):
+                child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
+                                                                               path, target, depth)
+                fs, owner, t = self._plan_field(child, ctype, w, path, ctarget, None, depth + 1)
+                return fs, owner, t | {group}
+            touched = {group}
+            result = None
+            target.add_field("__typename", None, internal=True)
+            for t in self.sg.possible_types_in(parent_type, g):
+                sub = target.fragment(t)
+                fs, owner, tt = self._plan_field(group, t, w, path, sub, None, depth)
+                result = result or (fs, owner)
+                touched |= tt
+            if result is None:
+                raise PlanningError(f"no subgraph resolves {parent_type}.{w.name}")
+            return result[0], result[1], touched
+        # an object type whose field lives in another subgraph: jump through a key
+        jump = self._choose_jump(group, parent_type, w.name, graphs, path)
+        if jump is None:
+            raise PlanningError(
+                f"cannot resolve {parent_type}.{w.name} from subgraph "
+                f"{self.sg.subgraphs[g].name!r}: no subgraph that resolves it can be reached by a key"
+            )
+        target_graph, type_cond, typename = jump
+        child, ctarget = self._entity_group(group, target_graph, parent_type, type_cond, typename,
+                                            path, target, depth)
+        fs, owner, t = self._plan_field(child, type_cond, w, path, ctarget, None, depth + 1)
+        return fs, owner, t | {group}
+
+    def _choose_jump(self, group: FetchGroup, parent_type: str, field_name: str,
+                     graphs: frozenset[str], path: tuple[str, ...],
+                     ) -> tuple[str, str, str | None] | None:
+        model = self.sg.types[parent_type]
+        candidates = [g for g in self._graph_order if g in graphs and model.resolvable_keys_in(g)]
+        # prefer a subgraph the group already jumps to at this path (one fetch, not two)
+        for g in candidates:
+            if (g, path) in group.children:
+                return g, parent_type, None
+        if candidates:
+            local_key = [g for g in candidates if self._key_is_local(group.graph, model, g)]
+            return (local_key or candidates)[0], parent_type, None
+        # a field contributed through an @interfaceObject in another subgraph
+        gtype = self.schema.get_type(parent_type)
+        for iface in getattr(gtype, "interfaces", ()):
+            imodel = self.sg.types.get(iface.name)
+            if imodel is None:
+                continue
+            for g in self._graph_order:
+                if (g in self.sg.field_graphs(iface.name, field_name)
+                        and imodel.is_interface_object_in(g) and imodel.resolvable_keys_in(g)):
+                    return g, iface.name, iface.name
+        return None
+
+    def _key_is_local(self, graph: str, model, target_graph: str) -> bool:
+        key = model.resolvable_keys_in(target_graph)[0].key
+        return all(
+            isinstance(s, FieldNode) and graph in self.sg.field_graphs(model.name, s.name.value)
+            for s in key.selections
+        )
+
+    def _entity_group(self, group: FetchGroup, graph: str, runtime_type: str, type_cond: str,
+                      typename: str | None, path: tuple[str, ...], target: SelectionSet,
+                      depth: int) -> tuple[FetchGroup, SelectionSet]:
+        child = group.children.get((graph, path))
+        if child is None:
+            child = group.children[(graph, path)] = self._new_group(graph, path, group, True)
+        entry = child.inputs.get(type_cond)
+        if entry is None:
+            model = self.sg.types[type_cond]
+            keys = model.resolvable_keys_in(graph)
+            local = [k for k in keys if all(
+                isinstance(s, FieldNode)
+                and group.graph in self.sg.field_graphs(runtime_type, s.name.value)
+                for s in k.key.selections)]
+            key = (local or keys)[0]
+            target.add_field("__typename", None, internal=True)
+            fields, touched = self._ensure(group, runtime_type, key.key, path, target, depth)
+            child.depends |= touched
+            entry = child.inputs[type_cond] = _Input({runtime_type}, typename, group, target,
+                                                     list(fields))
+        entry.runtime_types.add(runtime_type)
+        return child, child.selection.fragment(type_cond)
+
+    def _entity_jump_for_interface_object(self, group: FetchGroup, iface: str,
+                                          path: tuple[str, ...], target: SelectionSet, depth: int,
+                                          ) -> tuple[FetchGroup, SelectionSet, str]:
+        """From a subgraph that knows an interface only as an object, jump to one that knows it."""
+        model = self.sg.types[iface]
+        for g in self._graph_order:
+            if (g != group.graph and model.resolvable_keys_in(g)
+                    and not model.is_interface_object_in(g)):
+                child, ctarget = self._entity_group(group, g, iface, iface, iface, path, target,
+                                                    depth)
+                child.inputs[iface].runtime_types.update(self.sg.possible_types(iface))
+                return child, ctarget, iface
+        raise PlanningError(
+            f"no subgraph knows the implementations of interface {iface} (none has it with a @key)"
+        )
+
+    def _add_requires(self, group: FetchGroup, parent_type: str, requires: SelectionSetNode,
+                      depth: int) -> None:
+        """Fetch `@requires` fields before `group` and add them to its representations."""
+        entry = next((i for c, i in group.inputs.items()
+                      if parent_type == c or parent_type in i.runtime_types), None)
+        if entry is None:
+            raise PlanningError(f"@requires on {parent_type} outside an entity fetch")
+        fields, touched = self._ensure(entry.source_group, parent_type, requires, group.path,
+                                       entry.source_target, depth + 1)
+        group.depends |= touched
+        for f in fields:
+            if f not in entry.fields:
+                entry.fields.append(f)
+
+    def _ensure(self, group: FetchGroup, parent_type: str, field_set: SelectionSetNode,
+                path: tuple[str, ...], target: SelectionSet, depth: int,
+                ) -> tuple[tuple[RepField, ...], set[FetchGroup]]:
+        """Make sure the data at `path` will hold `field_set`; returns how to read it back."""
+        reps: list[RepField] = []
+        touched: set[FetchGroup] = {group}
+        for sel in field_set.selections:
+            if isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition.name.value if sel.type_condition else parent_type
+                sub_target = target.fragment(cond) if cond != parent_type else target
+                if cond != parent_type:
+                    target.add_field("__typename", None, internal=True)
+                sub, t = self._ensure(group, cond, sel.selection_set, path, sub_target, depth)
+                reps.extend(r for r in sub if r not in reps)
+                touched |= t
+                continue
+            assert isinstance(sel, FieldNode)
+            name = sel.name.value
+            composite = sel.selection_set is not None
+            w = Want(name, None, sub=[] if composite else None, internal=True)
+            fs, owner, t = self._plan_field(group, parent_type, w, path, target, None, depth)
+            touched |= t
+            sub_reps = None
+            if composite:
+                ftype = self._field_type(parent_type, name)
+                sub_path = path + (fs.response_key,) + ("@",) * _list_depth(ftype)
+                sub_reps, t2 = self._ensure(owner, get_named_type(ftype).name, sel.selection_set,
+                                            sub_path, fs.sub, depth)
+                touched |= t2
+            reps.append(RepField(name, fs.response_key, sub_reps))
+        return tuple(reps), touched
+
+    # ---- layout ----------------------------------------------------------------
+
+    def _root_of(self, group: FetchGroup) -> FetchGroup:
+        while group.parent is not None:
+            group = group.parent
+        return group
+
+    def _layout(self, roots: list[FetchGroup], operation: Operation,
+                variable_types: dict[str, str]) -> PlanNode | None:
+        return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
+
+    def _layout_groups(self, groups: list[FetchGroup], operation: Operation,
+                       variable_types: dict[str, str], kind: str) -> PlanNode | None:
+        level: dict[int, int] = {}
+
+        def level_of(g: FetchGroup) -> int:
+            if g.id not in level:
+                level[g.id] = 1 + max((level_of(d) for d in g.depends if d is not g), default=-1)
+            return level[g.id]
+
+        by_level: dict[int, list[PlanNode]] = {}
+        for g in groups:
+            g.selection.prune()
+            if g.selection.is_empty():
+                continue
+            node = self._fetch_node(g, operation, variable_types, kind)
+            wrapped: PlanNode = FlattenNode(g.path, node) if g.is_entity else node
+            by_level.setdefault(level_of(g), []).append(wrapped)
+        steps: list[PlanNode] = []
+        for lv in sorted(by_level):
+            nodes = by_level[lv]
+            steps.append(nodes[0] if len(nodes) == 1 else ParallelNode(nodes))
+        if not steps:
+            return None
+        return steps[0] if len(steps) == 1 else SequenceNode(steps)
+
+    def _fetch_node(self, g: FetchGroup, operation: Operation, variable_types: dict[str, str],
+                    kind: str) -> FetchNode:
+        service = self.sg.subgraphs[g.graph].name
+        used = g.selection.variables([])
+        var_defs = [f"${v}: {variable_types[v]}" for v in used if v in variable_types]
+        name = ""
+        if operation.name:
+            name = f"{operation.name}__{_safe(service)}__{g.id}"
+        if g.is_entity:
+            defs = ", ".join(["$representations: [_Any!]!"] + var_defs)
+            op_text = (f"query {name}({defs}) {{ _entities(representations: $representations) "
+                       f"{g.selection.print()} }}")
+            printed = "{\n  _entities(representations: $representations) " + \
+                g.selection.print(1, pretty=True) + "\n}"
+        else:
+            op_kind = "mutation" if kind == "mutation" else "query"
+            head = op_kind + (" " + name if name else "")
+            if var_defs:
+                head += "(" + ", ".join(var_defs) + ")"
+            op_text = (head + " " if head != "query" else "") + g.selection.print()
+            printed = g.selection.print(0, pretty=True)
+        inputs = tuple(
+            EntityInput(
+                runtime_types=frozenset(i.runtime_types),
+                typename=i.typename,
+                fields=tuple(i.fields),
+                printed=f"... on {cond} " + _print_reps(i.fields),
+            )
+            for cond, i in g.inputs.items()
+        )
+        return FetchNode(
+            service=service,
+            graph=g.graph,
+            operation=op_text,
+            operation_kind="mutation" if (kind == "mutation" and not g.is_entity) else "query",
+            variable_usages=tuple(v for v in used if v in variable_types),
+            inputs=inputs,
+            printed_selection=printed,
+            id=g.id,
+        )
+
+
+def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
+    pad = "  " * indent
+    lines = ["__typename"] + [
+        f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
+    ]
+    return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
+
+
+def _provided(provided: SelectionSetNode | None, name: str) -> SelectionSetNode | None | bool:
+    """False when `name` is not provided; else the provided sub-selection (None for a leaf)."""
+    if provided is None:
+        return False
+    for sel in provided.selections:
+        if isinstance(sel, FieldNode) and sel.name.value == name:
+            return sel.selection_set
+    return False
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+__all__ = ["PlanningError", "QueryPlanner", "OperationDefinitionNode"]

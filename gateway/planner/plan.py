@@ -1,0 +1,137 @@
+"""Query plans: trees of Fetch, Flatten, Sequence, Parallel and Condition nodes.
+
+They print in the shape of Apollo's query plans so a reader who knows those can
+read ours. Everything a fetch needs at run time (operation text, variable names,
+how to build representations) is computed here once, at plan time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class RepField:
+    """One field of a representation: emitted as `name`, read from data key `key`."""
+
+    name: str
+    key: str
+    sub: tuple[RepField, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityInput:
+    """How to build representations for objects of some runtime types."""
+
+    runtime_types: frozenset[str]
+    typename: str | None  # sent as __typename instead of the object's (interface objects)
+    fields: tuple[RepField, ...]
+    printed: str  # for the plan text: `... on T { __typename key }`
+
+
+@dataclass(slots=True)
+class FetchNode:
+    service: str  # subgraph name
+    graph: str  # join__Graph value
+    operation: str  # compact operation text sent to the subgraph
+    operation_kind: str
+    variable_usages: tuple[str, ...]
+    inputs: tuple[EntityInput, ...] = ()
+    printed_selection: str = ""
+    # the partition router fills these when the subgraph is sharded
+    routing: object | None = None
+    id: int = 0
+
+    @property
+    def is_entity_fetch(self) -> bool:
+        return bool(self.inputs)
+
+
+@dataclass(slots=True)
+class FlattenNode:
+    path: tuple[str, ...]
+    node: FetchNode
+
+
+@dataclass(slots=True)
+class SequenceNode:
+    nodes: list[PlanNode] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParallelNode:
+    nodes: list[PlanNode] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ConditionNode:
+    condition: str
+    if_clause: PlanNode | None
+    else_clause: PlanNode | None
+
+
+PlanNode = Union[FetchNode, FlattenNode, SequenceNode, ParallelNode, ConditionNode]
+
+
+@dataclass(slots=True)
+class QueryPlan:
+    node: PlanNode | None
+
+    def fetches(self) -> list[FetchNode]:
+        out: list[FetchNode] = []
+
+        def walk(n: PlanNode | None) -> None:
+            if n is None:
+                return
+            if isinstance(n, FetchNode):
+                out.append(n)
+            elif isinstance(n, FlattenNode):
+                out.append(n.node)
+            elif isinstance(n, (SequenceNode, ParallelNode)):
+                for c in n.nodes:
+                    walk(c)
+            elif isinstance(n, ConditionNode):
+                walk(n.if_clause)
+                walk(n.else_clause)
+
+        walk(self.node)
+        return out
+
+    def print(self) -> str:
+        if self.node is None:
+            return "QueryPlan {\n}"
+        return "QueryPlan {\n" + _print(self.node, 1) + "\n}"
+
+    __str__ = print
+
+
+def _indent(text: str, level: int) -> str:
+    pad = "  " * level
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def _print(node: PlanNode, level: int) -> str:
+    pad = "  " * level
+    if isinstance(node, FetchNode):
+        body = node.printed_selection
+        if node.inputs:
+            requires = "{\n" + "\n".join(_indent(i.printed, 1) for i in node.inputs) + "\n}"
+            body = requires + " =>\n" + body
+        return f'{pad}Fetch(service: "{node.service}") {{\n{_indent(body, level + 1)}\n{pad}}},'
+    if isinstance(node, FlattenNode):
+        path = ".".join(node.path)
+        return f'{pad}Flatten(path: "{path}") {{\n{_print(node.node, level + 1)}\n{pad}}},'
+    if isinstance(node, (SequenceNode, ParallelNode)):
+        name = "Sequence" if isinstance(node, SequenceNode) else "Parallel"
+        inner = "\n".join(_print(c, level + 1) for c in node.nodes)
+        return f"{pad}{name} {{\n{inner}\n{pad}}},"
+    if isinstance(node, ConditionNode):
+        parts = [f"{pad}Include(if: ${node.condition}) {{"]
+        if node.if_clause is not None:
+            parts.append(_print(node.if_clause, level + 1))
+        if node.else_clause is not None:
+            parts.append(f"{pad}}} Else {{")
+            parts.append(_print(node.else_clause, level + 1))
+        parts.append(f"{pad}}},")
+        return "\n".join(parts)
+    raise TypeError(node)

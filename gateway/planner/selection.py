@@ -1,0 +1,138 @@
+"""Selection sets of subgraph operations, built up by the planner and printed once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import ArgumentNode, DirectiveNode, VariableNode, print_ast
+from graphql.language import ListValueNode, ObjectValueNode, ValueNode
+
+
+@dataclass(slots=True)
+class FieldSel:
+    name: str
+    alias: str | None
+    arguments: tuple[ArgumentNode, ...] = ()
+    directives: tuple[DirectiveNode, ...] = ()
+    sub: SelectionSet | None = None
+
+    @property
+    def response_key(self) -> str:
+        return self.alias or self.name
+
+    def signature(self) -> str:
+        return self.name + "(" + ",".join(print_ast(a) for a in self.arguments) + ")"
+
+
+@dataclass(slots=True)
+class FragmentSel:
+    type_condition: str | None
+    sub: SelectionSet
+    directives: tuple[DirectiveNode, ...] = ()
+
+
+@dataclass(slots=True)
+class SelectionSet:
+    items: dict[str, FieldSel | FragmentSel] = field(default_factory=dict)
+
+    def add_field(self, name: str, alias: str | None, arguments: tuple[ArgumentNode, ...] = (),
+                  directives: tuple[DirectiveNode, ...] = (), composite: bool = False,
+                  internal: bool = False) -> FieldSel:
+        """Add (or find) a field; an internal field whose key is taken by another field gets an alias."""
+        key = alias or name
+        wanted = FieldSel(name, alias, arguments, directives, SelectionSet() if composite else None)
+        existing = self.items.get(key)
+        if isinstance(existing, FieldSel):
+            if existing.signature() == wanted.signature():
+                if composite and existing.sub is None:
+                    existing.sub = SelectionSet()
+                return existing
+            if not internal:
+                raise PlanningConflict(f"response key {key!r} is used by two different fields")
+            n = 0
+            while True:
+                key = f"__gg_{name}_{n}"
+                existing = self.items.get(key)
+                if existing is None:
+                    wanted.alias = key
+                    break
+                if isinstance(existing, FieldSel) and existing.signature() == wanted.signature():
+                    return existing
+                n += 1
+        self.items[key] = wanted
+        return wanted
+
+    def fragment(self, type_condition: str | None,
+                 directives: tuple[DirectiveNode, ...] = ()) -> SelectionSet:
+        key = "... on " + (type_condition or "") + "".join(print_ast(d) for d in directives)
+        existing = self.items.get(key)
+        if isinstance(existing, FragmentSel):
+            return existing.sub
+        frag = FragmentSel(type_condition, SelectionSet(), directives)
+        self.items[key] = frag
+        return frag.sub
+
+    def is_empty(self) -> bool:
+        return not self.items
+
+    def prune(self) -> None:
+        """Drop empty fragments (a type condition that ended up with nothing to fetch)."""
+        for key in list(self.items):
+            item = self.items[key]
+            if isinstance(item, FragmentSel):
+                item.sub.prune()
+                if item.sub.is_empty():
+                    del self.items[key]
+            elif item.sub is not None:
+                item.sub.prune()
+                if item.sub.is_empty():
+                    item.sub.add_field("__typename", None)
+
+    def variables(self, out: list[str]) -> list[str]:
+        for item in self.items.values():
+            nodes: list[ValueNode] = []
+            if isinstance(item, FieldSel):
+                nodes.extend(a.value for a in item.arguments)
+            for d in item.directives:
+                nodes.extend(a.value for a in d.arguments or ())
+            for node in nodes:
+                _collect_variables(node, out)
+            if item.sub is not None:
+                item.sub.variables(out)
+        return out
+
+    def print(self, indent: int = 0, pretty: bool = False) -> str:
+        if not pretty:
+            return "{" + " ".join(_print_item(i, 0, False) for i in self.items.values()) + "}"
+        pad = "  " * indent
+        inner = "\n".join(pad + "  " + _print_item(i, indent + 1, True) for i in self.items.values())
+        return "{\n" + inner + "\n" + pad + "}"
+
+
+class PlanningConflict(Exception):
+    """Two fields share one response key in a subgraph operation."""
+
+
+def _print_item(item: FieldSel | FragmentSel, indent: int, pretty: bool) -> str:
+    dirs = "".join(" " + print_ast(d) for d in item.directives)
+    if isinstance(item, FragmentSel):
+        head = "..." + (f" on {item.type_condition}" if item.type_condition else "")
+        return head + dirs + " " + item.sub.print(indent, pretty)
+    text = (item.alias + ": " if item.alias else "") + item.name
+    if item.arguments:
+        text += "(" + ", ".join(print_ast(a) for a in item.arguments) + ")"
+    text += dirs
+    if item.sub is not None:
+        text += " " + item.sub.print(indent, pretty)
+    return text
+
+
+def _collect_variables(node: ValueNode, out: list[str]) -> None:
+    if isinstance(node, VariableNode):
+        if node.name.value not in out:
+            out.append(node.name.value)
+    elif isinstance(node, ListValueNode):
+        for v in node.values:
+            _collect_variables(v, out)
+    elif isinstance(node, ObjectValueNode):
+        for f in node.fields:
+            _collect_variables(f.value, out)

@@ -1,0 +1,141 @@
+"""Shape the merged subgraph data into exactly the client's response.
+
+One pass over the data against the client's selection: response keys, `__typename`,
+type conditions, removal of fields the planner added (keys, `@requires`), and
+GraphQL null propagation — a null in a non-null position makes the nearest
+nullable parent null, with one error at the path where it happened.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLSchema
+from graphql.type import (
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    is_abstract_type,
+    is_leaf_type,
+)
+
+from gateway.planner.operation import Field, InlineFragment, Selection
+
+_INVALID = object()  # "null went into a non-null position": propagate upward
+
+
+class Shaper:
+    """Per-operation shaping, with field collection cached per (selection, runtime type)."""
+
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+        self._collected: dict[tuple[int, str], list[tuple[str, list[Field]]]] = {}
+        self._applies: dict[tuple[str | None, str], bool] = {}
+
+    def shape(self, root_type: str, selections: list[Selection], data: dict[str, Any] | None,
+              errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        error_paths = {tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)}
+        result = self._object(data, root_type, selections, [], errors, error_paths)
+        return None if result is _INVALID else result
+
+    def _fields(self, selections: list[Selection], runtime: str) -> list[tuple[str, list[Field]]]:
+        key = (id(selections), runtime)
+        cached = self._collected.get(key)
+        if cached is not None:
+            return cached
+        grouped: dict[str, list[Field]] = {}
+        self._collect(selections, runtime, grouped)
+        result = list(grouped.items())
+        self._collected[key] = result
+        return result
+
+    def _collect(self, selections: list[Selection], runtime: str,
+                 grouped: dict[str, list[Field]]) -> None:
+        for sel in selections:
+            if isinstance(sel, Field):
+                grouped.setdefault(sel.response_key, []).append(sel)
+            elif isinstance(sel, InlineFragment) and self._fragment_applies(sel.type_condition, runtime):
+                self._collect(sel.selections, runtime, grouped)
+
+    def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
+        if cond is None or cond == runtime:
+            return True
+        key = (cond, runtime)
+        cached = self._applies.get(key)
+        if cached is None:
+            ctype = self.schema.get_type(cond)
+            rtype = self.schema.get_type(runtime)
+            cached = (ctype is not None and isinstance(rtype, GraphQLObjectType)
+                      and is_abstract_type(ctype) and self.schema.is_sub_type(ctype, rtype))  # type: ignore[arg-type]
+            self._applies[key] = cached
+        return cached
+
+    def _object(self, obj: dict[str, Any], runtime: str, selections: list[Selection],
+                path: list[Any], errors: list[dict[str, Any]],
+                error_paths: set[tuple[Any, ...]]) -> Any:
+        out: dict[str, Any] = {}
+        for key, fields in self._fields(selections, runtime):
+            first = fields[0]
+            if first.name == "__typename":
+                out[key] = runtime
+                continue
+            if len(fields) == 1:
+                subsel = first.selections
+            else:
+                subsel = [s for f in fields for s in (f.selections or ())]
+            value = self._value(first.type, obj.get(key), subsel, path + [key], first, errors,
+                                error_paths)
+            if value is _INVALID:
+                return _INVALID
+            out[key] = value
+        return out
+
+    def _value(self, ftype: GraphQLOutputType, value: Any, selections: list[Selection] | None,
+               path: list[Any], field: Field, errors: list[dict[str, Any]],
+               error_paths: set[tuple[Any, ...]]) -> Any:
+        if isinstance(ftype, GraphQLNonNull):
+            result = self._value(ftype.of_type, value, selections, path, field, errors, error_paths)
+            if result is None:
+                if not any(_related(p, path) for p in error_paths):
+                    errors.append({
+                        "message": f"Cannot return null for non-nullable field "
+                                   f"{field.parent_type}.{field.name}.",
+                        "path": path,
+                    })
+                    error_paths.add(tuple(path))
+                return _INVALID
+            return result
+        if value is None:
+            return None
+        if isinstance(ftype, GraphQLList):
+            if not isinstance(value, list):
+                return None
+            items = []
+            for i, item in enumerate(value):
+                shaped = self._value(ftype.of_type, item, selections, path + [i], field, errors,
+                                     error_paths)
+                if shaped is _INVALID:
+                    return None
+                items.append(shaped)
+            return items
+        if is_leaf_type(ftype):
+            return value
+        if not isinstance(value, dict):
+            return None
+        if is_abstract_type(ftype):
+            runtime = value.get("__typename")
+            rtype = self.schema.get_type(runtime) if isinstance(runtime, str) else None
+            if not isinstance(rtype, GraphQLObjectType):
+                return None
+        else:
+            runtime = ftype.name  # type: ignore[union-attr]
+        shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
+        return None if shaped is _INVALID else shaped
+
+
+def _related(error_path: tuple[Any, ...], path: list[Any]) -> bool:
+    """An error at, above or below `path` already explains a null there."""
+    n = min(len(error_path), len(path))
+    return list(error_path[:n]) == path[:n]
