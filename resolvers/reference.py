@@ -588,7 +588,14 @@ def _cross_province_flags(entries: list[CatalogEntry], rng: random.Random) -> li
 
 
 def _flatten(families: list[_Family]) -> list[CatalogEntry]:
-    return [entry for family in families for entry in (family.main, *family.subs)]
+    """Round by round, main items before sub-items, so any prefix keeps every parent it needs."""
+    entries: list[CatalogEntry] = []
+    per_round = len(_BASE_ITEMS)
+    for start in range(0, len(families), per_round):
+        chunk = families[start:start + per_round]
+        entries.extend(family.main for family in chunk)
+        entries.extend(sub for family in chunk for sub in family.subs)
+    return entries
 
 
 def catalogue_size(scale: float = 1.0) -> int:
