@@ -22,9 +22,26 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for ep in sorted(entry_points(group="govgraph.commands"), key=lambda e: e.name):
-        register: Register = ep.load()
+        try:
+            register: Register = ep.load()
+        except ImportError as exc:
+            # one broken part must not take every other command down with it
+            _register_unavailable(commands, ep.name, exc)
+            continue
         register(commands)
     return parser
+
+
+def _register_unavailable(commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+                          name: str, exc: ImportError) -> None:
+    reason = f"the {name!r} command cannot be loaded: {exc}"
+    parser = commands.add_parser(name, help=f"(unavailable: {exc})")
+
+    def fail(_: argparse.Namespace) -> int:
+        print(f"govgraph: {reason}", file=sys.stderr)
+        return 2
+
+    parser.set_defaults(func=fail)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
