@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from resolvers.datadir import province_db_path
 from resolvers.provincial.repository import ShardRepository
 from resolvers.reference import Province
 from subgraphs.provincial.context import SUBJECT_HEADER, ShardContext
@@ -25,11 +26,6 @@ from subgraphs.provincial.schema import schema
 
 class MissingShardError(FileNotFoundError):
     """A province was asked for whose database has not been seeded."""
-
-
-def shard_path(data_dir: Path, province: Province) -> Path:
-    """Where the seed command writes a province's database."""
-    return data_dir / "provinces" / f"{province.code}.db"
 
 
 class ShardGraphQL(GraphQL[ShardContext, None]):
@@ -63,13 +59,14 @@ class ProvinceDispatch:
 
 def open_shards(data_dir: Path, provinces: Sequence[Province]) -> dict[str, ShardRepository]:
     """Open every shard database, refusing to start when one has not been seeded."""
-    missing = [shard_path(data_dir, p) for p in provinces if not shard_path(data_dir, p).exists()]
+    paths = {p.code: province_db_path(data_dir, p.code) for p in provinces}
+    missing = [path for path in paths.values() if not path.exists()]
     if missing:
         names = ", ".join(str(path) for path in missing)
         raise MissingShardError(
             f"No database for {len(missing)} province(s): {names}. Run `govgraph seed --data-dir {data_dir}` first."
         )
-    return {p.code: ShardRepository.open(shard_path(data_dir, p), p) for p in provinces}
+    return {p.code: ShardRepository.open(paths[p.code], p) for p in provinces}
 
 
 def create_app(data_dir: Path, provinces: Sequence[Province]) -> Starlette:

@@ -1,0 +1,107 @@
+"""`govgraph subgraph`: serve the national subgraph or provincial shards, or print their SDL.
+
+Each subgraph's modules are imported only when its command runs, so one part works while
+the other is absent.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from resolvers import reference
+from resolvers.datadir import DATA_DIR_ENV, default_data_dir
+
+SDL_MODULES = {"national": "subgraphs.national.schema", "provincial": "subgraphs.provincial.schema"}
+
+
+def register_subgraph(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `govgraph subgraph national|provincial|sdl` to the CLI."""
+    parser = subparsers.add_parser(
+        "subgraph",
+        help="serve a subgraph (national, provincial shards) or print its SDL",
+        description="Serve the national subgraph or the provincial shards over HTTP, or print a subgraph's SDL.",
+    )
+    kinds = parser.add_subparsers(dest="subgraph", metavar="SUBGRAPH")
+    kinds.required = True
+
+    national = kinds.add_parser(
+        "national", help="serve the national subgraph at /graphql",
+        description="Serve the national subgraph (GraphQL at /graphql, liveness at /health) from DIR/national.db.",
+    )
+    _server_options(national, 4001)
+    national.set_defaults(func=run_national)
+
+    provincial = kinds.add_parser(
+        "provincial", help="serve provincial shards at /provinces/<code>/graphql",
+        description=(
+            "Serve one GraphQL endpoint per province at /provinces/<6-digit code>/graphql (and /health) "
+            "from DIR/provinces/<code>.db. Serves all 31 provincial platforms unless --province is given."
+        ),
+    )
+    _server_options(provincial, 4002)
+    provincial.add_argument(
+        "--province", action="append", type=_province, dest="provinces", metavar="CODE",
+        help="a province to serve, as a 2-digit prefix (44) or 6-digit code (440000); repeatable",
+    )
+    provincial.set_defaults(func=run_provincial)
+
+    sdl = kinds.add_parser("sdl", help="print a subgraph's federation SDL",
+                           description="Print the Federation v2 SDL of the national or provincial subgraph.")
+    sdl.add_argument("name", choices=sorted(SDL_MODULES), help="which subgraph")
+    sdl.set_defaults(func=run_sdl)
+
+
+def _server_options(parser: argparse.ArgumentParser, port: int) -> None:
+    parser.add_argument("--port", type=int, default=port, help=f"TCP port (default {port})")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help=f"where `govgraph seed` wrote the databases (default ${DATA_DIR_ENV} or ./data)",
+    )
+
+
+def _province(value: str) -> reference.Province:
+    found = reference.province(value)
+    if found is None or not found.has_platform:
+        raise argparse.ArgumentTypeError(
+            f"unknown province {value!r}: give a 2-digit prefix or 6-digit code of one of the 31 "
+            "provincial platforms, e.g. 44 or 440000"
+        )
+    return found
+
+
+def _serve(build: Callable[[], object], host: str, port: int) -> int:
+    """Build the app (refusing to start on missing data) and run uvicorn until SIGINT/SIGTERM."""
+    import uvicorn
+
+    try:
+        app = build()
+    except FileNotFoundError as error:
+        print(f"govgraph subgraph: {error}", file=sys.stderr)
+        return 1
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")).run()
+    return 0
+
+
+def run_national(args: argparse.Namespace) -> int:
+    from subgraphs.national.app import create_app
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    return _serve(lambda: create_app(data_dir), args.host, args.port)
+
+
+def run_provincial(args: argparse.Namespace) -> int:
+    from subgraphs.provincial.app import create_app
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    provinces = list(dict.fromkeys(args.provinces or reference.PLATFORM_PROVINCES))
+    return _serve(lambda: create_app(data_dir, provinces), args.host, args.port)
+
+
+def run_sdl(args: argparse.Namespace) -> int:
+    module = importlib.import_module(SDL_MODULES[args.name])
+    print(module.print_sdl())
+    return 0
