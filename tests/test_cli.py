@@ -61,8 +61,15 @@ def test_govgraph_help_lists_every_command() -> None:
         assert command in result.stdout
 
 
-def test_every_agreed_command_is_registered() -> None:
-    assert COMMANDS <= set(_subcommands(build_parser()))
+def test_every_agreed_command_is_registered_and_loads() -> None:
+    parser = build_parser()
+    assert COMMANDS <= set(_subcommands(parser))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                assert "unavailable" not in (choice.help or ""), (
+                    f"govgraph {choice.dest}: {choice.help}"
+                )
 
 
 @pytest.mark.parametrize("path", _all_commands(), ids=" ".join)
