@@ -152,7 +152,7 @@ class Stack:
                 child.reader.join(timeout=2)
 
     def _spawn(self, child: Child) -> None:
-        self.console.say(f"starting {child.name}: {' '.join(child.argv[1:])}")
+        self.console.say(f"starting {child.name}: govgraph {' '.join(child.argv[len(_CLI) :])}")
         child.process = subprocess.Popen(
             child.argv,
             stdin=subprocess.DEVNULL,
