@@ -304,15 +304,15 @@ def test_applications_are_listed_newest_first_and_filtered(repo: ShardRepository
     assert [r["submittedAt"] for r in rows] == sorted((r["submittedAt"] for r in rows), reverse=True)
     newest = first(repo, "SELECT MAX(submitted_at) FROM applications WHERE status = 'DELIVERED'")[0]
     assert rows[0]["submittedAt"] == newest
-    page = ok(repo, '{ applications(first: 2, status: DELIVERED, before: "%s") { applicationNo } }'
-              % rows[1]["applicationNo"])["applications"]
+    page = ok(repo, 'query($b: ID) { applications(first: 2, status: DELIVERED, before: $b) { applicationNo } }',
+              {"b": rows[1]["applicationNo"]})["applications"]
     assert [r["applicationNo"] for r in page] == [r["applicationNo"] for r in rows[2:4]]
 
 
 def test_my_licences_and_halls(repo: ShardRepository) -> None:
     holder = first(repo, "SELECT holder_id FROM licences LIMIT 1")[0]
-    licences = ok(repo, '{ myLicences(provinceCode: "440000", subjectId: "%s") { licenceId holder { subjectId } } }'
-                  % holder)["myLicences"]
+    licences = ok(repo, 'query($s: ID) { myLicences(provinceCode: "440000", subjectId: $s) '
+                        '{ licenceId holder { subjectId } } }', {"s": holder})["myLicences"]
     assert licences and all(lic["holder"]["subjectId"] == holder for lic in licences)
     halls = ok(repo, '{ serviceHalls(provinceCode: "440000", crossProvinceOnly: true) { hallCode hasCrossProvinceWindow } }')
     assert halls["serviceHalls"] and all(h["hasCrossProvinceWindow"] for h in halls["serviceHalls"])
@@ -323,8 +323,8 @@ def test_my_licences_and_halls(repo: ShardRepository) -> None:
     ('{ implementationItem(provinceCode: "440000", taskCode: "NO-SUCH-TASK") { name } }', "'NO-SUCH-TASK'"),
     ('{ application(applicationNo: "12345") { status } }', "'12345'"),
     ('{ application(applicationNo: "32000020250101000001") { status } }', "'32000020250101000001'"),
-    ('{ _entities(representations: [{__typename: "CatalogItem", catalogCode: "ZZ9999999999"}]) '
-     '{ ... on CatalogItem { catalogCode } } }', "'ZZ9999999999'"),
+    ('{ _entities(representations: [{__typename: "CatalogItem", catalogCode: "ZZ9999999999"}]) { __typename } }',
+     "'ZZ9999999999'"),
 ])
 def test_bad_input_errors_name_the_value(repo: ShardRepository, query: str, named: str) -> None:
     assert named in error_message(repo, query)
