@@ -1,44 +1,75 @@
-// Serve a supergraph with @apollo/gateway, the reference the conformance suite compares against.
+// Serve supergraphs with @apollo/gateway, the reference the conformance suite compares against.
 //
 //   node tests/conformance/apollo_gateway.mjs SUPERGRAPH_PATH PORT
-//
-// Subgraph URLs come from the supergraph unless GOVGRAPH_SUBGRAPH_<NAME>_URL overrides
-// them (NAME is the join__graph name upper-cased), the same overrides govgraph reads.
+//       one gateway; subgraph URLs come from the supergraph unless GOVGRAPH_SUBGRAPH_<NAME>_URL
+//       overrides them (NAME is the join__graph name upper-cased), as govgraph reads them.
+//   node tests/conformance/apollo_gateway.mjs --stdin
+//       many gateways in one process, so the suite loads the gateway modules once: each
+//       stdin line is {"start": PORT, "supergraph": PATH, "urls": {NAME: URL}} or
+//       {"stop": PORT}; each is answered on stdout with {"ok": PORT} or {"error": PORT, "message": ...}.
 import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 
-const [supergraphPath, port] = process.argv.slice(2);
-if (!supergraphPath || !port) {
-  console.error("usage: apollo_gateway.mjs SUPERGRAPH_PATH PORT");
-  process.exit(2);
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function serve(supergraphPath, port, urlFor) {
+  const gateway = new ApolloGateway({
+    supergraphSdl: readFileSync(supergraphPath, "utf8"),
+    buildService({ name, url }) {
+      return new RemoteGraphQLDataSource({ url: urlFor(name) ?? url });
+    },
+    logger: quiet,
+  });
+  const server = new ApolloServer({
+    gateway,
+    introspection: true,
+    csrfPrevention: false,
+    includeStacktraceInErrorResponses: false,
+    logger: quiet,
+  });
+  await startStandaloneServer(server, { listen: { host: "127.0.0.1", port: Number(port) } });
+  return server;
 }
 
-const gateway = new ApolloGateway({
-  supergraphSdl: readFileSync(supergraphPath, "utf8"),
-  buildService({ name, url }) {
-    const override = process.env[`GOVGRAPH_SUBGRAPH_${name.toUpperCase()}_URL`];
-    return new RemoteGraphQLDataSource({ url: override ?? url });
-  },
-  logger: { debug() {}, info() {}, warn: console.warn, error: console.error },
-});
-
-const server = new ApolloServer({
-  gateway,
-  introspection: true,
-  csrfPrevention: false,
-  includeStacktraceInErrorResponses: false,
-});
-
-const { url } = await startStandaloneServer(server, {
-  listen: { host: "127.0.0.1", port: Number(port) },
-});
-console.log(`apollo gateway ready at ${url}`);
-
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    await server.stop();
-    process.exit(0);
-  });
+const args = process.argv.slice(2);
+if (args[0] === "--stdin") {
+  const servers = new Map();
+  const reply = (message) => process.stdout.write(JSON.stringify(message) + "\n");
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue;
+    const command = JSON.parse(line);
+    if ("start" in command) {
+      try {
+        const urls = command.urls ?? {};
+        servers.set(command.start, await serve(command.supergraph, command.start, (name) => urls[name]));
+        reply({ ok: command.start });
+      } catch (error) {
+        reply({ error: command.start, message: String(error?.stack ?? error) });
+      }
+    } else if ("stop" in command) {
+      await servers.get(command.stop)?.stop();
+      servers.delete(command.stop);
+      reply({ ok: command.stop });
+    }
+  }
+  for (const server of servers.values()) await server.stop();
+  process.exit(0);
+} else {
+  const [supergraphPath, port] = args;
+  if (!supergraphPath || !port) {
+    console.error("usage: apollo_gateway.mjs SUPERGRAPH_PATH PORT | --stdin");
+    process.exit(2);
+  }
+  const server = await serve(supergraphPath, port,
+    (name) => process.env[`GOVGRAPH_SUBGRAPH_${name.toUpperCase()}_URL`]);
+  console.log(`apollo gateway ready at http://127.0.0.1:${port}/`);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.on(signal, async () => {
+      await server.stop();
+      process.exit(0);
+    });
+  }
 }

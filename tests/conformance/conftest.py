@@ -11,9 +11,10 @@ import pytest
 
 from case import Case, Query, case_names, load_case
 from gateways import (
+    ApolloHost,
     GatewayProcess,
     GatewayStartError,
-    apollo_command,
+    HttpGateway,
     free_port,
     govgraph_command,
     subgraph_env,
@@ -27,13 +28,13 @@ GATEWAYS = ("govgraph", "apollo")
 class Stack:
     case: Case = field(repr=False)
     host: SubgraphHost = field(repr=False)
-    processes: dict[str, GatewayProcess] = field(repr=False)
+    processes: dict[str, HttpGateway] = field(repr=False)
     start_errors: dict[str, str] = field(repr=False)
 
     def __repr__(self) -> str:
         return f"Stack({self.case.name})"
 
-    def gateway(self, label: str) -> GatewayProcess:
+    def gateway(self, label: str) -> HttpGateway:
         """The running gateway, or a test failure saying why it is not running."""
         if label in self.start_errors:
             pytest.fail(f"{label} is not serving case {self.case.name}: {self.start_errors[label]}",
@@ -67,29 +68,46 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+def apollo_host() -> Iterator[ApolloHost]:
     if shutil.which("node") is None:
         pytest.skip("node is not installed: neither the composer nor @apollo/gateway can run")
+    host = ApolloHost()
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, apollo_host: ApolloHost) -> Iterator[Stack]:
     case = load_case(request.param)
     host = SubgraphHost(case.build_subgraphs())
     host.start()
-    processes: dict[str, GatewayProcess] = {}
+    govgraph: GatewayProcess | None = None
+    apollo: HttpGateway | None = None
     errors: dict[str, str] = {}
     try:
         urls = {name: host.url(name) for name in host.subgraphs}
         # a subgraph that is down: a port on which nothing listens
         urls.update({name: f"http://127.0.0.1:{free_port()}/graphql" for name in case.down})
-        env = subgraph_env(urls)
-        for label, command in (("govgraph", govgraph_command), ("apollo", apollo_command)):
-            port = free_port()
-            processes[label] = GatewayProcess(label, command(case.supergraph_path, port), port, env)
-        for label, process in processes.items():
-            try:
-                process.wait_ready()
-            except GatewayStartError as error:
-                errors[label] = str(error)
+        port = free_port()
+        govgraph = GatewayProcess("govgraph", govgraph_command(case.supergraph_path, port), port,
+                                  subgraph_env(urls))
+        try:
+            apollo = apollo_host.start(case.supergraph_path, urls)
+        except GatewayStartError as error:
+            errors["apollo"] = str(error)
+        try:
+            govgraph.wait_ready()
+        except GatewayStartError as error:
+            errors["govgraph"] = str(error)
+        processes: dict[str, HttpGateway] = {"govgraph": govgraph}
+        if apollo is not None:
+            processes["apollo"] = apollo
         yield Stack(case, host, processes, errors)
     finally:
-        for process in processes.values():
-            process.stop()
+        if govgraph is not None:
+            govgraph.stop()
+        if apollo is not None:
+            apollo_host.stop(apollo)
         host.stop()

@@ -39,17 +39,44 @@ def govgraph_command(supergraph: Path, port: int) -> list[str]:
     return [*base, "gateway", "--supergraph", str(supergraph), "--port", str(port)]
 
 
-def apollo_command(supergraph: Path, port: int) -> list[str]:
-    return ["node", str(APOLLO_LAUNCHER), str(supergraph), str(port)]
+class HttpGateway:
+    """A gateway listening on 127.0.0.1, spoken to with GraphQL over HTTP."""
 
-
-class GatewayProcess:
-    """A gateway started as a subprocess on a free port, spoken to over HTTP."""
-
-    def __init__(self, label: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
+    def __init__(self, label: str, port: int) -> None:
         self.label = label
         self.port = port
         self.url = f"http://127.0.0.1:{port}/graphql"
+
+    def post(self, payload: Mapping[str, Any], timeout_s: float = 20.0) -> tuple[int, Any]:
+        """POST a GraphQL request; return the HTTP status and the decoded JSON body."""
+        request = urllib.request.Request(
+            self.url, data=json.dumps(payload).encode(), method="POST",
+            headers={"content-type": "application/json",
+                     "accept": "application/graphql-response+json, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def execute(self, query: str, variables: Mapping[str, Any] | None = None,
+                operation_name: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = dict(variables)
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        _, body = self.post(payload)
+        if not isinstance(body, dict):
+            raise AssertionError(f"{self.label} answered a non-object body: {body!r}")
+        return body
+
+
+class GatewayProcess(HttpGateway):
+    """A gateway started as its own subprocess on a free port."""
+
+    def __init__(self, label: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
+        super().__init__(label, port)
         self._log = tempfile.TemporaryFile()
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_SUBGRAPH_")}
         full_env.update(env)
@@ -76,30 +103,6 @@ class GatewayProcess:
             time.sleep(0.1)
         raise GatewayStartError(f"{self.label} did not answer within {timeout_s}s:\n{self.output()}")
 
-    def post(self, payload: Mapping[str, Any], timeout_s: float = 20.0) -> tuple[int, Any]:
-        """POST a GraphQL request; return the HTTP status and the decoded JSON body."""
-        request = urllib.request.Request(
-            self.url, data=json.dumps(payload).encode(), method="POST",
-            headers={"content-type": "application/json",
-                     "accept": "application/graphql-response+json, application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def execute(self, query: str, variables: Mapping[str, Any] | None = None,
-                operation_name: str | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = {"query": query}
-        if variables is not None:
-            payload["variables"] = dict(variables)
-        if operation_name is not None:
-            payload["operationName"] = operation_name
-        _, body = self.post(payload)
-        if not isinstance(body, dict):
-            raise AssertionError(f"{self.label} answered a non-object body: {body!r}")
-        return body
-
     def stop(self) -> None:
         if self._process.poll() is None:
             self._process.terminate()
@@ -111,3 +114,47 @@ class GatewayProcess:
         self._log.close()
 
 
+
+
+class ApolloHost:
+    """One node process serving any number of @apollo/gateway instances, one per case.
+
+    Loading the gateway modules costs seconds, so the suite pays it once per session.
+    """
+
+    def __init__(self) -> None:
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            ["node", str(APOLLO_LAUNCHER), "--stdin"], cwd=PROJECT_DIR, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+
+    def _command(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps(command) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            self._log.seek(0)
+            raise GatewayStartError("the @apollo/gateway host exited:\n"
+                                    + self._log.read().decode("utf-8", "replace")[-4000:])
+        return dict(json.loads(line))
+
+    def start(self, supergraph: Path, urls: Mapping[str, str]) -> HttpGateway:
+        port = free_port()
+        reply = self._command({"start": port, "supergraph": str(supergraph), "urls": dict(urls)})
+        if "error" in reply:
+            raise GatewayStartError(f"@apollo/gateway refused {supergraph}: {reply['message']}")
+        return HttpGateway("apollo", port)
+
+    def stop(self, gateway: HttpGateway) -> None:
+        self._command({"stop": gateway.port})
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        self._log.close()
