@@ -15,7 +15,7 @@ from resolvers.datadir import (
     national_db_path,
     province_db_path,
 )
-from resolvers.national.seed import seed_national
+from resolvers.national.seed import seed_national, seeded_scale
 
 SeedProvince = Callable[[Path, reference.Province, float], None]
 
@@ -75,6 +75,13 @@ def run_seed(args: argparse.Namespace) -> int:
     national = national_db_path(data_dir)
     if national.exists() and not args.force:
         print(f"kept {national} (exists; --force rewrites it)")
+        existing = seeded_scale(national)
+        if existing != args.scale:
+            print(
+                f"warning: {national} was seeded at scale {existing}, not {args.scale}; "
+                "run with --force to reseed every database at one scale",
+                file=sys.stderr,
+            )
     else:
         seed_national(national, args.scale)
         print(f"wrote {national}")
@@ -95,8 +102,8 @@ def run_seed(args: argparse.Namespace) -> int:
             seed_province(path, province, args.scale)
             print(f"wrote {path}")
         if kept:
-            print(f"kept {len(kept)} provincial databases that exist ({', '.join(kept)}); "
-                  "--force rewrites them")
+            which = "all" if len(kept) == len(reference.PLATFORM_PROVINCES) else ", ".join(kept)
+            print(f"kept provincial databases that exist ({which}); --force rewrites them")
     if args.digest:
         print(dataset_digest(data_dir))
     return status

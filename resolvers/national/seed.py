@@ -67,8 +67,25 @@ def seed_national(db_path: Path, scale: float = 1.0) -> None:
         tmp_path.unlink(missing_ok=True)
 
 
+def seeded_scale(db_path: Path) -> float | None:
+    """The scale an existing national database was seeded at; None if it cannot be read."""
+    try:
+        connection = sqlite3.connect(db_path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'scale'").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return None
+    return float(row[0]) if row else None
+
+
 def _write(connection: sqlite3.Connection, scale: float) -> None:
     rng = random.Random(f"govgraph-national:{scale!r}")
+    connection.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [("scale", repr(scale)), ("catalogue_version", str(CATALOGUE_VERSION))],
+    )
     connection.executemany(
         "INSERT INTO divisions VALUES (?, NULL, 'PROVINCIAL', ?, ?, ?, ?, ?, ?, ?)",
         [

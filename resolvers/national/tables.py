@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 TABLES: tuple[str, ...] = (
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
     """CREATE TABLE divisions (
         code TEXT PRIMARY KEY,
         parent_code TEXT REFERENCES divisions(code),
