@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the govgraph gateway, side by side with peer gateways."""

@@ -1,0 +1,166 @@
+"""Render RESULTS.md: the machine, the command, and tables of medians and per-round ratios."""
+from __future__ import annotations
+
+from typing import Any
+
+from bench.summary import by_target, median_of, reference_target, round_ratios
+
+
+def render(meta: dict[str, Any], results: dict[str, Any]) -> str:
+    machine = meta["machine"]
+    lines = [
+        "# govgraph benchmark results",
+        "",
+        f"- Date: {meta['date']}",
+        f"- Command: `{meta['command']}`",
+        f"- Mode: {'quick smoke run (numbers are indicative only)' if meta['options']['quick'] else 'full run'}",
+        (f"- Options: rounds {meta['options']['rounds']}, warm-up {meta['options']['warmup_s']} s, "
+        f"measure {meta['options']['duration_s']} s, {meta['options']['connections']} keep-alive connections, "
+        f"wrk threads {meta['options']['wrk_threads']}"),
+        f"- CPU pinning: {meta['layout']}",
+        (f"- CPU: {machine['cpu_model']} ({machine['logical_cpus']} logical CPUs); kernel {machine['kernel']}; "
+        f"Python {machine['python']}; Node {machine['node']}"),
+        f"- Raw results: `{meta['raw']}`",
+        "",
+        "```",
+        machine["memory"],
+        "```",
+        "",
+    ]
+    if meta["skipped_targets"]:
+        lines += ["Targets not run:", ""]
+        lines += [f"- `{name}`: {reason}" for name, reason in meta["skipped_targets"].items()]
+        lines.append("")
+    if "w1" in results:
+        lines += _w1(results["w1"])
+    if "w2" in results:
+        lines += _w2(results["w2"])
+    if "w3" in results:
+        lines += _w3(results["w3"])
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _w1(w1: dict[str, Any]) -> list[str]:
+    runs = w1["runs"]
+    ok = [run for run in runs if "load" in run]
+    lines = [
+        "## W1: industry workload (4 subgraphs, nested query)",
+        "",
+        (f"Every response is compared with the reference answer ({w1['expected_bytes']:,} bytes, computed "
+        "without federation); throughput counts correct responses only."),
+        "",
+    ]
+    if not ok:
+        lines += ["No target completed a round.", ""]
+        return lines + _failures(runs)
+
+    def rps(run: dict[str, Any]) -> float | None:
+        return run["load"]["correct_rps"] if "load" in run else None
+
+    reference = reference_target(runs, lambda run: "load" in run)
+    ratios = round_ratios(runs, rps, reference) if reference else {}
+    lines += [
+        f"Medians over rounds; ratio = correct responses/s ÷ `{reference}`'s in the same round, median over rounds.",
+        "",
+        ("| target | rounds | correct/s | ratio | wrong | p50 ms | p99 ms | gateway CPU (cores) "
+        "| peak RSS MiB | correct per gateway CPU-s | subgraphs CPU (cores) | wrk CPU (cores) |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for target, target_runs in by_target(runs).items():
+        done = [run for run in target_runs if "load" in run]
+        if not done:
+            continue
+        lines.append(
+            f"| {target} | {len(done)} | {_fmt(median_of(rps(r) for r in done))} "
+            f"| {_fmt(median_of(ratios.get(target, {}).values()), 3)} "
+            f"| {sum(r['load']['incorrect'] for r in done):,} "
+            f"| {_fmt(median_of(r['load']['latency_ms']['p50'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['load']['latency_ms']['p99'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['gateway_cpu_cores'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['gateway_peak_rss_mib'] for r in done))} "
+            f"| {_fmt(median_of(r['correct_per_gateway_cpu_s'] for r in done))} "
+            f"| {_fmt(median_of(r['subgraphs_cpu_cores'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['wrk_cpu_cores'] for r in done), 2)} |"
+        )
+    lines += ["", "Per round (correct responses/s, ratio to the reference target):", "",
+              "| round | target | correct/s | ratio | wrong | socket errors |", "|---|---|---|---|---|---|"]
+    for run in ok:
+        errors = sum(run["load"]["socket_errors"].values())
+        lines.append(f"| {run['round']} | {run['target']} | {_fmt(rps(run))} "
+                     f"| {_fmt(ratios.get(run['target'], {}).get(run['round']), 3)} "
+                     f"| {run['load']['incorrect']:,} | {errors:,} |")
+    lines += ["", "Answer check before load (first request of each run):", ""]
+    seen: set[str] = set()
+    for run in runs:
+        if "validation" in run and run["target"] not in seen:
+            seen.add(run["target"])
+            lines.append(f"- `{run['target']}`: {run['validation']['reason']}")
+    for run in ok:
+        if "mismatch_sample" in run:
+            lines.append(f"- `{run['target']}` round {run['round']}, first wrong response: "
+                         f"`{run['mismatch_sample'][:200]!r}`")
+    lines.append("")
+    return lines + _failures(runs)
+
+
+def _failures(runs: list[dict[str, Any]]) -> list[str]:
+    failed = [run for run in runs if "failed" in run]
+    if not failed:
+        return []
+    lines = ["Failed runs:", ""]
+    for run in failed:
+        first_line = run["failed"].splitlines()[0]
+        lines.append(f"- `{run['target']}` round {run['round']}: {first_line}")
+    return lines + [""]
+
+
+def _w2(w2: dict[str, Any]) -> list[str]:
+    lines = ["## W2: portal workload (govgraph only)", ""]
+    if "skipped" in w2:
+        return lines + [f"Not run: {w2['skipped']}", ""]
+    return lines + [f"```\n{w2}\n```", ""]
+
+
+def _w3(w3: dict[str, Any]) -> list[str]:
+    runs = w3["runs"]
+    lines = [
+        "## W3: cold vs warm planning",
+        "",
+        (f"{w3['operations']} distinct operations over the W1 supergraph, each sent once (cold: parse, "
+        f"validate, plan, execute) then {w3['repeats']} more times (warm); one client, one connection, "
+        "fresh gateway and fresh subgraphs per run. Latencies in ms, medians over operations then over rounds."),
+        "",
+    ]
+    ok = [run for run in runs if "cold_ms" in run]
+    if not ok:
+        return lines + ["No target completed a round.", ""] + _failures(runs)
+
+    def cold(run: dict[str, Any]) -> float | None:
+        return run.get("cold_median_ms")
+
+    reference = reference_target(runs, lambda run: "cold_ms" in run)
+    ratios = round_ratios(runs, cold, reference) if reference else {}
+    lines += [
+        f"| target | rounds | cold p50 | warm p50 | cold ÷ warm | cold p50 ÷ `{reference}`'s | wrong answers |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for target, target_runs in by_target(runs).items():
+        done = [run for run in target_runs if "cold_ms" in run]
+        if not done:
+            continue
+        lines.append(
+            f"| {target} | {len(done)} | {_fmt(median_of(cold(r) for r in done), 2)} "
+            f"| {_fmt(median_of(r['warm_median_ms'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['cold_over_warm'] for r in done), 2)} "
+            f"| {_fmt(median_of(ratios.get(target, {}).values()), 3)} "
+            f"| {sum(r['incorrect'] for r in done):,} |"
+        )
+    wrong = [run for run in ok if run.get("first_wrong")]
+    lines.append("")
+    for run in wrong:
+        lines.append(f"- `{run['target']}` round {run['round']}, first wrong answer: {run['first_wrong'][:200]}")
+    return lines + [""] + _failures(runs)

@@ -1,0 +1,102 @@
+"""The gateways under test: how to start each one on a supergraph and a port."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "node_modules" / ".bin"
+GATEWAYS = Path(__file__).resolve().parent / "gateways"
+
+# The TOML that turns off govgraph's in-flight subgraph request deduplication. The gateway
+# has no such switch yet; set this once it does and the `govgraph-nodedup` target runs.
+GOVGRAPH_NODEDUP_TOML: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    config_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One gateway configuration; `unavailable` says why it cannot run here, if it cannot."""
+
+    name: str
+    description: str
+    launch: Callable[[Path, int, Mapping[str, str], Path | None], Launch]
+    unavailable: Callable[[], str | None] = lambda: None
+
+
+def _apollo(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
+    return Launch(["node", str(GATEWAYS / "apollo.mjs"), str(supergraph), str(port)],
+                  env={"NODE_ENV": "production"})
+
+
+def _hive(mode: str) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
+    def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
+        argv = [str(NODE_BIN / "hive-gateway"), "supergraph", str(supergraph), "--port", str(port),
+                "--host", "127.0.0.1", "--fork", "1", "--config-path", str(GATEWAYS / "hive.config.mjs")]
+        return Launch(argv, env={"BENCH_HIVE_DEDUP": mode, "NODE_ENV": "production"})
+    return launch
+
+
+def _govgraph(config_text: str | None) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
+    def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
+        argv = [str(ROOT / ".venv" / "bin" / "govgraph"), "gateway", "--supergraph", str(supergraph),
+                "--port", str(port), "--workers", "1"]
+        if config_text is not None and config is not None:
+            argv += ["--config", str(config)]
+        env = {f"GOVGRAPH_SUBGRAPH_{name.upper()}_URL": url for name, url in urls.items()}
+        return Launch(argv, env=env, config_text=config_text)
+    return launch
+
+
+def _govgraph_missing() -> str | None:
+    if not (ROOT / "gateway" / "engine.py").exists():
+        return "the govgraph gateway engine (gateway/engine.py) does not exist yet"
+    if not (ROOT / ".venv" / "bin" / "govgraph").exists():
+        return "the govgraph command is not installed in .venv"
+    return None
+
+
+def _govgraph_nodedup_missing() -> str | None:
+    if GOVGRAPH_NODEDUP_TOML is None:
+        return "govgraph has no switch for in-flight request deduplication yet"
+    return _govgraph_missing()
+
+
+def _node_missing(path: Path) -> Callable[[], str | None]:
+    return lambda: None if path.exists() else f"{path} is missing: run npm install in {ROOT}"
+
+
+TARGETS: dict[str, Target] = {
+    target.name: target
+    for target in (
+        Target("govgraph", "govgraph gateway, one worker, default configuration",
+               _govgraph(None), _govgraph_missing),
+        Target("govgraph-nodedup", "govgraph with in-flight subgraph request deduplication off",
+               _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_nodedup_missing),
+        Target("apollo", "Apollo Gateway on Apollo Server (Node), static supergraph",
+               _apollo, _node_missing(ROOT / "node_modules" / "@apollo" / "gateway")),
+        Target("hive", "Hive Gateway CLI (Node), defaults: in-flight subgraph requests deduplicated",
+               _hive("default"), _node_missing(NODE_BIN / "hive-gateway")),
+        Target("hive-nodedup", "Hive Gateway with in-flight subgraph request deduplication off",
+               _hive("off"), _node_missing(NODE_BIN / "hive-gateway")),
+        Target("hive-inbound", "Hive Gateway with identical in-flight client requests shared too",
+               _hive("inbound"), _node_missing(NODE_BIN / "hive-gateway")),
+    )
+}
+
+DEFAULT_TARGETS = ["govgraph", "apollo", "hive", "hive-nodedup"]
+
+
+def select(names: list[str]) -> list[Target]:
+    """Targets by name, in the order given; an unknown name is an error that lists the known ones."""
+    unknown = [name for name in names if name not in TARGETS]
+    if unknown:
+        raise ValueError(f"unknown target {unknown[0]!r}; known targets: {', '.join(TARGETS)}")
+    return [TARGETS[name] for name in names]

@@ -1,0 +1,1 @@
+"""W1, the industry workload: four subgraphs, one nested query with a ~87 KB answer."""
