@@ -4,7 +4,8 @@ Layout of `cases/<name>/`:
 
     subgraphs/<subgraph>.graphql   one Federation v2 SDL per subgraph
     data.json                      {"<subgraph>": fixture} (see subgraph_server)
-    computed.py                    optional: COMPUTED = {"<subgraph>": {"Type.field": fn}}
+    computed.py                    optional: COMPUTED = {"<subgraph>": {"Type.field": fn}},
+                                   and reset() to forget state kept between requests
     down.txt                       optional: names of subgraphs that are not running
     supergraph.graphql             composed by scripts/compose-supergraph.mjs
     queries.toml                   [[query]] tables, see `Query`
@@ -17,7 +18,7 @@ import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from subgraph_server import Computed, Subgraph
 
@@ -59,6 +60,7 @@ class Case:
     computed: dict[str, dict[str, Computed]]
     down: frozenset[str]
     queries: list[Query]
+    reset_state: Callable[[], None] = lambda: None
 
     @property
     def supergraph_path(self) -> Path:
@@ -83,6 +85,7 @@ def load_case(name: str) -> Case:
     data_path = path / "data.json"
     fixtures = json.loads(data_path.read_text(encoding="utf-8")) if data_path.exists() else {}
     computed: dict[str, dict[str, Computed]] = {}
+    reset_state: Callable[[], None] = lambda: None
     computed_path = path / "computed.py"
     if computed_path.exists():
         spec = importlib.util.spec_from_file_location(f"conformance_case_{name}", computed_path)
@@ -90,6 +93,7 @@ def load_case(name: str) -> Case:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         computed = dict(module.COMPUTED)
+        reset_state = getattr(module, "reset", reset_state)
     down_path = path / "down.txt"
     down = frozenset(down_path.read_text().split()) if down_path.exists() else frozenset()
     raw = tomllib.loads((path / "queries.toml").read_text(encoding="utf-8"))
@@ -107,7 +111,7 @@ def load_case(name: str) -> Case:
         )
         for q in raw.get("query", [])
     ]
-    return Case(name, path, sdls, fixtures, computed, down, queries)
+    return Case(name, path, sdls, fixtures, computed, down, queries, reset_state)
 
 
 def compose(case: Case) -> None:

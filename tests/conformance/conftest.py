@@ -45,6 +45,7 @@ class Stack:
         """Send the query through one gateway; return the response and the subgraph requests."""
         gateway = self.gateway(label)
         self.host.reset()
+        self.case.reset_state()
         response = gateway.execute(query.query, query.variables, query.operation_name)
         return response, self.requests()
 
