@@ -120,10 +120,11 @@ class Gateway:
         raw_variables = request.variables or {}
         if not isinstance(raw_variables, dict):
             return _request_error("Variables must be an object.")
-        coerced = get_variable_values(self.schema, definition.variable_definitions or (),
-                                      raw_variables)
-        if isinstance(coerced, list):
-            return GraphQLResponse({"errors": [_format(e) for e in coerced]}, request_error=True)
+        values = get_variable_values(self.schema, definition.variable_definitions or (),
+                                     raw_variables)
+        if isinstance(values, list):
+            return GraphQLResponse({"errors": [_format(e) for e in values]}, request_error=True)
+        coerced: dict[str, Any] = values.coerced
         key = (query, request.operation_name,
                tuple(coerced.get(v) for v in parsed.condition_variables))
         prepared = self.prepared.get(key)
@@ -137,7 +138,7 @@ class Gateway:
                     "extensions": {"code": "QUERY_PLANNING_FAILED"},
                 }]})
             self.prepared.put(key, prepared)
-        return await self._run(prepared, coerced, request)
+        return await self._run(prepared, coerced, request, raw_variables)
 
     def _document(self, query: str) -> ParsedDocument:
         cached = self.documents.get(query)
@@ -171,7 +172,7 @@ class Gateway:
         )
 
     async def _run(self, prepared: PreparedOperation, variables: dict[str, Any],
-                   request: GraphQLRequest) -> GraphQLResponse:
+                   request: GraphQLRequest, raw_variables: dict[str, Any]) -> GraphQLResponse:
         deadline = time.monotonic() + self.config.request_deadline_s
         ctx = ExecutionContext(variables, request.headers, deadline, self.object_types)
         try:
@@ -186,7 +187,7 @@ class Gateway:
                 "extensions": {"code": "GATEWAY_TIMEOUT"},
             })
         if prepared.introspection is not None:
-            result = execute(self.schema, prepared.introspection, variable_values=variables)
+            result = execute(self.schema, prepared.introspection, variable_values=raw_variables)
             if result.data:
                 ctx.data.update(result.data)
             for e in result.errors or ():
