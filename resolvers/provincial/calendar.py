@@ -7,14 +7,14 @@ CHINA = timezone(timedelta(hours=8))
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """The moment `days` working days after `start` (weekends skipped); 0 means end of that day."""
+    """Close of office (17:30) `days` working days after `start`, weekends skipped; never before `start`."""
     moment = start
     remaining = days
     while remaining > 0:
         moment += timedelta(days=1)
         if moment.weekday() < 5:
             remaining -= 1
-    return moment.replace(hour=17, minute=30, second=0, microsecond=0)
+    return max(moment.replace(hour=17, minute=30, second=0, microsecond=0), start)
 
 
 def working_days_between(start: datetime, end: datetime) -> int:

@@ -432,6 +432,7 @@ def _run_lifecycle(rng: random.Random, case: Case, clock: datetime) -> None:
             case.move(lifecycle.COMPLETED, later(24 * 30), result="SUPPLEMENT_TIMEOUT", opinion="逾期未补正")
             if case.status == lifecycle.COMPLETED:
                 case.completed_at = clock
+                case.result = "SUPPLEMENT_TIMEOUT"
             return
         if not case.move(lifecycle.PRE_REVIEW, later(48)):
             return
