@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -90,11 +91,10 @@ def run_gateway(args: argparse.Namespace) -> int:
 def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Gateway | None:
     """Construct the engine, which parses and validates the supergraph."""
     from gateway.engine import Gateway
-    from schema.supergraph import SupergraphError as InvalidSupergraph
 
     try:
         return Gateway(sdl, config)
-    except (InvalidSupergraph, ValueError) as exc:
+    except ValueError as exc:  # schema.supergraph.SupergraphError is a ValueError
         _fail(f"cannot load supergraph {source}: {exc}")
         return None
 
@@ -116,19 +116,28 @@ def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> 
 def _serve(app: object, config: GatewayConfig, *, factory: bool) -> None:
     import uvicorn
 
-    uvicorn.run(
-        app,  # type: ignore[arg-type]  # an ASGI app, or an import string with factory=True
-        factory=factory,
-        host=config.host,
-        port=config.port,
-        workers=config.workers if factory else None,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=int(config.request_deadline_s) + 1,
-    )
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(
+            app,  # type: ignore[arg-type]  # an ASGI app, or an import string with factory=True
+            factory=factory,
+            host=config.host,
+            port=config.port,
+            workers=config.workers if factory else None,
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=int(config.request_deadline_s) + 1,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """uvicorn re-raises the SIGTERM it has already handled gracefully: exit 0, not -15."""
+    raise SystemExit(0)
 
 
 def _fail(message: str) -> int:

@@ -297,7 +297,7 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
             raise HttpError(400, f"Content-Length {declared!r} is not a number") from None
         if length > limit:
             raise HttpError(413, f"request body of {length} bytes exceeds the limit of "
-                                 f"{limit} bytes", "PAYLOAD_TOO_LARGE")
+                                 f"{limit} bytes", "PAYLOAD_TOO_LARGE", _CLOSE)
     message = await receive()
     if message["type"] == "http.disconnect":
         raise _ClientGone
@@ -321,9 +321,13 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
             return b"".join(chunks)
 
 
+# The unread rest of a refused body is not worth receiving: end the connection.
+_CLOSE = ((b"connection", b"close"),)
+
+
 def _too_large(limit: int) -> HttpError:
     return HttpError(413, f"request body exceeds the limit of {limit} bytes",
-                     "PAYLOAD_TOO_LARGE")
+                     "PAYLOAD_TOO_LARGE", _CLOSE)
 
 
 Params = tuple[str | None, str | None, dict[str, Any] | None, dict[str, Any] | None]
