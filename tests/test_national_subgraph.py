@@ -331,6 +331,11 @@ MALFORMED_ENTITY = (
     " { __typename } }"
 )
 
+UNKNOWN_TYPENAME = (
+    '{ _entities(representations: [{__typename: "Province", code: "440000"}]) { __typename } }'
+)
+MISSING_KEY = '{ _entities(representations: [{__typename: "Division"}]) { __typename } }'
+
 
 def _error(subgraph: Subgraph, query: str) -> str:
     status, payload = subgraph.post(query)
@@ -351,6 +356,8 @@ def _error(subgraph: Subgraph, query: str) -> str:
          ['"2025Q1"', "2025-Q1"]),
         ("{ searchCatalog(first: 0) { name } }", ["first", "0"]),
         (MALFORMED_ENTITY, ['"AB"', "12"]),
+        (UNKNOWN_TYPENAME, ["'Province'", "Division"]),
+        (MISSING_KEY, ['"code"', "Division"]),
     ],
 )
 def test_bad_input_is_a_graphql_error_naming_the_value(

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from resolvers.national.records import (
     CapabilityRecord,
@@ -144,7 +144,7 @@ class Table(Generic[R]):
             f"SELECT * FROM {self._table} WHERE ({columns}) IN "
             f"(VALUES {', '.join(tuple_marks for _ in keys)})"
         )
-        params = [part for key in keys for part in key]  # type: ignore[union-attr]
+        params = [part for key in keys for part in cast(tuple[Any, ...], key)]
         rows = self._connection.execute(sql, params).fetchall()
         return {tuple(row[c] for c in self._key_columns): self._factory(row) for row in rows}
 

@@ -122,8 +122,8 @@ def _write(connection: sqlite3.Connection, scale: float) -> None:
     )
     subjects = list(_subjects(reference.subject_ids(scale), rng))
     connection.executemany("INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", subjects)
-    persons = [row[0] for row in subjects if row[1] == "NATURAL_PERSON"]
-    legal_persons = [row[0] for row in subjects if row[1] == "LEGAL_PERSON"]
+    persons = [str(row[0]) for row in subjects if row[1] == "NATURAL_PERSON"]
+    legal_persons = [str(row[0]) for row in subjects if row[1] == "LEGAL_PERSON"]
     connection.executemany(
         "INSERT INTO mandates VALUES (?, ?, ?, ?)", list(_mandates(legal_persons, persons, rng))
     )

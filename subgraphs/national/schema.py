@@ -7,9 +7,11 @@ Malformed input is always an error.
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from subgraphs.national import arguments
@@ -25,7 +27,7 @@ from subgraphs.national.types import (
     Subject,
 )
 
-FEDERATION_VERSION = "2.3"
+FEDERATION_VERSION: Final = "2.3"
 DEFAULT_SEARCH_RESULTS = 50
 
 logger = logging.getLogger("govgraph.subgraphs.national")
@@ -103,9 +105,28 @@ class Query:
         return Subject.from_record(record) if record else None
 
 
-class NationalSchema(strawberry.federation.Schema):
-    """Logs only resolver failures: bad input and invalid queries are answered, not logged."""
+ENTITY_TYPES: tuple[type, ...] = (
+    CatalogItem, Department, Division, LicenceType, SharedDataResource, Subject,
+)
+ENTITY_NAMES = frozenset(t.__name__ for t in ENTITY_TYPES)
 
+
+class NationalSchema(strawberry.federation.Schema):
+    """Federation schema that answers malformed representations and bad input with clear errors."""
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        for index, representation in enumerate(representations):
+            typename = representation.get("__typename") if isinstance(representation, dict) else None
+            if typename not in ENTITY_NAMES:
+                raise arguments.InvalidArgument(
+                    f"Representation {index} has __typename {typename!r}; the national subgraph "
+                    f"resolves {', '.join(sorted(ENTITY_NAMES))}."
+                )
+        return super().entities_resolver(info, representations)
+
+    # Bad input and invalid queries are answered to the client; only resolver failures are logged.
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -117,7 +138,7 @@ class NationalSchema(strawberry.federation.Schema):
 
 schema = NationalSchema(
     query=Query,
-    types=[Department, SharedDataResource, Subject],
+    types=list(ENTITY_TYPES),
     federation_version=FEDERATION_VERSION,
 )
 

@@ -130,6 +130,16 @@ def _context(info: Info) -> NationalContext:
     return context
 
 
+def _key_field(representation: dict[str, Any], name: str, typename: str) -> str:
+    """The key field `name` of a representation; an error naming the type when it is missing."""
+    value = representation.get(name)
+    if value is None:
+        raise arguments.InvalidArgument(
+            f'A {typename} representation needs its key field "{name}"; got {sorted(representation)}.'
+        )
+    return str(value)
+
+
 # ---------------------------------------------------------------- reference data
 
 
@@ -163,7 +173,7 @@ class Division:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Division | None:
-        code = arguments.division_code(str(key.get("code", "")))
+        code = arguments.division_code(_key_field(key, "code", "Division"))
         record = await _context(info).loaders.divisions.load(code)
         return cls.from_record(record) if record else None
 
@@ -219,7 +229,7 @@ class Department:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Department | None:
-        record = await _context(info).loaders.departments.load(str(key.get("uscc", "")))
+        record = await _context(info).loaders.departments.load(_key_field(key, "uscc", "Department"))
         return cls.from_record(record) if record else None
 
 
@@ -275,7 +285,7 @@ class CatalogItem:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> CatalogItem | None:
-        code = arguments.catalog_code(str(key.get("catalogCode", "")))
+        code = arguments.catalog_code(_key_field(key, "catalogCode", "CatalogItem"))
         record = await _context(info).loaders.catalog_items.load(code)
         return cls.from_record(record) if record else None
 
@@ -320,7 +330,7 @@ class LicenceType:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> LicenceType | None:
-        record = await _context(info).loaders.licence_types.load(str(key.get("typeCode", "")))
+        record = await _context(info).loaders.licence_types.load(_key_field(key, "typeCode", "LicenceType"))
         return cls.from_record(record) if record else None
 
     @strawberry.field
@@ -353,7 +363,7 @@ class SharedDataResource:
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> SharedDataResource | None:
         loader = _context(info).loaders.shared_data_resources
-        record = await loader.load(str(key.get("resourceCode", "")))
+        record = await loader.load(_key_field(key, "resourceCode", "SharedDataResource"))
         return cls.from_record(record) if record else None
 
     @strawberry.field
@@ -394,7 +404,7 @@ class Subject:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Subject | None:
-        record = await _context(info).loaders.subjects.load(str(key.get("subjectId", "")))
+        record = await _context(info).loaders.subjects.load(_key_field(key, "subjectId", "Subject"))
         return cls.from_record(record) if record else None
 
     @strawberry.field(description="法人授权经办人: the agents a legal person has mandated")
