@@ -29,7 +29,7 @@ def parse(argv: list[str]) -> Options:
                     "throughput on the industry workload; W2: the portal over 31 shards (govgraph only); "
                     "W3: cold vs warm planning. Writes bench/RESULTS.md and raw JSON under bench/results/.",
     )
-    parser.add_argument("--quick", action="store_true", help="a short smoke run: 1 round, 2 s warm-up, 5 s load, 6 W3 operations")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run: 1 round, 3 s warm-up, 8 s load, 6 W3 operations")
     parser.add_argument("--only", choices=WORKLOADS, action="append",
                         help="run only this workload (repeatable; default: all)")
     parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),

@@ -22,7 +22,7 @@ class Options:
     @classmethod
     def quick_run(cls) -> Options:
         """A smoke test: one round, seconds-long loads, a handful of W3 operations."""
-        return cls(rounds=1, warmup_s=2, duration_s=5, w3_operations=6, w3_repeats=5, quick=True)
+        return cls(rounds=1, warmup_s=3, duration_s=8, w3_operations=6, w3_repeats=5, quick=True)
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "results_dir": str(self.results_dir)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,27 @@ def usage(pid: int) -> Usage:
                 hwm += int(line.split()[1])
                 break
     return Usage(cpu_s=cpu_ticks / _CLOCK_TICKS, peak_rss_kib=hwm)
+
+
+def settle(pid: int, idle_fraction: float = 0.05, window_s: float = 0.25, timeout_s: float = 30.0) -> float:
+    """Wait until the tree stops using CPU (requests a finished load left in flight are done).
+
+    Returns the seconds waited; gives up quietly after `timeout_s`.
+    """
+    started = time.monotonic()
+    previous = usage(pid).cpu_s
+    while time.monotonic() - started < timeout_s:
+        time.sleep(window_s)
+        current = usage(pid).cpu_s
+        if current - previous <= idle_fraction * window_s:
+            break
+        previous = current
+    return time.monotonic() - started
+
+
+def load_average() -> float:
+    """The 1-minute load average: other work on the machine skews every number taken meanwhile."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")

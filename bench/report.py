@@ -87,12 +87,14 @@ def _w1(w1: dict[str, Any]) -> list[str]:
             f"| {_fmt(median_of(r['wrk_cpu_cores'] for r in done), 2)} |"
         )
     lines += ["", "Per round (correct responses/s, ratio to the reference target):", "",
-              "| round | target | correct/s | ratio | wrong | socket errors |", "|---|---|---|---|---|---|"]
+              "| round | target | correct/s | ratio | wrong | socket errors | machine load avg before → after |",
+              "|---|---|---|---|---|---|---|"]
     for run in ok:
         errors = sum(run["load"]["socket_errors"].values())
         lines.append(f"| {run['round']} | {run['target']} | {_fmt(rps(run))} "
                      f"| {_fmt(ratios.get(run['target'], {}).get(run['round']), 3)} "
-                     f"| {run['load']['incorrect']:,} | {errors:,} |")
+                     f"| {run['load']['incorrect']:,} | {errors:,} "
+                     f"| {_fmt(run.get('load_average_before'), 2)} → {_fmt(run.get('load_average_after'), 2)} |")
     lines += ["", "Answer check before load (first request of each run):", ""]
     seen: set[str] = set()
     for run in runs:

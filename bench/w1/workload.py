@@ -10,7 +10,7 @@ from bench.correctness import judge
 from bench.launch import Client, running_gateway
 from bench.options import Options
 from bench.processes import BenchError, CpuLayout
-from bench.procstat import usage
+from bench.procstat import load_average, settle, usage
 from bench.targets import Target
 from bench.w1.stack import QUERY, SubgraphStack, reference_bodies, start_subgraphs
 from bench.wrk import run_load
@@ -59,12 +59,15 @@ def _measure(target: Target, round_number: int, options: Options, stack: Subgrap
             mismatch = workdir / f"{label}-mismatch"
             run_load(gateway.url, body_path, accepted, workdir / f"{label}-warmup", connections=options.connections,
                      duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
+            record["settle_s"] = settle(gateway.service.pid)
+            record["load_average_before"] = load_average()
             gateway_before, subgraphs_before = usage(gateway.service.pid), usage(stack.service.pid)
             started = time.monotonic()
             load = run_load(gateway.url, body_path, accepted, mismatch, connections=options.connections,
                             duration_s=options.duration_s, threads=options.wrk_threads, cpus=layout.others)
             wall = time.monotonic() - started
             gateway_after, subgraphs_after = usage(gateway.service.pid), usage(stack.service.pid)
+            record["load_average_after"] = load_average()
     except BenchError as exc:
         record["failed"] = str(exc)
         return record
