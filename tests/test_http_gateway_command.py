@@ -25,8 +25,10 @@ from audit.live_stack import (
 )
 
 GQL = "application/graphql-response+json"
-# Generous for a shared, loaded machine; an idle one starts in about one second.
-STARTUP_BOUND_S = 4.0
+# Startup must take under 2 s. Counted in CPU seconds of the gateway process, which a
+# busy machine does not inflate; wall-clock time gets a looser bound for the same reason.
+STARTUP_CPU_BOUND_S = 2.0
+STARTUP_WALL_BOUND_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,10 @@ def test_health_answers_ok(gateway: Gateway) -> None:
 
 
 def test_gateway_starts_quickly(gateway: Gateway) -> None:
-    assert gateway.startup_s < STARTUP_BOUND_S, f"started in {gateway.startup_s:.2f} s"
+    timing = f"healthy after {gateway.startup_s:.2f} s, {gateway.startup_cpu_s:.2f} CPU s"
+    print(timing)
+    assert gateway.startup_cpu_s < STARTUP_CPU_BOUND_S, timing
+    assert gateway.startup_s < STARTUP_WALL_BOUND_S, timing
 
 
 def test_query_plan_is_returned_on_request(gateway: Gateway) -> None:

@@ -93,6 +93,11 @@ class Process:
         raise AssertionError(f"{' '.join(self.command)}: no {what} within {timeout_s} s:\n"
                              f"{self.output()}")
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used: a load-independent cost."""
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def wait_exit(self, timeout_s: float = 20.0) -> int:
         return self.popen.wait(timeout=timeout_s)
 
@@ -151,6 +156,7 @@ class Gateway:
     process: Process
     port: int
     startup_s: float
+    startup_cpu_s: float
 
     @property
     def url(self) -> str:
@@ -169,7 +175,8 @@ def start_gateway(*args: str, env: Mapping[str, str] | None = None) -> Gateway:
         startup_s = process.wait_until(
             lambda: http("GET", f"http://127.0.0.1:{port}/health", timeout_s=2).status == 200,
             "healthy /health")
+        startup_cpu_s = process.cpu_seconds()
     except BaseException:
         process.stop()
         raise
-    return Gateway(process, port, startup_s)
+    return Gateway(process, port, startup_s, startup_cpu_s)
