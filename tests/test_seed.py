@@ -14,7 +14,12 @@ import pytest
 from resolvers import commands, reference
 from resolvers.datadir import dataset_digest, national_db_path, province_db_path
 from resolvers.national import seed as national_seed
-from resolvers.national.seed import seed_national
+from resolvers.national.masking import (
+    mask_certificate_no,
+    mask_organisation_name,
+    mask_person_name,
+)
+from resolvers.national.seed import capability_level, resident_id_number, seed_national
 
 ROOT = Path(__file__).resolve().parent.parent
 GOVGRAPH = [sys.executable, "-m", "gateway.cli"]
@@ -173,3 +178,25 @@ def test_govgraph_seed_command_is_deterministic_across_processes(tmp_path: Path)
         assert provinces == [p.code for p in reference.PLATFORM_PROVINCES]
     assert digests[0] == digests[1]
     assert digests[0] == dataset_digest(tmp_path / "one")
+
+
+def test_masking_keeps_only_the_surname_region_and_last_four() -> None:
+    assert mask_person_name("张三") == "张*"
+    assert mask_person_name("张小三") == "张*三"
+    assert mask_person_name("欧阳小明") == "欧**明"
+    assert mask_certificate_no("440104199001011234") == "4401**********1234"
+    assert mask_organisation_name("广州恒达科技有限公司") == "广州****有限公司"
+
+
+def test_generated_identity_numbers_carry_the_gb_11643_check_character() -> None:
+    # The worked example of GB 11643-1999.
+    assert resident_id_number("110105", "19491231", 2) == "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    ("overall", "band"),
+    [(95.0, "VERY_HIGH"), (90.0, "VERY_HIGH"), (89.99, "HIGH"), (80.0, "HIGH"),
+     (79.99, "MEDIUM"), (70.0, "MEDIUM"), (69.99, "LOW")],
+)
+def test_capability_bands(overall: float, band: str) -> None:
+    assert capability_level(overall) == band

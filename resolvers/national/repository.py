@@ -124,9 +124,6 @@ class Table(Generic[R]):
             found.update(self._fetch(unique[start:start + MAX_BATCH]))
         return [found.get(key) for key in keys]
 
-    def get(self, key: Hashable) -> R | None:
-        return self.get_many([key])[0]
-
     def _fetch(self, keys: list[Hashable]) -> dict[Hashable, R]:
         if not keys:
             return {}
