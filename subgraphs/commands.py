@@ -6,10 +6,14 @@ the other is absent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import uvicorn
 
 from resolvers import reference
 from resolvers.datadir import DATA_DIR_ENV, default_data_dir
@@ -73,16 +77,27 @@ def _province(value: str) -> reference.Province:
     return found
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, but a graceful stop on SIGINT/SIGTERM ends with status 0 instead of re-raising the signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def _serve(build: Callable[[], object], host: str, port: int) -> int:
     """Build the app (refusing to start on missing data) and run uvicorn until SIGINT/SIGTERM."""
-    import uvicorn
-
     try:
         app = build()
     except FileNotFoundError as error:
         print(f"govgraph subgraph: {error}", file=sys.stderr)
         return 1
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")).run()
+    _Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")).run()
     return 0
 
 

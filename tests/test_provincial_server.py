@@ -1,0 +1,191 @@
+"""`govgraph subgraph provincial` as a real process: durability across kill -9, bad input over HTTP, CLI errors."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from resolvers.datadir import province_db_path
+from resolvers.provincial.seed import seed_province
+from resolvers.reference import province
+
+GOVGRAPH = [sys.executable, "-m", "gateway.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("data")
+    for code in ("44", "11"):
+        p = province(code)
+        assert p is not None
+        seed_province(province_db_path(directory, p.code), p, 0.05)
+    return directory
+
+
+class Server:
+    """One `govgraph subgraph provincial` process on a free port."""
+
+    def __init__(self, data_dir: Path, *provinces: str) -> None:
+        self.port = free_port()
+        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir)]
+        for code in provinces:
+            args += ["--province", code]
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/health", timeout=1) as response:
+                    self.health = json.loads(response.read())
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not become healthy in 30 s")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, code: str, query: str, variables: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(
+            f"{self.base}/provinces/{code}/graphql", method="POST",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    running = Server(data_dir, "44", "110000")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+SUBMIT = """mutation($input: SubmitApplicationInput!) { submitApplication(input: $input) {
+  replayed queryCode application { applicationNo status } } }"""
+
+
+def test_submitted_application_survives_kill_9_and_its_key_still_replays(tmp_path: Path) -> None:
+    p = province("44")
+    assert p is not None
+    seed_province(province_db_path(tmp_path, p.code), p, 0.05)
+    first = Server(tmp_path, "44")
+    try:
+        _, data = first.post("440000", '{ implementationItem: applications(first: 1) { item { taskCode } } }')
+        task = data["data"]["implementationItem"][0]["item"]["taskCode"]
+        payload = {"provinceCode": "440000", "taskCode": task, "applicantId": "P00000000042",
+                   "channel": "MOBILE", "idempotencyKey": "durable-1"}
+        status, created = first.post("440000", SUBMIT, {"input": payload})
+        assert status == 200 and "errors" not in created, created
+        number = created["data"]["submitApplication"]["application"]["applicationNo"]
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+    finally:
+        first.stop()
+    second = Server(tmp_path, "44")
+    try:
+        _, found = second.post("440000", 'query($n: ID!) { application(applicationNo: $n) { applicationNo status } }',
+                               {"n": number})
+        assert found["data"]["application"] == {"applicationNo": number, "status": "SUBMITTED"}
+        _, again = second.post("440000", SUBMIT, {"input": payload})
+        receipt = again["data"]["submitApplication"]
+        assert receipt["replayed"] is True and receipt["application"]["applicationNo"] == number
+        _, listed = second.post("440000", '{ applications(first: 500, applicantId: "P00000000042") { applicationNo } }')
+        assert [a["applicationNo"] for a in listed["data"]["applications"]].count(number) == 1
+    finally:
+        second.stop()
+
+
+def test_health_lists_the_served_provinces(server: Server) -> None:
+    assert server.health["provinces"] == ["110000", "440000"]
+
+
+def test_each_province_path_serves_its_own_shard(server: Server) -> None:
+    for code in ("110000", "440000"):
+        status, body = server.post(code, '{ applications(first: 3) { provinceCode applicationNo } }')
+        assert status == 200 and body["data"]["applications"]
+        for app in body["data"]["applications"]:
+            assert app["provinceCode"] == code and app["applicationNo"].startswith(code[:2])
+
+
+@pytest.mark.parametrize(("path_code", "query", "named"), [
+    ("990000", "{ applications { applicationNo } }", "'990000'"),
+    ("440000", '{ serviceHalls(provinceCode: "320000") { hallCode } }', "'320000'"),
+    ("440000", '{ application(applicationNo: "4401-2025") { status } }', "'4401-2025'"),
+    ("440000", '{ _entities(representations: [{__typename: "CatalogItem", catalogCode: "BAD00"}]) { __typename } }',
+     "'BAD00'"),
+    ("440000", '{ implementationItem(provinceCode: "440000", taskCode: "NO-SUCH") { name } }', "'NO-SUCH'"),
+    ("440000", '{ applications(status: FINISHED) { applicationNo } }', "FINISHED"),
+])
+def test_bad_input_is_a_graphql_error_naming_the_value(server: Server, path_code: str, query: str, named: str) -> None:
+    status, body = server.post(path_code, query)
+    assert status == 200
+    assert body["errors"] and named in body["errors"][0]["message"]
+    assert "Traceback" not in json.dumps(body)
+
+
+def test_malformed_application_number_error_shows_the_format(server: Server) -> None:
+    _, body = server.post("440000", '{ application(applicationNo: "abc") { status } }')
+    assert "yyyyMMdd" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_server_cleanly(data_dir: Path, sig: signal.Signals) -> None:
+    running = Server(data_dir, "11")
+    try:
+        running.process.send_signal(sig)
+        assert running.process.wait(timeout=15) == 0
+        assert running.process.stderr is not None
+        assert "Traceback" not in running.process.stderr.read().decode()
+    finally:
+        running.stop()
+
+
+def test_unknown_province_option_exits_2_naming_it(data_dir: Path) -> None:
+    result = subprocess.run([*GOVGRAPH, "subgraph", "provincial", "--province", "710000", "--data-dir", str(data_dir)],
+                            check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "'710000'" in result.stderr
+
+
+def test_missing_database_refuses_to_start_and_says_to_seed(tmp_path: Path) -> None:
+    result = subprocess.run([*GOVGRAPH, "subgraph", "provincial", "--province", "44", "--port", str(free_port()),
+                             "--data-dir", str(tmp_path)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "govgraph seed" in result.stderr and "440000.db" in result.stderr
+
+
+def test_sdl_command_prints_the_federation_sdl() -> None:
+    result = subprocess.run([*GOVGRAPH, "subgraph", "sdl", "provincial"], check=False, cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0
+    assert 'type Application @key(fields: "provinceCode applicationNo")' in result.stdout
