@@ -184,7 +184,9 @@ class Division:
         record = await _context(info).loaders.divisions.load(self.parent_code)
         return Division.from_record(record) if record else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="Subdivisions held nationally; the national database holds the provincial level."
+    )
     async def children(self, info: Info) -> list[Division]:
         records = await _context(info).loaders.children.load(str(self.code))
         return [Division.from_record(r) for r in records]
