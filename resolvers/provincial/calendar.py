@@ -17,6 +17,18 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return max(moment.replace(hour=17, minute=30, second=0, microsecond=0), start)
 
 
+def office_moment(moment: datetime) -> datetime:
+    """The same moment if it falls in office hours (Mon-Fri 09:00-17:30), else the next opening."""
+    if moment.weekday() < 5 and (9, 0) <= (moment.hour, moment.minute) < (17, 30):
+        return moment
+    opening = moment.replace(hour=9, minute=0, second=0, microsecond=0)
+    if (moment.hour, moment.minute) >= (9, 0) or moment.weekday() >= 5:
+        opening += timedelta(days=1)
+    while opening.weekday() >= 5:
+        opening += timedelta(days=1)
+    return opening + timedelta(minutes=moment.minute, seconds=moment.second)
+
+
 def working_days_between(start: datetime, end: datetime) -> int:
     """Whole working days from `start` to `end`, used to push a due date past a suspension."""
     days = 0

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from resolvers.provincial import codes, lifecycle
-from resolvers.provincial.calendar import CHINA, add_working_days, timestamp, working_days_between
+from resolvers.provincial.calendar import (
+    CHINA,
+    add_working_days,
+    office_moment,
+    timestamp,
+    working_days_between,
+)
 from resolvers.provincial.storage import SCHEMA_VERSION, connect, create_schema
 from resolvers.reference import (
     LICENCE_TYPES,
@@ -414,8 +420,9 @@ def _applications(rng: random.Random, province: Province, items: list[Item], sca
 def _run_lifecycle(rng: random.Random, case: Case, clock: datetime) -> None:
     """Walk one application through a plausible history, stopping at the horizon."""
     def later(hours: float) -> datetime:
+        """Staff act in office hours, so each step lands on the next open moment."""
         nonlocal clock
-        clock = clock + timedelta(hours=hours * rng.uniform(0.5, 1.5))
+        clock = office_moment(clock + timedelta(hours=hours * rng.uniform(0.5, 1.5)))
         return clock
 
     item = case.item
