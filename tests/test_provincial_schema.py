@@ -333,3 +333,9 @@ def test_bad_input_errors_name_the_value(repo: ShardRepository, query: str, name
 def test_malformed_application_number_shows_expected_format(repo: ShardRepository) -> None:
     message = error_message(repo, '{ application(applicationNo: "44-abc") { status } }')
     assert "'44-abc'" in message and "yyyyMMdd" in message
+
+
+def test_representation_without_its_key_field_is_a_clear_error(repo: ShardRepository) -> None:
+    message = error_message(repo, '{ _entities(representations: [{__typename: "Application", provinceCode: "440000"}])'
+                                  ' { __typename } }')
+    assert "'applicationNo'" in message and "Application" in message

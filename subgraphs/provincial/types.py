@@ -48,6 +48,19 @@ def shard(info: Info) -> ShardContext:
     return context
 
 
+def key_field(key: dict[str, Any], typename: str, name: str) -> str:
+    """One field of an entity representation, or a clear error when the gateway left it out."""
+    if key.get(name) is None:
+        raise ShardInputError(f"A {typename} representation needs {name!r}; it has only {sorted(key)}.")
+    return str(key[name])
+
+
+def local_key(info: Info, key: dict[str, Any], typename: str, name: str) -> str:
+    """The id of a provincial entity representation, after checking it names this shard's province."""
+    shard(info).require_province(key_field(key, typename, "provinceCode"))
+    return key_field(key, typename, name)
+
+
 def _opt(enum: Any, value: str | None) -> Any:
     return enum[value] if value is not None else None
 
@@ -191,7 +204,7 @@ class Division:
     @classmethod
     def resolve_reference(cls, info: Info, **key: Any) -> Division | None:
         """Only the shard's own province resolves here; other codes are null."""
-        code = str(key["code"])
+        code = key_field(key, "Division", "code")
         return cls(code=strawberry.ID(code)) if code == shard(info).province_code else None
 
 
@@ -216,7 +229,7 @@ class Subject:
 
     @classmethod
     def resolve_reference(cls, info: Info, **key: Any) -> Subject:
-        return cls(subject_id=strawberry.ID(str(key["subjectId"])))
+        return cls(subject_id=strawberry.ID(key_field(key, "Subject", "subjectId")))
 
 
 @strawberry.federation.type(keys=[Key(fields="typeCode", resolvable=False)])
@@ -249,7 +262,7 @@ class CatalogItem:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> CatalogItem:
-        code = str(key["catalogCode"])
+        code = key_field(key, "CatalogItem", "catalogCode")
         if await shard(info).loaders.catalogue.load(code) is None:
             raise ShardInputError(f"Unknown catalogue code {code!r}: it is not in the national basic catalogue.")
         return cls(catalog_code=strawberry.ID(code))
@@ -273,9 +286,7 @@ class Agency:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Agency | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.agencies.load(str(key["uscc"]))
+        row = await shard(info).loaders.agencies.load(local_key(info, key, cls.__name__, "uscc"))
         return cls.from_row(info, row) if row else None
 
 
@@ -304,9 +315,7 @@ class ServiceHall:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> ServiceHall | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.halls.load(str(key["hallCode"]))
+        row = await shard(info).loaders.halls.load(local_key(info, key, cls.__name__, "hallCode"))
         return cls.from_row(info, row) if row else None
 
 
@@ -416,9 +425,7 @@ class ImplementationItem:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> ImplementationItem | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.items.load(str(key["taskCode"]))
+        row = await shard(info).loaders.items.load(local_key(info, key, cls.__name__, "taskCode"))
         return cls.from_row(info, row) if row else None
 
 
@@ -530,9 +537,7 @@ class Application:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Application | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.applications.load(str(key["applicationNo"]))
+        row = await shard(info).loaders.applications.load(local_key(info, key, cls.__name__, "applicationNo"))
         return cls.from_row(info, row) if row else None
 
 
@@ -599,9 +604,7 @@ class ELicence:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> ELicence | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.licences.load(str(key["licenceId"]))
+        row = await shard(info).loaders.licences.load(local_key(info, key, cls.__name__, "licenceId"))
         return cls.from_row(info, row) if row else None
 
 
@@ -644,9 +647,7 @@ class DataAccessRecord:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> DataAccessRecord | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.access_records.load(str(key["recordId"]))
+        row = await shard(info).loaders.access_records.load(local_key(info, key, cls.__name__, "recordId"))
         return cls.from_row(info, row) if row else None
 
 
@@ -691,7 +692,5 @@ class Evaluation:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Evaluation | None:
-        context = shard(info)
-        context.require_province(str(key["provinceCode"]))
-        row = await context.loaders.evaluations.load(str(key["evaluationId"]))
+        row = await shard(info).loaders.evaluations.load(local_key(info, key, cls.__name__, "evaluationId"))
         return cls.from_row(info, row) if row else None
