@@ -36,7 +36,8 @@ class Query:
     requests each named subgraph receives; `order` fixes the sequence of subgraphs
     called. `gateway_error` marks errors raised by the gateway itself, whose codes
     differ between gateways, so the reference is held to data and error paths only.
-    `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
+    `unordered` compares lists as multisets, for answers whose order the spec leaves open
+    (such as `__schema { types }`). `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
     reference is then not compared on this query.
     """
 
@@ -49,6 +50,7 @@ class Query:
     order: list[str] | None = None
     gateway_error: bool = False
     reference_diverges: str | None = None
+    unordered: bool = False
 
 
 @dataclass(slots=True)
@@ -108,6 +110,7 @@ def load_case(name: str) -> Case:
             order=q.get("order"),
             gateway_error=bool(q.get("gateway_error", False)),
             reference_diverges=q.get("reference_diverges"),
+            unordered=bool(q.get("unordered", False)),
         )
         for q in raw.get("query", [])
     ]

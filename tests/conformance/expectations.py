@@ -14,6 +14,15 @@ def ordered(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def canonical(value: Any) -> Any:
+    """The value with every list sorted, for comparisons where list order is not fixed."""
+    if isinstance(value, list):
+        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    return value
+
+
 def error_matches(expected: dict[str, Any], actual: dict[str, Any], strict: bool) -> bool:
     if "path" in expected and actual.get("path") != expected["path"]:
         return False
@@ -37,7 +46,10 @@ def response_mismatches(query: Query, response: dict[str, Any], strict_errors: b
     if "data" in expected or "data" in response:
         if "data" not in response:
             problems.append("the response has no `data` entry")
-        elif ordered(response["data"]) != ordered(expected.get("data")):
+        elif query.unordered and canonical(response["data"]) != canonical(expected.get("data")):
+            problems.append(f"data differs (in any order):\n  expected {ordered(expected.get('data'))}\n"
+                            f"  got      {ordered(response['data'])}")
+        elif not query.unordered and ordered(response["data"]) != ordered(expected.get("data")):
             problems.append(f"data differs:\n  expected {ordered(expected.get('data'))}\n"
                             f"  got      {ordered(response['data'])}")
     wanted = list(expected.get("errors") or [])
