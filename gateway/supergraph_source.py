@@ -30,7 +30,7 @@ def load_supergraph(source: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SupergraphError(f"not UTF-8 text (byte {exc.start} is invalid)") from None
+        raise SupergraphError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
     if not text.strip():
         raise SupergraphError("the supergraph is empty")
     return text
