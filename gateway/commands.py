@@ -62,6 +62,8 @@ def run_gateway(args: argparse.Namespace) -> int:
     if config.workers < 1:
         return _fail(f"--workers must be at least 1, got {config.workers}")
     source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
+    if source and source == config.supergraph and config_path:
+        source = _relative_to(Path(config_path).parent, source)
     if not source:
         return _fail("no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
                      "or gateway.supergraph in the configuration file")
@@ -138,6 +140,13 @@ def _serve(app: object, config: GatewayConfig, *, factory: bool) -> None:
 def _exit_cleanly(signum: int, frame: object) -> None:
     """uvicorn re-raises the SIGTERM it has already handled gracefully: exit 0, not -15."""
     raise SystemExit(0)
+
+
+def _relative_to(directory: Path, source: str) -> str:
+    """A relative path in the configuration file means relative to that file."""
+    if source.lower().startswith(("http://", "https://")) or Path(source).is_absolute():
+        return source
+    return str(directory / source)
 
 
 def _fail(message: str) -> int:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-
 # The headers Apollo clients already send, plus a vendor-neutral one.
 CSRF_REQUIRED_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight",
                          "graphql-require-preflight")

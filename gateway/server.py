@@ -156,6 +156,10 @@ class GraphQLApp:
             return
         except _ClientGone:
             return
+        except Exception:
+            logger.exception("unexpected failure reading a GraphQL request")
+            await _respond(send, 500, media_type, _INTERNAL_ERROR_BODY)
+            return
 
         try:
             response = await self.gateway.execute(request)
@@ -395,7 +399,10 @@ _JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean",
 
 def _describe(value: Any) -> str:
     kind = _JSON_TYPE.get(type(value), type(value).__name__)
-    return f"{kind} {_clip(orjson.dumps(value).decode())}"
+    try:
+        return f"{kind} {_clip(orjson.dumps(value).decode())}"
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        return kind
 
 
 def _clip(text: str, limit: int = 80) -> str:

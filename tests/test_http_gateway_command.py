@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -206,13 +207,20 @@ def test_several_workers_serve_and_stop(supergraph: Path) -> None:
     assert status == 0, running.process.output()
 
 
-def test_supergraph_from_environment_and_port_from_config(supergraph: Path,
-                                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["environment", "config"])
+def test_supergraph_from_environment_or_config_and_port_from_config(
+        supergraph: Path, tmp_path: Path, where: str) -> None:
     port = free_port()
     config = tmp_path / "govgraph.toml"
-    config.write_text(f'[gateway]\nport = {port}\nexpose_query_plan = false\n', encoding="utf-8")
-    process = Process(govgraph_command("gateway", "--config", str(config)),
-                      env={"GOVGRAPH_SUPERGRAPH": str(supergraph)})
+    lines = ["[gateway]", f"port = {port}", "expose_query_plan = false"]
+    env = {}
+    if where == "config":
+        shutil.copy(supergraph, tmp_path / "composed.graphql")
+        lines.append('supergraph = "composed.graphql"')  # relative to the configuration file
+    else:
+        env["GOVGRAPH_SUPERGRAPH"] = str(supergraph)
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    process = Process(govgraph_command("gateway", "--config", str(config)), env)
     try:
         process.wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health",
                                         timeout_s=2).status == 200, "healthy /health")

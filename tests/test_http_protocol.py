@@ -253,6 +253,12 @@ def test_malformed_request_is_400_naming_the_problem(client: Client, body: bytes
     assert client.gateway.requests == []
 
 
+def test_deeply_nested_parameter_is_a_clean_400(client: Client) -> None:
+    reply = client.post(b'{"query": ' + b"[" * 600 + b"]" * 600 + b"}")
+    assert reply.status == 400
+    assert reply.message == 'the "query" parameter must be a string, got array'
+
+
 def test_null_optional_parameters_are_allowed(client: Client) -> None:
     reply = client.post({"query": "{ x }", "operationName": None, "variables": None,
                          "extensions": None})
