@@ -42,6 +42,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--wrk-threads", type=int, help="wrk threads (default 1)")
     parser.add_argument("--w3-operations", type=int, metavar="K", help="distinct operations in W3 (default 40)")
     parser.add_argument("--w3-repeats", type=int, metavar="M", help="warm repeats per W3 operation (default 20)")
+    parser.add_argument("--w2-scale", type=float, metavar="S",
+                        help="data scale seeded for W2 (default 1.0; --quick 0.2)")
     parser.add_argument("--results", type=Path, metavar="DIR", help="raw results directory (default bench/results)")
     args = parser.parse_args(argv)
     options = Options.quick_run() if args.quick else Options()
@@ -49,14 +51,15 @@ def parse(argv: list[str]) -> Options:
     for name, value in (("rounds", args.rounds), ("warmup_s", args.warmup), ("duration_s", args.duration),
                         ("connections", args.connections), ("wrk_threads", args.wrk_threads),
                         ("w3_operations", args.w3_operations), ("w3_repeats", args.w3_repeats),
+                        ("w2_scale", args.w2_scale),
                         ("results_dir", args.results)):
         if value is not None:
             setattr(options, name, value)
     for name in ("rounds", "duration_s", "connections", "wrk_threads", "w3_operations"):
         if getattr(options, name) < 1:
             parser.error(f"--{name.removesuffix('_s').replace('_', '-')} must be at least 1")
-    if options.warmup_s < 0 or options.w3_repeats < 1:
-        parser.error("--warmup must be 0 or more and --w3-repeats at least 1")
+    if options.warmup_s < 0 or options.w3_repeats < 1 or not options.w2_scale > 0:
+        parser.error("--warmup must be 0 or more, --w3-repeats at least 1 and --w2-scale above 0")
     options.targets = [name.strip() for name in args.targets.split(",") if name.strip()]
     try:
         select(options.targets)
@@ -80,19 +83,28 @@ def main(argv: list[str] | None = None) -> int:
     for name, reason in skipped.items():
         print(f"bench: skipping {name}: {reason}", file=sys.stderr)
     results: dict[str, Any] = {}
-    try:
-        if "w1" in options.workloads and runnable:
-            ensure_wrk()
-            print(f"bench: W1 with {', '.join(t.name for t in runnable)}", file=sys.stderr)
-            results["w1"] = run_w1(options, runnable, run_dir / "w1", layout)
-        if "w2" in options.workloads:
-            results["w2"] = run_w2(run_dir / "w2")
-        if "w3" in options.workloads and runnable:
-            print(f"bench: W3 with {', '.join(t.name for t in runnable)}", file=sys.stderr)
-            results["w3"] = run_w3(options, runnable, run_dir / "w3", layout)
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
+    workloads = {
+        "w1": lambda: run_w1(options, runnable, run_dir / "w1", layout),
+        "w2": lambda: run_w2(options, run_dir / "w2", layout),
+        "w3": lambda: run_w3(options, runnable, run_dir / "w3", layout),
+    }
+    for name in WORKLOADS:
+        if name not in options.workloads:
+            continue
+        if name == "w2" and "govgraph" not in [target.name for target in runnable]:
+            results[name] = {"workload": name, "skipped": "W2 runs govgraph only, and govgraph is not among the targets run"}
+            continue
+        if name != "w2" and not runnable:
+            results[name] = {"workload": name, "skipped": "none of the chosen targets can run here"}
+            continue
+        print(f"bench: {name.upper()}", file=sys.stderr)
+        try:
+            if name in ("w1", "w2"):
+                ensure_wrk()
+            results[name] = workloads[name]()
+        except BenchError as exc:
+            print(f"bench: {name.upper()} did not complete: {exc}", file=sys.stderr)
+            results[name] = {"workload": name, "failed": str(exc)}
     meta = {
         "date": started.isoformat(timespec="seconds"),
         "command": shlex.join(["bench/run", *argv]),

@@ -14,6 +14,7 @@ class Options:
     wrk_threads: int = 1
     w3_operations: int = 40
     w3_repeats: int = 20
+    w2_scale: float = 1.0
     targets: list[str] = field(default_factory=list)
     workloads: list[str] = field(default_factory=lambda: ["w1", "w2", "w3"])
     results_dir: Path = Path("bench/results")
@@ -22,7 +23,8 @@ class Options:
     @classmethod
     def quick_run(cls) -> Options:
         """A smoke test: one round, seconds-long loads, a handful of W3 operations."""
-        return cls(rounds=1, warmup_s=3, duration_s=8, w3_operations=6, w3_repeats=5, quick=True)
+        return cls(rounds=1, warmup_s=3, duration_s=8, w3_operations=6, w3_repeats=5, w2_scale=0.2,
+                   quick=True)
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "results_dir": str(self.results_dir)}

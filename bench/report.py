@@ -31,12 +31,17 @@ def render(meta: dict[str, Any], results: dict[str, Any]) -> str:
         lines += ["Targets not run:", ""]
         lines += [f"- `{name}`: {reason}" for name, reason in meta["skipped_targets"].items()]
         lines.append("")
-    if "w1" in results:
-        lines += _w1(results["w1"])
-    if "w2" in results:
-        lines += _w2(results["w2"])
-    if "w3" in results:
-        lines += _w3(results["w3"])
+    sections = {"w1": ("W1: industry workload", _w1), "w2": ("W2: portal workload (govgraph only)", _w2),
+                "w3": ("W3: cold vs warm planning", _w3)}
+    for name, (title, section) in sections.items():
+        if name not in results:
+            continue
+        result = results[name]
+        if "skipped" in result or "failed" in result:
+            verdict = f"Not run: {result['skipped']}" if "skipped" in result else f"Did not complete: {result['failed']}"
+            lines += [f"## {title}", "", verdict, ""]
+        else:
+            lines += section(result)
     return "\n".join(lines) + "\n"
 
 
@@ -121,10 +126,45 @@ def _failures(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def _w2(w2: dict[str, Any]) -> list[str]:
-    lines = ["## W2: portal workload (govgraph only)", ""]
-    if "skipped" in w2:
-        return lines + [f"Not run: {w2['skipped']}", ""]
-    return lines + [f"```\n{w2}\n```", ""]
+    runs = w2["runs"]
+    lines = [
+        "## W2: portal workload (govgraph only)",
+        "",
+        (f"The national subgraph and {w2['shards']} provincial shards (seed scale {w2['scale']:g}); each operation "
+        "loaded on its own. Correct = byte-identical to the operation's first answer, which must have data "
+        "and no errors. Medians over rounds."),
+        "",
+        ("| operation | reaches | rounds | correct/s | wrong | p50 ms | p99 ms | gateway CPU (cores) "
+        "| peak RSS MiB | subgraphs CPU (cores) | answer bytes |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, reach in w2["operations"].items():
+        done = [run for run in runs if run["operation"] == name and "load" in run]
+        if not done:
+            lines.append(f"| {name} | {reach} | 0 | — | — | — | — | — | — | — | — |")
+            continue
+        lines.append(
+            f"| {name} | {reach} | {len(done)} "
+            f"| {_fmt(median_of(r['load']['correct_rps'] for r in done))} "
+            f"| {sum(r['load']['incorrect'] for r in done):,} "
+            f"| {_fmt(median_of(r['load']['latency_ms']['p50'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['load']['latency_ms']['p99'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['gateway_cpu_cores'] for r in done), 2)} "
+            f"| {_fmt(median_of(r['gateway_peak_rss_mib'] for r in done))} "
+            f"| {_fmt(median_of(r['subgraphs_cpu_cores'] for r in done), 2)} "
+            f"| {done[0]['answer_bytes']:,} |"
+        )
+    lines.append("")
+    failed = [run for run in runs if "failed" in run]
+    if failed:
+        lines += ["Operations not loaded:", ""]
+        lines += [f"- `{run['operation']}` round {run['round']}: {run['failed'].splitlines()[0]}" for run in failed]
+        lines.append("")
+    for run in runs:
+        if "mismatch_sample" in run:
+            lines.append(f"- `{run['operation']}` round {run['round']}, first wrong response: "
+                         f"`{run['mismatch_sample'][:200]!r}`")
+    return lines + [""]
 
 
 def _w3(w3: dict[str, Any]) -> list[str]:

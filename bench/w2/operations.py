@@ -1,0 +1,36 @@
+"""The portal's operations: what the central portal asks the federated graph most often."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PortalOperation:
+    name: str
+    reach: str
+    query: str
+
+    def as_request(self) -> dict[str, object]:
+        return {"query": self.query, "operationName": self.name}
+
+
+OPERATIONS = (
+    PortalOperation(
+        "CatalogPage", "national subgraph only",
+        "query CatalogPage { searchCatalog(first: 20) { catalogCode name itemType version } }",
+    ),
+    PortalOperation(
+        "GuangdongHalls", "one provincial shard (routed on provinceCode), then the national subgraph",
+        'query GuangdongHalls { serviceHalls(provinceCode: "440000") '
+        "{ hallCode name address division { code nameZh } } }",
+    ),
+    PortalOperation(
+        "LatestApplications", "all 31 provincial shards (no province named: scatter and merge)",
+        "query LatestApplications { applications(first: 3) { provinceCode applicationNo status submittedAt } }",
+    ),
+    PortalOperation(
+        "ItemAcrossProvinces", "national catalogue, then every shard's implementations of each item",
+        "query ItemAcrossProvinces { searchCatalog(first: 2) "
+        "{ catalogCode name implementations { provinceCode taskCode name onlineDepth } } }",
+    ),
+)
