@@ -38,7 +38,8 @@ class Query:
     differ between gateways, so the reference is held to data and error paths only.
     `unordered` compares lists as multisets, for answers whose order the spec leaves open
     (such as `__schema { types }`). `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
-    reference is then not compared on this query.
+    reference is then not compared on this query; `reference_data_only` names an error
+    reporting the reference gets wrong, so it is held to `data` alone.
     """
 
     name: str
@@ -51,6 +52,7 @@ class Query:
     gateway_error: bool = False
     reference_diverges: str | None = None
     unordered: bool = False
+    reference_data_only: str | None = None
 
 
 @dataclass(slots=True)
@@ -111,6 +113,7 @@ def load_case(name: str) -> Case:
             gateway_error=bool(q.get("gateway_error", False)),
             reference_diverges=q.get("reference_diverges"),
             unordered=bool(q.get("unordered", False)),
+            reference_data_only=q.get("reference_data_only"),
         )
         for q in raw.get("query", [])
     ]

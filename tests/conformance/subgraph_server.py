@@ -10,6 +10,8 @@ Fixture format (one JSON object per subgraph):
       "Query":    {"field": VALUE, ...},          root values, also "Mutation"
       "entities": {"Type": [RECORD, ...]},        what `_entities` resolves against
       "$http":    {"status": 500, "body": "..."}  optional: answer every request with this
+      "$lenient": true                          optional: every output field nullable, so the
+                                                subgraph returns nulls the supergraph forbids
     }
 
 A VALUE is plain JSON, or one of these markers (anywhere, also inside lists and records):
@@ -36,6 +38,7 @@ from typing import Any, Callable, Mapping
 import uvicorn
 from graphql import (
     DocumentNode,
+    FieldDefinitionNode,
     FieldNode,
     GraphQLError,
     GraphQLInterfaceType,
@@ -43,12 +46,17 @@ from graphql import (
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
+    ListTypeNode,
+    NonNullTypeNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     SelectionSetNode,
+    TypeNode,
+    Visitor,
     build_ast_schema,
     graphql_sync,
     parse,
+    visit,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -114,7 +122,7 @@ class Subgraph:
         self.computed = dict(computed or {})
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self.schema = build_subgraph_schema(sdl)
+        self.schema = build_subgraph_schema(sdl, lenient=bool(fixture.get("$lenient")))
         self._keys = _entity_keys(parse(sdl))
 
     def reset(self) -> None:
@@ -267,7 +275,24 @@ def _contains(record: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
     return all(name in record and record[name] == value for name, value in fields.items())
 
 
-def build_subgraph_schema(sdl: str) -> GraphQLSchema:
+class _NullableOutputs(Visitor):
+    """Drops every non-null wrapper from output field types."""
+
+    def enter_field_definition(self, node: FieldDefinitionNode, *_: Any) -> FieldDefinitionNode:
+        return FieldDefinitionNode(name=node.name, description=node.description,
+                                   arguments=node.arguments, directives=node.directives,
+                                   type=_nullable(node.type))
+
+
+def _nullable(type_node: TypeNode) -> TypeNode:
+    if isinstance(type_node, NonNullTypeNode):
+        return _nullable(type_node.type)
+    if isinstance(type_node, ListTypeNode):
+        return ListTypeNode(type=_nullable(type_node.type))
+    return type_node
+
+
+def build_subgraph_schema(sdl: str, lenient: bool = False) -> GraphQLSchema:
     """The executable schema of a subgraph: its SDL plus the federation definitions."""
     document = parse(sdl)
     declared = set()
@@ -290,7 +315,10 @@ def build_subgraph_schema(sdl: str) -> GraphQLSchema:
         and d.name.value == "Query" for d in document.definitions)
     verb = "extend type" if has_query else "type"
     extra.append(f"{verb} Query {{ {' '.join(root_fields)} }}")
-    return build_ast_schema(parse(sdl + "\n" + "\n".join(extra)), assume_valid_sdl=True)
+    full = parse(sdl + "\n" + "\n".join(extra))
+    if lenient:
+        full = visit(full, _NullableOutputs())
+    return build_ast_schema(full, assume_valid_sdl=True)
 
 
 class SubgraphHost:
