@@ -220,14 +220,15 @@ class _ClientGone(Exception):
 
 def _headers(scope: Scope) -> dict[str, str]:
     """Lower-cased names (ASGI already lower-cases); repeated headers joined as HTTP allows."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
+    raw = scope["headers"]
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    if len(headers) == len(raw):
+        return headers
+    headers = {}
+    for raw_name, raw_value in raw:
         name = raw_name.decode("latin-1")
         value = raw_value.decode("latin-1")
-        if name in headers:
-            headers[name] = f"{headers[name]}, {value}"
-        else:
-            headers[name] = value
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
 
 
@@ -273,6 +274,7 @@ def negotiate(accept: str | None) -> str:
                          f"nor {APPLICATION_JSON}", "NOT_ACCEPTABLE")
 
 
+@lru_cache(maxsize=64)
 def _require_json_content_type(content_type: str | None) -> None:
     if content_type is None:
         raise HttpError(415, "a POST request needs a Content-Type header: send the body as "

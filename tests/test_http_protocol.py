@@ -101,13 +101,14 @@ class Client:
         all_headers.update(headers or {})
         return self.request("GET", headers=all_headers, query_string=urlencode(params))
 
-    async def _request(self, method: str, path: str, headers: dict[str, str],
+    async def _request(self, method: str, path: str,
+                       headers: dict[str, str] | list[tuple[str, str]],
                        chunks: list[bytes], query_string: str) -> Reply:
         scope = {
             "type": "http", "method": method, "path": path,
             "query_string": query_string.encode(),
             "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                        for k, v in headers.items()],
+                        for k, v in (headers.items() if isinstance(headers, dict) else headers)],
         }
         pending = list(chunks)
         read = 0
@@ -279,6 +280,15 @@ def test_parameters_reach_the_engine(client: Client) -> None:
     assert request.http_method == "POST"
     assert request.headers["x-request-id"] == "r-1"
     assert request.headers["authorization"] == "Bearer t"
+
+
+def test_repeated_headers_reach_the_engine_joined(client: Client) -> None:
+    body = orjson.dumps({"query": "{ x }"})
+    reply = asyncio.run(client._request(
+        "POST", "/graphql", [("content-type", JSON), ("x-forwarded-for", "10.0.0.1"),
+                             ("X-Forwarded-For", "10.0.0.2")], [body], ""))
+    assert reply.status == 200
+    assert client.gateway.requests[0].headers["x-forwarded-for"] == "10.0.0.1, 10.0.0.2"
 
 
 def test_persisted_query_hash_may_stand_in_for_the_query_text(client: Client) -> None:
