@@ -61,9 +61,10 @@ def run_gateway(args: argparse.Namespace) -> int:
         return _fail(f"port {config.port} is outside 0-65535")
     if config.workers < 1:
         return _fail(f"--workers must be at least 1, got {config.workers}")
-    source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
-    if source and source == config.supergraph and config_path:
-        source = _relative_to(Path(config_path).parent, source)
+    source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH")
+    if not source and config.supergraph:
+        source = _relative_to(Path(config_path).parent, config.supergraph) if config_path \
+            else config.supergraph
     if not source:
         return _fail("no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
                      "or gateway.supergraph in the configuration file")
