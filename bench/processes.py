@@ -115,3 +115,8 @@ class Service:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def failure_text(exc: Exception) -> str:
+    """A BenchError message is already a sentence; other errors get their type named."""
+    return str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"

@@ -1,6 +1,7 @@
 """W1: correct-response throughput under 50 keep-alive connections, targets alternated per round."""
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 from bench.correctness import judge
 from bench.launch import Client, running_gateway
 from bench.options import Options
-from bench.processes import BenchError, CpuLayout
+from bench.processes import BenchError, CpuLayout, failure_text
 from bench.procstat import load_average, settle, usage
 from bench.targets import Target
 from bench.w1.stack import QUERY, SubgraphStack, reference_bodies, start_subgraphs
@@ -68,8 +69,8 @@ def _measure(target: Target, round_number: int, options: Options, stack: Subgrap
             wall = time.monotonic() - started
             gateway_after, subgraphs_after = usage(gateway.service.pid), usage(stack.service.pid)
             record["load_average_after"] = load_average()
-    except BenchError as exc:
-        record["failed"] = str(exc)
+    except (BenchError, OSError, http.client.HTTPException) as exc:
+        record["failed"] = failure_text(exc)
         return record
     record["load"] = load.as_dict()
     record["wall_s"] = wall

@@ -7,6 +7,7 @@ is reported with that error and not loaded.
 """
 from __future__ import annotations
 
+import http.client
 import importlib.metadata
 import json
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 from bench.launch import Client
 from bench.options import Options
-from bench.processes import BenchError, CpuLayout, Service, free_port, pinned
+from bench.processes import BenchError, CpuLayout, Service, failure_text, free_port, pinned
 from bench.procstat import load_average, settle, usage
 from bench.targets import ROOT
 from bench.w2.operations import OPERATIONS, PortalOperation
@@ -73,8 +74,8 @@ def _round(round_number: int, options: Options, stack: PortalStack, workdir: Pat
         gateway.wait_ready(url)
         return [_operation(op, round_number, options, gateway, stack, url, port, workdir, layout)
                 for op in OPERATIONS]
-    except BenchError as exc:
-        return [{"target": "govgraph", "operation": op.name, "round": round_number, "failed": str(exc)}
+    except (BenchError, OSError, http.client.HTTPException) as exc:
+        return [{"target": "govgraph", "operation": op.name, "round": round_number, "failed": failure_text(exc)}
                 for op in OPERATIONS]
     finally:
         gateway.stop()

@@ -1,6 +1,7 @@
 """W3: latency of the first request of each distinct operation (planning included) vs its repeats."""
 from __future__ import annotations
 
+import http.client
 import json
 from pathlib import Path
 from statistics import median
@@ -9,7 +10,7 @@ from typing import Any
 from bench.correctness import judge
 from bench.launch import Client, running_gateway
 from bench.options import Options
-from bench.processes import BenchError, CpuLayout
+from bench.processes import BenchError, CpuLayout, failure_text
 from bench.targets import Target
 from bench.w1.stack import QUERY, reference_bodies, start_subgraphs
 from bench.w3.operations import generate
@@ -68,8 +69,8 @@ def _measure(target: Target, round_number: int, options: Options, workdir: Path,
                     client.close()
         finally:
             stack.stop()
-    except (BenchError, OSError) as exc:
-        record["failed"] = str(exc)
+    except (BenchError, OSError, http.client.HTTPException) as exc:
+        record["failed"] = failure_text(exc)
         return record
     record.update({
         "cold_ms": cold,
