@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "layout": layout.describe(),
         "machine": describe().as_dict(),
         "skipped_targets": skipped,
+        "targets": {target.name: target.description for target in runnable},
         "raw": str(run_dir.relative_to(ROOT)) if run_dir.is_relative_to(ROOT) else str(run_dir),
     }
     (run_dir / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")

@@ -27,6 +27,10 @@ def render(meta: dict[str, Any], results: dict[str, Any]) -> str:
         "```",
         "",
     ]
+    if meta.get("targets"):
+        lines += ["Targets:", ""]
+        lines += [f"- `{name}`: {description}" for name, description in meta["targets"].items()]
+        lines.append("")
     if meta["skipped_targets"]:
         lines += ["Targets not run:", ""]
         lines += [f"- `{name}`: {reason}" for name, reason in meta["skipped_targets"].items()]
