@@ -11,6 +11,7 @@ from typing import Any
 
 from graphql import GraphQLSchema
 from graphql.type import (
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -21,6 +22,7 @@ from graphql.type import (
 
 from gateway.planner.operation import Field, InlineFragment, Selection
 
+_INTROSPECTION = ("__schema", "__type")
 _INVALID = object()  # "null went into a non-null position": propagate upward
 
 
@@ -31,6 +33,7 @@ class Shaper:
         self.schema = schema
         self._collected: dict[tuple[int, str], list[tuple[str, list[Field]]]] = {}
         self._applies: dict[tuple[str | None, str], bool] = {}
+        self._enums: dict[str, frozenset[str]] = {}
 
     def shape(self, root_type: str, selections: list[Selection], data: dict[str, Any] | None,
               errors: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -39,6 +42,12 @@ class Shaper:
         error_paths = {tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)}
         result = self._object(data, root_type, selections, [], errors, error_paths)
         return None if result is _INVALID else result
+
+    def _enum_values(self, enum: GraphQLEnumType) -> frozenset[str]:
+        values = self._enums.get(enum.name)
+        if values is None:
+            values = self._enums[enum.name] = frozenset(enum.values)
+        return values
 
     def _fields(self, selections: list[Selection], runtime: str) -> list[tuple[str, list[Field]]]:
         key = (id(selections), runtime)
@@ -81,6 +90,10 @@ class Shaper:
             if first.name == "__typename":
                 out[key] = runtime
                 continue
+            if first.name in _INTROSPECTION:
+                # answered by graphql-core against the API schema, already in client shape
+                out[key] = obj.get(key)
+                continue
             if len(fields) == 1:
                 subsel = first.selections
             else:
@@ -121,6 +134,13 @@ class Shaper:
                 items.append(shaped)
             return items
         if is_leaf_type(ftype):
+            if isinstance(ftype, GraphQLEnumType) and value not in self._enum_values(ftype):
+                errors.append({
+                    "message": f'Enum "{ftype.name}" cannot represent value: {_json(value)}',
+                    "path": path,
+                })
+                error_paths.add(tuple(path))
+                return None
             return value
         if not isinstance(value, dict):
             return None
@@ -128,7 +148,9 @@ class Shaper:
             runtime = value.get("__typename")
             rtype = self.schema.get_type(runtime) if isinstance(runtime, str) else None
             if not isinstance(rtype, GraphQLObjectType):
-                return None
+                if runtime != ftype.name:  # type: ignore[union-attr]
+                    return None
+                # an interface object's answer: the interface's own fields still apply
         else:
             runtime = ftype.name  # type: ignore[union-attr]
         shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
@@ -139,3 +161,9 @@ def _related(error_path: tuple[Any, ...], path: list[Any]) -> bool:
     """An error at, above or below `path` already explains a null there."""
     n = min(len(error_path), len(path))
     return list(error_path[:n]) == path[:n]
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

@@ -247,10 +247,12 @@ class Supergraph:
         for graph, jf in fm.joins.items():
             if jf.external or jf.used_overridden:
                 continue
-            if jf.override_label and not jf.override:
-                # the overridden side of a progressive override: the overriding subgraph
-                # serves the field unless the label is switched off
-                continue
+            if jf.override_label:
+                # progressive override: the overriding subgraph serves the field unless the
+                # label is off ("percent(0)"); the overridden side serves it only then
+                active = override_label_active(jf.override_label)
+                if bool(jf.override) != active:
+                    continue
             out.append(graph)
         return out
 
@@ -317,6 +319,17 @@ class Supergraph:
 
     def subgraph(self, enum_value: str) -> Subgraph:
         return self.subgraphs[enum_value]
+
+
+def override_label_active(label: str) -> bool:
+    """Progressive override labels default to the overriding subgraph; `percent(0)` keeps the old one."""
+    text = label.strip()
+    if text.startswith("percent(") and text.endswith(")"):
+        try:
+            return float(text[len("percent("):-1]) > 0
+        except ValueError:
+            return True
+    return True
 
 
 def _read_links(document: DocumentNode) -> dict[str, tuple[str, str]]:

@@ -118,6 +118,8 @@ class QueryPlanner:
     def plan(self, operation: Operation) -> QueryPlan:
         self._ids = count()
         self._groups: list[FetchGroup] = []
+        # jumps whose key fields are being planned: never route those fields through them
+        self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
         variable_types = {
             v.variable.name.value: print_ast(v.type)
             for v in operation.definition.variable_definitions or ()
@@ -300,10 +302,27 @@ class QueryPlanner:
                     sub_provided = provided_sub
                 else:
                     sub_provided = jf.provides if jf is not None else None
-                touched |= self._plan_selections(group, get_named_type(ftype).name, w.sub or [],
+                named = get_named_type(ftype).name
+                if self.sg.types[named].kind in _ABSTRACT:
+                    fs.sub.add_field("__typename", None, internal=True)
+                touched |= self._plan_selections(group, named, w.sub or [],
                                                  sub_path, fs.sub, sub_provided, depth)
+                nmodel = self.sg.types.get(named)
+                if (nmodel is not None and nmodel.kind == "INTERFACE"
+                        and nmodel.is_interface_object_in(g) and _needs_concrete_type(w.sub, named)):
+                    # this subgraph answers with the interface's name: learn the concrete type
+                    typename = Want("__typename", None, internal=True)
+                    touched |= self._plan_field(group, named, typename, sub_path, fs.sub, None,
+                                                depth)[2]
             return fs, group, touched
         if model.kind in _ABSTRACT:
+            via = self._interface_object_owner(group, model, w.name)
+            if via is not None:
+                child, ctarget = self._entity_group(group, via, parent_type, parent_type,
+                                                    parent_type, path, target, depth)
+                child.inputs[parent_type].runtime_types.update(self.sg.possible_types(parent_type))
+                fs, owner, t = self._plan_field(child, parent_type, w, path, ctarget, None, depth + 1)
+                return fs, owner, t | {group}
             if model.is_interface_object_in(g) or not self.sg.possible_types_in(parent_type, g):
                 child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
                                                                                path, target, depth)
@@ -337,13 +356,19 @@ class QueryPlanner:
                      graphs: frozenset[str], path: tuple[str, ...],
                      ) -> tuple[str, str, str | None] | None:
         model = self.sg.types[parent_type]
-        candidates = [g for g in self._graph_order if g in graphs and model.resolvable_keys_in(g)]
-        # prefer a subgraph the group already jumps to at this path (one fetch, not two)
-        for g in candidates:
+        candidates = [
+            g for g in self._graph_order
+            if g in graphs and model.resolvable_keys_in(g)
+            and (group.id, g, path) not in self._opening
+            and any(not _key_mentions(k.key, field_name) for k in model.resolvable_keys_in(g))
+        ]
+        local_key = [g for g in candidates if self._key_is_local(group.graph, model, g)]
+        # prefer a subgraph the group already jumps to at this path (one fetch, not two),
+        # then one reachable by a key the current subgraph already has
+        for g in local_key + candidates:
             if (g, path) in group.children:
                 return g, parent_type, None
         if candidates:
-            local_key = [g for g in candidates if self._key_is_local(group.graph, model, g)]
             return (local_key or candidates)[0], parent_type, None
         # a field contributed through an @interfaceObject in another subgraph
         gtype = self.schema.get_type(parent_type)
@@ -357,11 +382,21 @@ class QueryPlanner:
                     return g, iface.name, iface.name
         return None
 
+    def _interface_object_owner(self, group: FetchGroup, model, field_name: str) -> str | None:
+        """A subgraph contributing `field_name` to every implementation through @interfaceObject."""
+        if model.kind != "INTERFACE":
+            return None
+        for g in self._graph_order:
+            if (g != group.graph and g in self.sg.field_graphs(model.name, field_name)
+                    and model.is_interface_object_in(g) and self._key_is_local(group.graph, model, g)):
+                return g
+        return None
+
     def _key_is_local(self, graph: str, model, target_graph: str) -> bool:
-        key = model.resolvable_keys_in(target_graph)[0].key
-        return all(
-            isinstance(s, FieldNode) and graph in self.sg.field_graphs(model.name, s.name.value)
-            for s in key.selections
+        return any(
+            all(isinstance(s, FieldNode) and graph in self.sg.field_graphs(model.name, s.name.value)
+                for s in k.key.selections)
+            for k in model.resolvable_keys_in(target_graph)
         )
 
     def _entity_group(self, group: FetchGroup, graph: str, runtime_type: str, type_cond: str,
@@ -380,10 +415,21 @@ class QueryPlanner:
                 for s in k.key.selections)]
             key = (local or keys)[0]
             target.add_field("__typename", None, internal=True)
-            fields, touched = self._ensure(group, runtime_type, key.key, path, target, depth)
+            opening = (group.id, graph, path)
+            self._opening.add(opening)
+            try:
+                fields, touched = self._ensure(group, runtime_type, key.key, path, target, depth + 1)
+            finally:
+                self._opening.discard(opening)
             child.depends |= touched
             entry = child.inputs[type_cond] = _Input({runtime_type}, typename, group, target,
                                                      list(fields))
+        elif runtime_type not in entry.runtime_types and entry.source_target is not target:
+            # another runtime type reaches the same fetch from another fragment: it needs the key too
+            key = self.sg.types[type_cond].resolvable_keys_in(graph)[0]
+            target.add_field("__typename", None, internal=True)
+            _, touched = self._ensure(group, runtime_type, key.key, path, target, depth + 1)
+            child.depends |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
 
@@ -533,6 +579,21 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
         f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
     ]
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
+
+
+def _needs_concrete_type(wants: list[Want | WantFragment] | None, abstract: str) -> bool:
+    """Does the client's selection look at the concrete type (`__typename`, type conditions)?"""
+    for w in wants or ():
+        if isinstance(w, WantFragment):
+            if w.type_condition not in (None, abstract) or _needs_concrete_type(w.sub, abstract):
+                return True
+        elif w.name == "__typename" and not w.internal:
+            return True
+    return False
+
+
+def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:
+    return any(isinstance(s, FieldNode) and s.name.value == field_name for s in key.selections)
 
 
 def _provided(provided: SelectionSetNode | None, name: str) -> SelectionSetNode | None | bool:
