@@ -8,6 +8,7 @@ subgraphs only over HTTP.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import signal
@@ -114,7 +115,7 @@ class Stack:
             if pending and time.monotonic() > deadline:
                 names = ", ".join(c.name for c in pending)
                 raise StackError(
-                    f"{names} did not answer its health check within {self.startup_timeout_s:g} s"
+                    f"{names} did not answer the health check within {self.startup_timeout_s:g} s"
                     + "".join(self._last_output(c) for c in pending)
                 )
             if pending:
@@ -125,10 +126,6 @@ class Stack:
         while not self.stopping.wait(0.5):
             for child in self.children:
                 if not child.running:
-                    # A signal sent to our whole process group reaches the child too;
-                    # give our own handler a moment to mark that as a requested stop.
-                    if self.stopping.wait(0.5):
-                        return
                     raise StackError(self._death_notice(child, "unexpectedly"))
 
     def stop(self) -> None:
@@ -225,7 +222,7 @@ def _with_port(url: str, port: int) -> str:
 
 def effective_config(base: Mapping[str, Any], ports: Ports, supergraph: Path) -> dict[str, Any]:
     """The demo configuration with every URL moved to the ports this stack actually uses."""
-    config: dict[str, Any] = json.loads(json.dumps(base))
+    config: dict[str, Any] = copy.deepcopy(dict(base))
     gateway = config.setdefault("gateway", {})
     gateway.update(host=HOST, port=ports.gateway, supergraph=str(supergraph))
     subgraphs = config.setdefault("subgraphs", {})
