@@ -339,3 +339,23 @@ def test_representation_without_its_key_field_is_a_clear_error(repo: ShardReposi
     message = error_message(repo, '{ _entities(representations: [{__typename: "Application", provinceCode: "440000"}])'
                                   ' { __typename } }')
     assert "'applicationNo'" in message and "Application" in message
+
+
+def test_licence_file_url_is_purpose_bound_and_every_call_is_audited(repo: ShardRepository) -> None:
+    licence_id, application_no = first(
+        repo, "SELECT licence_id, application_no FROM licences WHERE application_no IS NOT NULL")
+    other_no = first(repo, "SELECT application_no FROM applications WHERE applicant_id != "
+                           "(SELECT holder_id FROM licences WHERE licence_id = ?)", licence_id)[0]
+    query = """query($r: [_Any!]!, $no: ID) { _entities(representations: $r) {
+        ... on ELicence { fileUrl(purpose: {applicationNo: $no, reason: "办件材料核验"}) } } }"""
+    def rep() -> list[dict[str, str]]:  # strawberry pops __typename from the representations it is given
+        return [{"__typename": "ELicence", "provinceCode": "440000", "licenceId": licence_id}]
+
+    before = first(repo, "SELECT COUNT(*) FROM data_access")[0]
+    granted = ok(repo, query, {"r": rep(), "no": application_no})["_entities"][0]["fileUrl"]
+    denied = ok(repo, query, {"r": rep(), "no": other_no})["_entities"][0]["fileUrl"]
+    assert licence_id in granted and denied is None
+    rows = repo.connection.execute(
+        "SELECT outcome, application_no, purpose FROM data_access ORDER BY record_id DESC LIMIT 2").fetchall()
+    assert first(repo, "SELECT COUNT(*) FROM data_access")[0] == before + 2
+    assert [tuple(r) for r in rows] == [("DENIED", other_no, "办件材料核验"), ("GRANTED", application_no, "办件材料核验")]

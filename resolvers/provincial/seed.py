@@ -105,9 +105,10 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
     rows.add("meta", "province_code", province.code)
     rows.add("meta", "scale", repr(scale))
     rows.add("meta", "schema_version", SCHEMA_VERSION)
-    counties = _divisions(rng, province, rows)
-    agencies, county_agencies = _agencies(rng, province, counties, rows)
-    halls = _halls(rng, province, counties, rows)
+    names = _divisions(rng, province, rows)
+    counties = [code for code in names if code[4:] != "00"]
+    agencies, county_agencies = _agencies(rng, province, names, counties, rows)
+    halls = _halls(rng, province, names, counties, rows)
     catalogue = basic_catalogue(scale)
     for entry in catalogue:
         rows.add(
@@ -137,21 +138,22 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
     os.replace(tmp, db_path)
 
 
-def _divisions(rng: random.Random, province: Province, rows: Rows) -> list[str]:
-    """Synthetic prefectures and counties shaped like GB/T 2260 codes under the province."""
+def _divisions(rng: random.Random, province: Province, rows: Rows) -> dict[str, str]:
+    """Synthetic prefectures and counties shaped like GB/T 2260 codes under the province; code -> name."""
     rows.add("divisions", province.code, province.name_zh, "PROVINCIAL", None)
     prefix = province.prefix
     prefectures = 1 if prefix in MUNICIPALITIES else rng.randint(3, 5)
-    counties: list[str] = []
+    names = {province.code: province.name_zh}
     for p in range(1, prefectures + 1):
         pref_code = f"{prefix}{p:02d}00"
         pref_name = f"{province.name_zh}第{p}市" if prefectures > 1 else f"{province.name_zh}市辖区"
         rows.add("divisions", pref_code, pref_name, "PREFECTURAL", province.code)
+        names[pref_code] = pref_name
         for c in range(1, (rng.randint(6, 10) if prefectures == 1 else rng.randint(2, 4)) + 1):
             code = f"{prefix}{p:02d}{c:02d}"
-            rows.add("divisions", code, f"{pref_name}第{c}区", "COUNTY", pref_code)
-            counties.append(code)
-    return counties
+            names[code] = f"{pref_name}第{c}区"
+            rows.add("divisions", code, names[code], "COUNTY", pref_code)
+    return names
 
 
 def _org_body(rng: random.Random) -> str:
@@ -159,7 +161,7 @@ def _org_body(rng: random.Random) -> str:
 
 
 def _agencies(
-    rng: random.Random, province: Province, counties: list[str], rows: Rows
+    rng: random.Random, province: Province, names: dict[str, str], counties: list[str], rows: Rows
 ) -> tuple[list[Agency], dict[str, list[Agency]]]:
     provincial: list[Agency] = []
     for name in PROVINCIAL_DEPARTMENTS:
@@ -170,25 +172,27 @@ def _agencies(
     for county in counties:
         for name in COUNTY_DEPARTMENTS:
             nature = "AUTHORISED_ORGANISATION" if name == "行政审批局" else "STATUTORY_ORGAN"
-            agency = Agency(uscc("1", "1", county, _org_body(rng)), f"{county}{name}", nature, county)
+            agency = Agency(uscc("1", "1", county, _org_body(rng)), f"{names[county]}{name}", nature, county)
             by_county.setdefault(county, []).append(agency)
     for agency in provincial + [a for group in by_county.values() for a in group]:
         rows.add("agencies", agency.uscc, agency.name, agency.nature, agency.division_code)
     return provincial, by_county
 
 
-def _halls(rng: random.Random, province: Province, counties: list[str], rows: Rows) -> dict[str, list[str]]:
+def _halls(
+    rng: random.Random, province: Province, names: dict[str, str], counties: list[str], rows: Rows
+) -> dict[str, list[str]]:
     """One provincial hall, one hall per prefecture, one centre per county; keyed by division."""
     halls: dict[str, list[str]] = {}
     places = [(province.code, "PROVINCIAL", f"{province.name_zh}政务服务中心")]
     for prefecture in sorted({c[:4] + "00" for c in counties}):
-        places.append((prefecture, "MUNICIPAL", f"{prefecture}市民服务中心"))
-    places += [(c, "COUNTY", f"{c}便民服务中心") for c in counties]
+        places.append((prefecture, "MUNICIPAL", f"{names[prefecture]}市民服务中心"))
+    places += [(c, "COUNTY", f"{names[c]}便民服务中心") for c in counties]
     for seq, (division, level, name) in enumerate(places, start=1):
         hall_code = f"{division}{seq:04d}"
         cross = level != "COUNTY" or rng.random() < 0.3
         rows.add(
-            "halls", hall_code, name, level, division, f"{name}一楼大厅（{division}）",
+            "halls", hall_code, name, level, division, f"{names[division]}人民路{seq}号{name}一楼",
             round(73 + rng.random() * 60, 6), round(18 + rng.random() * 35, 6),
             "周一至周五 09:00-12:00, 13:30-17:30", f"0{rng.randint(10, 999)}-{rng.randint(10000000, 99999999)}",
             int(cross),
@@ -208,6 +212,7 @@ def _items(
     halls: dict[str, list[str]],
     rows: Rows,
 ) -> list[Item]:
+    departments = sorted({e.department_uscc for e in catalogue})
     share = rng.uniform(0.85, 0.95)
     chosen = rng.sample(list(catalogue), max(1, round(len(catalogue) * share)))
     chosen.sort(key=lambda e: e.catalog_code)
@@ -219,7 +224,8 @@ def _items(
             agency = rng.choice(county_agencies[county])
             level, digit, division = "COUNTY", "4", county
         else:
-            agency = agencies[int(entry.department_uscc[-4:], 36) % len(agencies)] if entry.department_uscc else rng.choice(agencies)
+            # A national department's items land with the same provincial counterpart every time.
+            agency = agencies[departments.index(entry.department_uscc) % len(agencies)]
             level, digit, division = "PROVINCIAL", "2", province.code
         task_code = codes.implementation_code(agency.uscc, digit, entry.catalog_code)
         item = _item_row(
