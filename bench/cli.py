@@ -12,6 +12,7 @@ from typing import Any
 from bench.machine import describe
 from bench.options import Options
 from bench.processes import BenchError, CpuLayout
+from bench.procstat import load_average
 from bench.report import render
 from bench.targets import DEFAULT_TARGETS, ROOT, TARGETS, select
 from bench.w1.workload import run_w1
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = options.results_dir / stamp
     run_dir.mkdir(parents=True, exist_ok=True)
     layout = CpuLayout.detect()
+    load_at_start = load_average()
     chosen = select(options.targets)
     skipped = {target.name: reason for target in chosen if (reason := target.unavailable()) is not None}
     runnable = [target for target in chosen if target.name not in skipped]
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": shlex.join(["bench/run", *argv]),
         "options": options.as_dict(),
         "layout": layout.describe(),
+        "load_average_at_start": load_at_start,
         "machine": describe().as_dict(),
         "skipped_targets": skipped,
         "targets": {target.name: target.description for target in runnable},

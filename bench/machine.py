@@ -43,6 +43,6 @@ def describe() -> Machine:
 
 def _command_output(argv: list[str]) -> str:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False).stdout.strip("\n")
     except OSError:
         return "unavailable"

@@ -18,6 +18,8 @@ def render(meta: dict[str, Any], results: dict[str, Any]) -> str:
         f"measure {meta['options']['duration_s']} s, {meta['options']['connections']} keep-alive connections, "
         f"wrk threads {meta['options']['wrk_threads']}"),
         f"- CPU pinning: {meta['layout']}",
+        (f"- Machine load (1-minute average) at start: {_fmt(meta['load_average_at_start'], 2)} "
+        "(other work on the machine slows every target; compare ratios, not absolute numbers)"),
         (f"- CPU: {machine['cpu_model']} ({machine['logical_cpus']} logical CPUs); kernel {machine['kernel']}; "
         f"Python {machine['python']}; Node {machine['node']}"),
         f"- Raw results: `{meta['raw']}`",
