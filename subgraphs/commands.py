@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
 from resolvers import reference
 from resolvers.datadir import DATA_DIR_ENV, default_data_dir
@@ -90,7 +91,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(build: Callable[[], object], host: str, port: int) -> int:
+def _serve(build: Callable[[], Starlette], host: str, port: int) -> int:
     """Build the app (refusing to start on missing data) and run uvicorn until SIGINT/SIGTERM."""
     try:
         app = build()

@@ -11,6 +11,7 @@ from typing import Any
 
 import strawberry
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
 from resolvers.provincial import lifecycle
@@ -59,6 +60,13 @@ def local_key(info: Info, key: dict[str, Any], typename: str, name: str) -> str:
     """The id of a provincial entity representation, after checking it names this shard's province."""
     shard(info).require_province(key_field(key, typename, "provinceCode"))
     return key_field(key, typename, name)
+
+
+def present(row: Row | None, what: str) -> Row:
+    """A row the shard's foreign keys guarantee; its absence means a damaged database, not bad input."""
+    if row is None:
+        raise LookupError(f"{what} is missing from the province database.")
+    return row
 
 
 def _opt(enum: Any, value: str | None) -> Any:
@@ -232,12 +240,12 @@ class Subject:
         return cls(subject_id=strawberry.ID(key_field(key, "Subject", "subjectId")))
 
 
-@strawberry.federation.type(keys=[Key(fields="typeCode", resolvable=False)])
+@strawberry.federation.type(keys=[Key(fields=FieldSet("typeCode"), resolvable=False)])
 class LicenceType:
     type_code: strawberry.ID
 
 
-@strawberry.federation.type(keys=[Key(fields="resourceCode", resolvable=False)])
+@strawberry.federation.type(keys=[Key(fields=FieldSet("resourceCode"), resolvable=False)])
 class SharedDataResource:
     resource_code: strawberry.ID
 
@@ -355,7 +363,8 @@ class ImplementationItem:
 
     @strawberry.field
     async def agency(self, info: Info) -> Agency:
-        return Agency.from_row(info, await shard(info).loaders.agencies.load(self.agency_uscc))
+        row = await shard(info).loaders.agencies.load(self.agency_uscc)
+        return Agency.from_row(info, present(row, f"Agency {self.agency_uscc}"))
 
     @strawberry.field(description="办理地点")
     async def halls(self, info: Info) -> list[ServiceHall]:
@@ -377,7 +386,7 @@ class ImplementationItem:
         if row["cross_modes"]:
             cross = CrossProvinceSupport(
                 modes=[CrossProvinceMode[m] for m in row["cross_modes"].split(",")],
-                receiving_divisions=[Division(code=c) for c in (row["receiving_divisions"] or "").split(",") if c],
+                receiving_divisions=[Division(code=strawberry.ID(c)) for c in (row["receiving_divisions"] or "").split(",") if c],
             )
         legal = None
         if row["legal_limit_value"] is not None:
@@ -487,7 +496,8 @@ class Application:
 
     @strawberry.field
     async def item(self, info: Info) -> ImplementationItem:
-        return ImplementationItem.from_row(info, await shard(info).loaders.items.load(self.task_code))
+        row = await shard(info).loaders.items.load(self.task_code)
+        return ImplementationItem.from_row(info, present(row, f"Item {self.task_code}"))
 
     @strawberry.field(description="full status history, oldest first")
     async def history(self, info: Info) -> list[StatusEvent]:
@@ -567,7 +577,8 @@ class ELicence:
 
     @strawberry.field
     async def issuer(self, info: Info) -> Agency:
-        return Agency.from_row(info, await shard(info).loaders.agencies.load(self.row["issuer_uscc"]))
+        row = await shard(info).loaders.agencies.load(self.row["issuer_uscc"])
+        return Agency.from_row(info, present(row, f"Agency {self.row['issuer_uscc']}"))
 
     @strawberry.field(description="purpose-bound; every call writes a DataAccessRecord, null when denied")
     async def file_url(self, info: Info, purpose: PurposeInput) -> str | None:
@@ -633,7 +644,8 @@ class DataAccessRecord:
 
     @strawberry.field
     async def requester_agency(self, info: Info) -> Agency:
-        return Agency.from_row(info, await shard(info).loaders.agencies.load(self.row["requester_uscc"]))
+        row = await shard(info).loaders.agencies.load(self.row["requester_uscc"])
+        return Agency.from_row(info, present(row, f"Agency {self.row['requester_uscc']}"))
 
     @classmethod
     def from_row(cls, info: Info, row: Row) -> DataAccessRecord:
@@ -666,7 +678,8 @@ class Evaluation:
 
     @strawberry.field
     async def application(self, info: Info) -> Application:
-        return Application.from_row(info, await shard(info).loaders.applications.load(self.row["application_no"]))
+        row = await shard(info).loaders.applications.load(self.row["application_no"])
+        return Application.from_row(info, present(row, f"Application {self.row['application_no']}"))
 
     @strawberry.field
     async def hall(self, info: Info) -> ServiceHall | None:
