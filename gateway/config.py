@@ -20,16 +20,38 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names it."""
 
 
+@dataclass(frozen=True, slots=True)
+class MergeRule:
+    """How the lists that several shards return for one field become one list."""
+
+    sort: str | None = None  # sub-field to sort the merged list by
+    descending: bool = False
+    limit_argument: str | None = None  # argument of the field that caps the merged length
+
+
 @dataclass(slots=True)
 class PartitionConfig:
-    """A subgraph of the supergraph that is served by many shards with one schema."""
+    """A subgraph of the supergraph that is served by many shards with one schema.
+
+    Routing is declared here, once: which arguments name a partition (`arguments`:
+    argument path -> "key" when the value is a partition key, "prefix" when the value
+    starts with one), which entity key field carries it (`key_field`, per type in
+    `entity_key_fields`), how a short prefix becomes a key (`prefix_length`,
+    `key_suffix`), and how lists from several shards merge (`merge`).
+    """
 
     subgraph: str
-    # partition key (e.g. "44") -> shard URL
+    # partition key (e.g. "440000") -> shard URL
     shards: dict[str, str] = field(default_factory=dict)
     shard_timeout_s: float | None = None
     breaker_failures: int = 5
     breaker_reset_s: float = 10.0
+    key_field: str | None = None
+    entity_key_fields: dict[str, str] = field(default_factory=dict)
+    arguments: dict[str, str] = field(default_factory=dict)
+    prefix_length: int = 0
+    key_suffix: str = ""
+    merge: dict[str, MergeRule] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -124,8 +146,42 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures", part["breaker_failures"], int)
         if "breaker_reset_s" in part:
             pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"])
+        _read_partition_routing(pc, part, f"partitions.{name}")
         cfg.partitions[name] = pc
     return cfg
+
+
+def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where: str) -> None:
+    template = part.get("shard_url_template")
+    if template is not None:
+        keys = part.get("keys")
+        if not isinstance(template, str) or "{key}" not in template:
+            raise ConfigError(f"{where}.shard_url_template must be a string containing {{key}}")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ConfigError(f"{where}.keys must list the partition keys the template serves")
+        for key in keys:
+            pc.shards.setdefault(key, template.replace("{key}", key))
+    if "key_field" in part:
+        pc.key_field = _typed(f"{where}.key_field", part["key_field"], str)
+    for type_name, fname in dict(part.get("entity_key_fields", {})).items():
+        pc.entity_key_fields[type_name] = _typed(f"{where}.entity_key_fields.{type_name}", fname, str)
+    for arg, kind in dict(part.get("arguments", {})).items():
+        if kind not in ("key", "prefix"):
+            raise ConfigError(f'{where}.arguments.{arg} must be "key" or "prefix", got {kind!r}')
+        pc.arguments[arg] = kind
+    if "prefix_length" in part:
+        pc.prefix_length = _typed(f"{where}.prefix_length", part["prefix_length"], int)
+    if "key_suffix" in part:
+        pc.key_suffix = _typed(f"{where}.key_suffix", part["key_suffix"], str)
+    for coordinate, rule in dict(part.get("merge", {})).items():
+        if "." not in coordinate or not isinstance(rule, Mapping):
+            raise ConfigError(f'{where}.merge keys are "Type.field" tables, got {coordinate!r}')
+        order = rule.get("order", "asc")
+        if order not in ("asc", "desc"):
+            raise ConfigError(f'{where}.merge."{coordinate}".order must be "asc" or "desc"')
+        pc.merge[coordinate] = MergeRule(
+            sort=rule.get("sort"), descending=order == "desc", limit_argument=rule.get("limit"),
+        )
 
 
 def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:

@@ -28,6 +28,7 @@ from graphql.execution.values import get_variable_values
 from cache.memory import LRUCache
 from gateway.config import GatewayConfig
 from gateway.executor import ExecutionContext, Executor
+from gateway.partition import PartitionRouter
 from gateway.pipeline import GraphQLRequest, GraphQLResponse
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.operation import (
@@ -76,14 +77,33 @@ class Gateway:
             self.schema = api_schema(self.supergraph.document, self.supergraph.prefixes)
         except (GraphQLError, TypeError) as exc:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
-        self.planner = QueryPlanner(self.supergraph)
         self.upstream = Upstream(self.supergraph, config)
+        self.routers = self._partition_routers()
+        hints: dict[tuple[str, str], tuple[str, ...]] = {}
+        for router in self.routers.values():
+            hints.update(router.field_hints())
+        self.planner = QueryPlanner(self.supergraph, isolated_root_graphs=frozenset(self.routers),
+                                    field_hints=hints)
         self.object_types = frozenset(
             name for name, t in self.schema.type_map.items() if type(t).__name__ == "GraphQLObjectType"
         )
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
         self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
         self.executor = Executor(self._send)
+
+    def _partition_routers(self) -> dict[str, PartitionRouter]:
+        by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
+        routers: dict[str, PartitionRouter] = {}
+        for name, partition in self.config.partitions.items():
+            graph = by_name.get(name)
+            if graph is None:
+                raise SupergraphError(
+                    f"partitions.{name} names a subgraph the supergraph does not have "
+                    f"(subgraphs: {', '.join(sorted(by_name))})"
+                )
+            routers[graph] = PartitionRouter(partition, graph, self.upstream, self.schema,
+                                             self.config)
+        return routers
 
     @property
     def supergraph_hash(self) -> str:
@@ -207,6 +227,9 @@ class Gateway:
     async def _send(self, fetch: FetchNode, variables: dict[str, Any],
                     representations: list[dict[str, Any]] | None,
                     ctx: ExecutionContext) -> dict[str, Any]:
+        router = self.routers.get(fetch.graph)
+        if router is not None:
+            return await router.send(fetch, variables, representations, ctx)
         if representations is not None:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})

@@ -38,7 +38,7 @@ from gateway.planner.plan import (
     RepField,
     SequenceNode,
 )
-from gateway.planner.selection import SelectionSet
+from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 from schema.supergraph import Supergraph
 
 _ABSTRACT = ("INTERFACE", "UNION")
@@ -108,10 +108,16 @@ def _list_depth(t: GraphQLOutputType) -> int:
 class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache the results."""
 
-    def __init__(self, supergraph: Supergraph) -> None:
+    def __init__(self, supergraph: Supergraph, *, isolated_root_graphs: frozenset[str] = frozenset(),
+                 field_hints: dict[tuple[str, str], tuple[str, ...]] | None = None) -> None:
+        """`isolated_root_graphs`: subgraphs whose root fields each get a fetch of their own (a
+        partitioned subgraph routes per root field). `field_hints`: sub-fields always fetched
+        with `Type.field` (e.g. the sort key a partition merge needs)."""
         self.sg = supergraph
         self.schema = supergraph.schema
         self._graph_order = list(supergraph.subgraphs)
+        self.isolated_root_graphs = isolated_root_graphs
+        self.field_hints = field_hints or {}
 
     # ---- entry point -----------------------------------------------------------
 
@@ -166,16 +172,17 @@ class QueryPlanner:
 
     def _plan_query(self, operation: Operation, wants: list[Want],
                     variable_types: dict[str, str]) -> PlanNode | None:
-        roots: dict[str, FetchGroup] = {}
+        roots: dict[tuple[str, str], FetchGroup] = {}
         root_type = operation.root_type
         for w in wants:
             graphs = self.sg.field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
             graph = next((g for g in roots if g in graphs), None) or self._first(graphs)
-            group = roots.get(graph)
+            slot = (graph, w.alias or w.name) if graph in self.isolated_root_graphs else (graph, "")
+            group = roots.get(slot)
             if group is None:
-                group = roots[graph] = self._new_group(graph, (), None, False)
+                group = roots[slot] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout(list(roots.values()), operation, variable_types)
 
@@ -188,7 +195,7 @@ class QueryPlanner:
             graphs = self.sg.field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
-            if steps and steps[-1].graph in graphs:
+            if steps and steps[-1].graph in graphs and steps[-1].graph not in self.isolated_root_graphs:
                 group = steps[-1]
             else:
                 group = self._new_group(self._first(graphs), (), None, False)
@@ -305,6 +312,8 @@ class QueryPlanner:
                 named = get_named_type(ftype).name
                 if self.sg.types[named].kind in _ABSTRACT:
                     fs.sub.add_field("__typename", None, internal=True)
+                for hint in self.field_hints.get((parent_type, w.name), ()):
+                    fs.sub.add_field(hint, None, internal=True)
                 touched |= self._plan_selections(group, named, w.sub or [],
                                                  sub_path, fs.sub, sub_provided, depth)
                 nmodel = self.sg.types.get(named)
@@ -561,7 +570,17 @@ class QueryPlanner:
             )
             for cond, i in g.inputs.items()
         )
+        root_fields: tuple = ()
+        entity_fields: dict = {}
+        if g.is_entity:
+            for item in g.selection.items.values():
+                if isinstance(item, FragmentSel) and item.type_condition:
+                    entity_fields[item.type_condition] = _top_fields(item.sub)
+        else:
+            root_fields = _top_fields(g.selection)
         return FetchNode(
+            root_fields=root_fields,
+            entity_fields=entity_fields,
             service=service,
             graph=g.graph,
             operation=op_text,
@@ -571,6 +590,11 @@ class QueryPlanner:
             printed_selection=printed,
             id=g.id,
         )
+
+
+def _top_fields(selection: SelectionSet) -> tuple[tuple[str, str, tuple[ArgumentNode, ...]], ...]:
+    return tuple((f.response_key, f.name, f.arguments) for f in selection.items.values()
+                 if isinstance(f, FieldSel))
 
 
 def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:

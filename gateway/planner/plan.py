@@ -7,7 +7,7 @@ how to build representations) is computed here once, at plan time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,12 @@ class FetchNode:
     variable_usages: tuple[str, ...]
     inputs: tuple[EntityInput, ...] = ()
     printed_selection: str = ""
-    # the partition router fills these when the subgraph is sharded
+    # top-level fields: of the root for a root fetch, per entity type condition for an
+    # entity fetch, as (response key, field name, argument nodes)
+    root_fields: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    entity_fields: dict[str, tuple[tuple[str, str, tuple[Any, ...]], ...]] = field(
+        default_factory=dict)
+    # filled once by a partition router when the subgraph is sharded
     routing: object | None = None
     id: int = 0
 

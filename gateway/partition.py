@@ -1,0 +1,410 @@
+"""Partitioned subgraphs: one subgraph of the supergraph served by many shards.
+
+The gateway's own extension to federation. Routing is declared in configuration
+(`[partitions.<subgraph>]`), never coded per field: a root field goes to the
+shards its partition arguments name (all shards when it names none), entity
+representations are grouped by the partition key field in their key (those
+without one fan out to every shard), and lists from several shards are merged —
+globally sorted and limited where a merge rule says so. A failed, slow or
+circuit-broken shard costs only its own part of the answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import orjson
+from graphql import GraphQLSchema, value_from_ast_untyped
+
+from gateway.config import GatewayConfig, MergeRule, PartitionConfig
+from gateway.executor import ExecutionContext
+from gateway.planner.plan import FetchNode
+from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
+
+PARTITION_REQUIRED = "PARTITION_REQUIRED"
+PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`."""
+
+    __slots__ = ("threshold", "reset_s", "failures", "open_until")
+
+    def __init__(self, threshold: int, reset_s: float) -> None:
+        self.threshold = max(1, threshold)
+        self.reset_s = reset_s
+        self.failures = 0
+        self.open_until = 0.0
+
+    def allows(self, now: float) -> bool:
+        if self.failures < self.threshold:
+            return True
+        if now >= self.open_until:
+            # half-open: this call is the trial; another failure re-opens at once
+            self.open_until = now + self.reset_s
+            return True
+        return False
+
+    def record(self, ok: bool, now: float) -> None:
+        if ok:
+            self.failures = 0
+            self.open_until = 0.0
+        else:
+            self.failures += 1
+            if self.failures >= self.threshold:
+                self.open_until = now + self.reset_s
+
+
+class _Refused(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        self.error = error
+
+
+@dataclass(slots=True)
+class _ShardResult:
+    key: str
+    response: dict[str, Any] | None
+    failure: SubgraphFailure | None
+
+
+class PartitionRouter:
+    def __init__(self, partition: PartitionConfig, graph: str, upstream: Upstream,
+                 schema: GraphQLSchema, config: GatewayConfig) -> None:
+        if not partition.shards:
+            raise ValueError(f"partitions.{partition.subgraph} lists no shards")
+        self.partition = partition
+        self.graph = graph
+        self.service = partition.subgraph
+        self.upstream = upstream
+        self.schema = schema
+        self.config = config
+        self.keys = tuple(partition.shards)
+        self._order = {k: i for i, k in enumerate(self.keys)}
+        self.breakers = {k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
+                         for k in self.keys}
+        self.query_type = schema.query_type.name if schema.query_type else "Query"
+        self.mutation_type = schema.mutation_type.name if schema.mutation_type else "Mutation"
+
+    def field_hints(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Sub-fields the planner must fetch so merged lists can be sorted."""
+        hints: dict[tuple[str, str], tuple[str, ...]] = {}
+        for coordinate, rule in self.partition.merge.items():
+            if rule.sort:
+                type_name, field_name = coordinate.split(".", 1)
+                hints[(type_name, field_name)] = (rule.sort,)
+        return hints
+
+    # ---- keys ------------------------------------------------------------------
+
+    def key_for(self, value: Any, kind: str) -> str | None:
+        """The partition key a value names, or None when no shard serves it."""
+        if value is None:
+            return None
+        text = str(value)
+        p = self.partition
+        if kind == "key":
+            if text in self.partition.shards:
+                return text
+            if p.prefix_length and len(text) == p.prefix_length:
+                candidate = text + p.key_suffix
+                return candidate if candidate in p.shards else None
+            return None
+        if p.prefix_length and len(text) >= p.prefix_length:
+            candidate = text[:p.prefix_length] + p.key_suffix
+            return candidate if candidate in p.shards else None
+        return None
+
+    def _root_partitions(self, fetch: FetchNode, variables: dict[str, Any]) -> list[str] | None:
+        """Shards a root fetch goes to; None means every shard."""
+        wanted: list[str] = []
+        named = False
+        for _, field_name, arguments in fetch.root_fields:
+            args = {a.name.value: a.value for a in arguments}
+            for path, kind in self.partition.arguments.items():
+                head, *rest = path.split(".")
+                if head not in args:
+                    continue
+                value: Any = value_from_ast_untyped(args[head], variables)
+                for part in rest:
+                    value = value.get(part) if isinstance(value, dict) else None
+                if value is None:
+                    continue
+                named = True
+                for v in value if isinstance(value, list) else [value]:
+                    key = self.key_for(v, kind)
+                    if key is None:
+                        raise _Refused(self._error(
+                            PARTITION_UNKNOWN, None,
+                            f'No shard of subgraph "{self.service}" serves {field_name}({path}: '
+                            f'{orjson.dumps(v).decode()}); known partitions: {", ".join(self.keys)}.',
+                        ))
+                    if key not in wanted:
+                        wanted.append(key)
+        if not named:
+            return None
+        return wanted
+
+    # ---- transport -------------------------------------------------------------
+
+    async def send(self, fetch: FetchNode, variables: dict[str, Any],
+                   representations: list[dict[str, Any]] | None,
+                   ctx: ExecutionContext) -> dict[str, Any]:
+        if representations is None:
+            return await self._send_root(fetch, variables, ctx)
+        return await self._send_entities(fetch, variables, representations, ctx)
+
+    async def _send_root(self, fetch: FetchNode, variables: dict[str, Any],
+                         ctx: ExecutionContext) -> dict[str, Any]:
+        try:
+            keys = self._root_partitions(fetch, variables)
+        except _Refused as refused:
+            return {"data": None, "errors": [refused.error]}
+        if fetch.operation_kind == "mutation" and (keys is None or len(keys) != 1):
+            fields = ", ".join(name for _, name, _ in fetch.root_fields)
+            how = ", ".join(self.partition.arguments) or "a partition argument"
+            reason = "names no partition" if keys is None else f"names {len(keys)} partitions"
+            return {"data": None, "errors": [self._error(
+                PARTITION_REQUIRED, None,
+                f'Mutation {fields} {reason}: a write goes to exactly one shard of '
+                f'"{self.service}"; give one of {how}. No shard was called.')]}
+        targets = list(self.keys) if keys is None else keys
+        body = orjson.dumps({"query": fetch.operation, "variables": variables})
+        results = await self._scatter({k: body for k in targets}, ctx)
+        if len(results) == 1 and results[0].response is not None:
+            return self._tag(results[0].response, results[0].key)
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        answered = [r for r in results if r.response is not None]
+        for r in results:
+            if r.failure is not None:
+                errors.append(self._failure_error(r, [fetch.root_fields[0][0]] if fetch.root_fields else None))
+            else:
+                assert r.response is not None
+                errors.extend(self._tag(r.response, r.key).get("errors", []))
+        root_type = self.mutation_type if fetch.operation_kind == "mutation" else self.query_type
+        for response_key, field_name, arguments in fetch.root_fields:
+            values = [r.response.get("data", {}).get(response_key) if isinstance(r.response.get("data"), dict) else None
+                      for r in answered]  # type: ignore[union-attr]
+            if not answered:
+                continue
+            data[response_key] = self._combine(root_type, field_name, arguments, values, variables)
+        out: dict[str, Any] = {"data": data if answered else None}
+        if errors:
+            out["errors"] = errors
+        return out
+
+    async def _send_entities(self, fetch: FetchNode, variables: dict[str, Any],
+                             representations: list[dict[str, Any]],
+                             ctx: ExecutionContext) -> dict[str, Any]:
+        targeted: dict[str, list[int]] = {}
+        fan_out: list[int] = []
+        errors: list[dict[str, Any]] = []
+        unknown: list[int] = []
+        for i, rep in enumerate(representations):
+            typename = rep.get("__typename")
+            key_field = self.partition.entity_key_fields.get(typename, self.partition.key_field)
+            value = rep.get(key_field) if key_field else None
+            if value is None:
+                fan_out.append(i)
+                continue
+            key = self.key_for(value, "key")
+            if key is None:
+                unknown.append(i)
+                errors.append(self._error(
+                    PARTITION_UNKNOWN, None,
+                    f'No shard of subgraph "{self.service}" serves {typename} with '
+                    f'{key_field} {orjson.dumps(value).decode()}.', path=["_entities", i]))
+                continue
+            targeted.setdefault(key, []).append(i)
+        plan: dict[str, list[int]] = {}
+        for key in self.keys if fan_out else targeted:
+            plan[key] = targeted.get(key, []) + fan_out
+        bodies = {
+            key: orjson.dumps({"query": fetch.operation,
+                               "variables": {**variables,
+                                             "representations": [representations[i] for i in idx]}})
+            for key, idx in plan.items()
+        }
+        results = await self._scatter(bodies, ctx)
+        entities: list[Any] = [None] * len(representations)
+        contributions: dict[int, list[dict[str, Any]]] = {i: [] for i in fan_out}
+        for r in results:
+            idx = plan[r.key]
+            if r.failure is not None:
+                errors.append(self._failure_error(r, None))
+                continue
+            assert r.response is not None
+            data = r.response.get("data")
+            got = data.get("_entities") if isinstance(data, dict) else None
+            if not isinstance(got, list) or len(got) != len(idx):
+                errors.append(self._failure_error(_ShardResult(r.key, None, SubgraphFailure(
+                    "SUBGRAPH_BAD_RESPONSE", self.service,
+                    f'Shard "{r.key}" of subgraph "{self.service}" returned no matching _entities list.')), None))
+                continue
+            for j, entity in enumerate(got):
+                i = idx[j]
+                if i in contributions:
+                    if isinstance(entity, dict):
+                        contributions[i].append(entity)
+                else:
+                    entities[i] = entity
+            for error in r.response.get("errors") or ():
+                if not isinstance(error, dict):
+                    continue
+                error = self._tag_error(error, r.key)
+                path = error.get("path")
+                if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" \
+                        and isinstance(path[1], int) and 0 <= path[1] < len(idx):
+                    error["path"] = ["_entities", idx[path[1]], *path[2:]]
+                errors.append(error)
+        for i, parts in contributions.items():
+            if parts:
+                typename = representations[i].get("__typename")
+                fields = fetch.entity_fields.get(typename, ())
+                if not fields:
+                    fields = next(iter(fetch.entity_fields.values()), ())
+                entities[i] = self._combine_entities(typename, parts, fields, variables)
+        out: dict[str, Any] = {"data": {"_entities": entities}}
+        if errors:
+            out["errors"] = errors
+        return out
+
+    async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext) -> list[_ShardResult]:
+        headers = self.upstream.outgoing_headers(ctx.headers)
+        timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
+
+        async def call(key: str, body: bytes) -> _ShardResult:
+            breaker = self.breakers[key]
+            now = time.monotonic()
+            if not breaker.allows(now):
+                return _ShardResult(key, None, SubgraphFailure(
+                    SUBGRAPH_UNAVAILABLE, self.service,
+                    f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
+                    f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
+                    {"circuit": "open"}))
+            try:
+                response = await self.upstream.post(
+                    self.graph, body, headers, max(0.001, min(timeout, ctx.remaining())),
+                    url=self.partition.shards[key], label=f"{self.service}[{key}]")
+            except SubgraphFailure as failure:
+                breaker.record(False, time.monotonic())
+                failure.service = self.service
+                return _ShardResult(key, None, failure)
+            breaker.record(True, time.monotonic())
+            return _ShardResult(key, response, None)
+
+        results = await asyncio.gather(*(call(k, b) for k, b in bodies.items()))
+        report = ctx.extensions.setdefault("partitions", {}).setdefault(
+            self.service, {"answered": [], "failed": []})
+        for r in results:
+            bucket = report["answered"] if r.response is not None else report["failed"]
+            if r.key not in bucket:
+                bucket.append(r.key)
+        for bucket in report.values():
+            bucket.sort(key=self._order.__getitem__)
+        return results
+
+    # ---- merging ---------------------------------------------------------------
+
+    def _rule(self, type_name: str, field_name: str) -> MergeRule | None:
+        return self.partition.merge.get(f"{type_name}.{field_name}")
+
+    def _combine(self, type_name: str, field_name: str, arguments: Iterable[Any],
+                 values: list[Any], variables: dict[str, Any]) -> Any:
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        if all(isinstance(v, list) for v in present):
+            merged = [item for v in present for item in v]
+            return self._ordered(type_name, field_name, arguments, merged, variables)
+        return present[0]
+
+    def _combine_entities(self, typename: Any, parts: list[dict[str, Any]],
+                          fields: Iterable[tuple[str, str, tuple[Any, ...]]],
+                          variables: dict[str, Any]) -> dict[str, Any]:
+        names = {key: (name, args) for key, name, args in fields}
+        out: dict[str, Any] = {}
+        for part in parts:
+            for key, value in part.items():
+                if key not in out or out[key] is None:
+                    out[key] = value
+                elif isinstance(out[key], list) and isinstance(value, list):
+                    out[key] = out[key] + value
+        for key, (name, args) in names.items():
+            if isinstance(out.get(key), list):
+                out[key] = self._ordered(str(typename), name, args, out[key], variables)
+        return out
+
+    def _ordered(self, type_name: str, field_name: str, arguments: Iterable[Any],
+                 items: list[Any], variables: dict[str, Any]) -> list[Any]:
+        rule = self._rule(type_name, field_name)
+        if rule is None:
+            return items
+        if rule.sort:
+            sort = rule.sort
+            present = [i for i in items if isinstance(i, dict) and i.get(sort) is not None]
+            missing = [i for i in items if not (isinstance(i, dict) and i.get(sort) is not None)]
+            present.sort(key=lambda i: i[sort], reverse=rule.descending)
+            items = present + missing
+        if rule.limit_argument:
+            limit = self._argument(type_name, field_name, arguments, rule.limit_argument, variables)
+            if isinstance(limit, int) and limit >= 0:
+                items = items[:limit]
+        return items
+
+    def _argument(self, type_name: str, field_name: str, arguments: Iterable[Any], name: str,
+                  variables: dict[str, Any]) -> Any:
+        for arg in arguments:
+            if arg.name.value == name:
+                return value_from_ast_untyped(arg.value, variables)
+        gtype = self.schema.get_type(type_name)
+        fdef = getattr(gtype, "fields", {}).get(field_name)
+        if fdef is not None and name in fdef.args:
+            default = fdef.args[name].default_value
+            return None if default is _undefined() else default
+        return None
+
+    # ---- errors ----------------------------------------------------------------
+
+    def _error(self, code: str, key: str | None, message: str,
+               path: list[Any] | None = None) -> dict[str, Any]:
+        extensions: dict[str, Any] = {"code": code, "serviceName": self.service}
+        if key is not None:
+            extensions["partitionKey"] = key
+        error: dict[str, Any] = {"message": message, "extensions": extensions}
+        if path is not None:
+            error["path"] = path
+        return error
+
+    def _failure_error(self, result: _ShardResult, path: list[Any] | None) -> dict[str, Any]:
+        failure = result.failure
+        assert failure is not None
+        message = failure.message
+        label = f'"{self.service}[{result.key}]"'
+        if label in message:
+            message = message.replace(label, f'"{self.service}" (partition {result.key})')
+        error = failure.to_error(path)
+        error["message"] = message
+        error["extensions"]["partitionKey"] = result.key
+        return error
+
+    def _tag(self, response: dict[str, Any], key: str) -> dict[str, Any]:
+        errors = response.get("errors")
+        if not errors:
+            return response
+        return {**response, "errors": [self._tag_error(e, key) for e in errors if isinstance(e, dict)]}
+
+    def _tag_error(self, error: dict[str, Any], key: str) -> dict[str, Any]:
+        extensions = error.get("extensions")
+        extensions = dict(extensions) if isinstance(extensions, dict) else {}
+        extensions.setdefault("serviceName", self.service)
+        extensions["partitionKey"] = key
+        return {**error, "extensions": extensions}
+
+
+def _undefined() -> Any:
+    from graphql.pyutils import Undefined
+
+    return Undefined
