@@ -314,6 +314,10 @@ def test_my_licences_and_halls(repo: ShardRepository) -> None:
     licences = ok(repo, 'query($s: ID) { myLicences(provinceCode: "440000", subjectId: $s) '
                         '{ licenceId holder { subjectId } } }', {"s": holder})["myLicences"]
     assert licences and all(lic["holder"]["subjectId"] == holder for lic in licences)
+    county = first(repo, "SELECT division_code FROM halls WHERE level = 'COUNTY'")[0]
+    local = ok(repo, 'query($d: ID) { serviceHalls(provinceCode: "440000", divisionCode: $d) { division { code } } }',
+               {"d": county})["serviceHalls"]
+    assert local and {h["division"]["code"] for h in local} == {county}
     halls = ok(repo, '{ serviceHalls(provinceCode: "440000", crossProvinceOnly: true) { hallCode hasCrossProvinceWindow } }')
     assert halls["serviceHalls"] and all(h["hasCrossProvinceWindow"] for h in halls["serviceHalls"])
 
@@ -322,6 +326,7 @@ def test_my_licences_and_halls(repo: ShardRepository) -> None:
     ('{ implementationItem(provinceCode: "320000", taskCode: "x") { name } }', "'320000'"),
     ('{ implementationItem(provinceCode: "440000", taskCode: "NO-SUCH-TASK") { name } }', "'NO-SUCH-TASK'"),
     ('{ application(applicationNo: "12345") { status } }', "'12345'"),
+    ('{ serviceHalls(provinceCode: "440000", divisionCode: "449999") { name } }', "'449999'"),
     ('{ application(applicationNo: "32000020250101000001") { status } }', "'32000020250101000001'"),
     ('{ _entities(representations: [{__typename: "CatalogItem", catalogCode: "ZZ9999999999"}]) { __typename } }',
      "'ZZ9999999999'"),

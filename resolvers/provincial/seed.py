@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -503,8 +502,3 @@ def _evaluation(rng: random.Random, rows: Rows, province: Province, case: Case, 
         None, timestamp(evaluated), *rect,
     )
 
-
-def table_counts(connection: sqlite3.Connection) -> dict[str, int]:
-    """Row count per table, for the seed command's summary."""
-    names = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    return {n: connection.execute(f"SELECT COUNT(*) FROM {n}").fetchone()[0] for n in names}

@@ -68,9 +68,9 @@ class Query:
     ) -> list[ServiceHall]:
         context = shard(info)
         context.require_province(str(province_code))
-        if division_code is not None and not str(division_code).startswith(context.repository.province.prefix):
+        if division_code is not None and context.repository.divisions([str(division_code)])[0] is None:
             raise ShardInputError(
-                f"Division code {division_code!r} is not in province {context.province_code}."
+                f"Division code {division_code!r} is not a division of province {context.province_code}."
             )
         rows = context.repository.list_halls(str(division_code) if division_code else None, cross_province_only)
         return [ServiceHall.from_row(info, row) for row in rows]
