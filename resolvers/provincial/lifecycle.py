@@ -79,7 +79,13 @@ def check_transition(
                 )
             return expected
         if current == SUSPENDED:
-            return stage or current_stage or REVIEW_STAGES[0]
+            resumed = current_stage or REVIEW_STAGES[0]
+            if stage not in (None, resumed):
+                raise TransitionError(
+                    f"An application in status SUSPENDED at stage {resumed} resumes IN_REVIEW at stage "
+                    f"{resumed}, not {stage}."
+                )
+            return resumed
         if stage not in (None, REVIEW_STAGES[0]):
             raise TransitionError(
                 f"An application in status {current} enters IN_REVIEW at stage UNDERTAKE, not {stage}."
