@@ -58,8 +58,10 @@ def _measure(target: Target, round_number: int, options: Options, stack: Subgrap
                 own.write_bytes(answer)
                 accepted.append(own)
             mismatch = workdir / f"{label}-mismatch"
-            run_load(gateway.url, body_path, accepted, workdir / f"{label}-warmup", connections=options.connections,
-                     duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
+            if options.warmup_s > 0:
+                run_load(gateway.url, body_path, accepted, workdir / f"{label}-warmup",
+                         connections=options.connections, duration_s=options.warmup_s,
+                         threads=options.wrk_threads, cpus=layout.others)
             record["settle_s"] = settle(gateway.service.pid)
             record["load_average_before"] = load_average()
             gateway_before, subgraphs_before = usage(gateway.service.pid), usage(stack.service.pid)

@@ -101,8 +101,9 @@ def _operation(op: PortalOperation, round_number: int, options: Options, gateway
     accepted = workdir / f"{label}-accepted-body.json"
     accepted.write_bytes(first)
     record["answer_bytes"] = len(first)
-    run_load(url, body_path, [accepted], workdir / f"{label}-warmup", connections=options.connections,
-             duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
+    if options.warmup_s > 0:
+        run_load(url, body_path, [accepted], workdir / f"{label}-warmup", connections=options.connections,
+                 duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
     record["settle_s"] = settle(gateway.pid)
     record["load_average_before"] = load_average()
     gateway_before, subgraphs_before = usage(gateway.pid), usage(stack.service.pid)
