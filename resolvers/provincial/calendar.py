@@ -40,6 +40,14 @@ def working_days_between(start: datetime, end: datetime) -> int:
     return days
 
 
+def years_later(moment: datetime, years: int) -> datetime:
+    """The same calendar day `years` later (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
 def timestamp(moment: datetime) -> str:
     """ISO 8601 with the +08:00 offset, to the second."""
     return moment.astimezone(CHINA).isoformat(timespec="seconds")

@@ -24,6 +24,7 @@ from resolvers.provincial.calendar import (
     parse_timestamp,
     timestamp,
     working_days_between,
+    years_later,
 )
 from resolvers.provincial.storage import connect
 from resolvers.reference import Province
@@ -375,7 +376,7 @@ class ShardRepository:
             "INSERT INTO licences VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (licence_id, item["result_licence_type"], f"{self.province.prefix}{moment:%Y}{serial:08d}",
              app["applicant_id"], issuer, f"{moment:%Y-%m-%d}", f"{moment:%Y-%m-%d}",
-             f"{moment.year + 5}-{moment:%m-%d}", "VALID", "A", app["application_no"]),
+             f"{years_later(moment, 5):%Y-%m-%d}", "VALID", "A", app["application_no"]),
         )
 
     def rate(

@@ -22,10 +22,12 @@ from resolvers.provincial.calendar import (
     office_moment,
     timestamp,
     working_days_between,
+    years_later,
 )
 from resolvers.provincial.storage import SCHEMA_VERSION, connect, create_schema
 from resolvers.reference import (
     LICENCE_TYPES,
+    PLATFORM_PROVINCES,
     CatalogEntry,
     Province,
     basic_catalogue,
@@ -329,6 +331,7 @@ class Case:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     accepted_at: datetime | None = None
     due_at: datetime | None = None
+    suspended_at: datetime | None = None
     completed_at: datetime | None = None
     result: str | None = None
     delivery: tuple[str, str | None, str] | None = None
@@ -340,6 +343,7 @@ class Case:
         if at > HORIZON:
             return False
         self.stage = lifecycle.check_transition(self.status, target, self.stage, stage, result)
+        self.suspended_at = at if target == lifecycle.SUSPENDED else None
         self.status = target
         role = lifecycle.STAGE_ROLES[self.stage] if target == lifecycle.IN_REVIEW and self.stage else \
             lifecycle.ACTOR_ROLES[target]
@@ -382,8 +386,7 @@ def _applications(rng: random.Random, province: Province, items: list[Item], sca
         _run_lifecycle(rng, case, clock)
         cross = None
         if item.cross_modes and rng.random() < 0.15:
-            other = rng.choice([p for p in ("110000", "310000", "320000", "330000", "440000", "510000")
-                                if p != province.code])
+            other = rng.choice([p.code for p in PLATFORM_PROVINCES if p.code != province.code])
             cross = (rng.choice(item.cross_modes), other, item.division_code)
         rows.add(
             "applications", number, item.task_code, subject,
@@ -391,7 +394,8 @@ def _applications(rng: random.Random, province: Province, items: list[Item], sca
             f"{rng.randint(0, 999999):06d}", timestamp(submitted),
             timestamp(case.accepted_at) if case.accepted_at else None,
             timestamp(case.due_at) if case.due_at else None,
-            None, timestamp(case.completed_at) if case.completed_at else None, case.result,
+            timestamp(case.suspended_at) if case.suspended_at else None,
+            timestamp(case.completed_at) if case.completed_at else None, case.result,
             case.delivery[0] if case.delivery else None, case.delivery[1] if case.delivery else None,
             case.delivery[2] if case.delivery else None,
             cross[0] if cross else None, cross[1] if cross else None, cross[2] if cross else None,
@@ -407,7 +411,7 @@ def _applications(rng: random.Random, province: Province, items: list[Item], sca
                 "licences", codes.licence_id(item.result_licence_type, item.agency.uscc, licence_serial),
                 item.result_licence_type, f"{province.prefix}{issued:%Y}{licence_serial:08d}", subject,
                 item.agency.uscc, f"{issued:%Y-%m-%d}", f"{issued:%Y-%m-%d}",
-                f"{issued.year + 5}-{issued:%m-%d}", status, "A", number,
+                f"{years_later(issued, 5):%Y-%m-%d}", status, "A", number,
             )
             if rng.random() < 0.2:
                 access_serial += 1
