@@ -146,7 +146,10 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures", part["breaker_failures"], int)
         if "breaker_reset_s" in part:
             pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"])
-        _read_partition_routing(pc, part, f"partitions.{name}")
+        routing = part.get("routing", {})
+        if not isinstance(routing, Mapping):
+            raise ConfigError(f"[partitions.{name}.routing] must be a table")
+        _read_partition_routing(pc, {**part, **routing}, f"partitions.{name}.routing")
         cfg.partitions[name] = pc
     return cfg
 
