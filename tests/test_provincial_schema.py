@@ -364,3 +364,12 @@ def test_licence_file_url_is_purpose_bound_and_every_call_is_audited(repo: Shard
         "SELECT outcome, application_no, purpose FROM data_access ORDER BY record_id DESC LIMIT 2").fetchall()
     assert first(repo, "SELECT COUNT(*) FROM data_access")[0] == before + 2
     assert [tuple(r) for r in rows] == [("DENIED", other_no, "办件材料核验"), ("GRANTED", application_no, "办件材料核验")]
+
+
+def test_evaluation_ranking_entry_matches_division_metrics(repo: ShardRepository) -> None:
+    fields = "provinceCode division { code } satisfactionRate onTimeCompletionRate onlineAvailabilityRate"
+    ranking = ok(repo, f"{{ evaluationRanking {{ {fields} }} }}")["evaluationRanking"]
+    entities = '{ _entities(representations: [{__typename: "Division", code: "440000"}]) '
+    metrics = ok(repo, entities + f"{{ ... on Division {{ metrics {{ {fields} }} }} }} }}")["_entities"][0]["metrics"]
+    assert ranking == [metrics]
+    assert metrics["provinceCode"] == "440000" and metrics["division"] == {"code": "440000"}

@@ -30,6 +30,7 @@ from subgraphs.provincial.types import (
     Evaluation,
     ImplementationItem,
     LicenceType,
+    ProvinceMetrics,
     ServiceHall,
     SharedDataResource,
     Subject,
@@ -127,6 +128,14 @@ class Query:
             str(applicant_id) if applicant_id else None, str(before) if before else None,
         )
         return [Application.from_row(info, row) for row in rows]
+
+    @strawberry.field(
+        description="this province's evaluation figures as a one-entry list; the gateway merges every "
+        "shard's entry into the national ranking"
+    )
+    def evaluation_ranking(self, info: Info) -> list[ProvinceMetrics]:
+        context = shard(info)
+        return [ProvinceMetrics.from_metrics(context.province_code, context.repository.metrics())]
 
 
 @strawberry.input

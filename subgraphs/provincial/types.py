@@ -170,6 +170,8 @@ class Rectification:
 
 @strawberry.type(description="Evaluation figures of one province, computed from its own shard")
 class ProvinceMetrics:
+    province_code: strawberry.ID
+    division: Division
     on_time_completion_rate: float | None = strawberry.field(
         description="share of completed applications finished by their due date"
     )
@@ -185,8 +187,9 @@ class ProvinceMetrics:
     negative_ratings: int
 
     @classmethod
-    def from_metrics(cls, m: Metrics) -> ProvinceMetrics:
+    def from_metrics(cls, province_code: str, m: Metrics) -> ProvinceMetrics:
         return cls(
+            province_code=strawberry.ID(province_code), division=Division(code=strawberry.ID(province_code)),
             on_time_completion_rate=m.on_time_completion_rate, online_availability_rate=m.online_availability_rate,
             satisfaction_rate=m.satisfaction_rate, completed_applications=m.completed_applications,
             implemented_items=m.implemented_items, ratings=m.ratings, negative_ratings=m.negative_ratings,
@@ -207,7 +210,7 @@ class Division:
         context = shard(info)
         if self.code != context.province_code:
             return None
-        return ProvinceMetrics.from_metrics(context.repository.metrics())
+        return ProvinceMetrics.from_metrics(context.province_code, context.repository.metrics())
 
     @classmethod
     def resolve_reference(cls, info: Info, **key: Any) -> Division | None:
