@@ -1,28 +1,36 @@
-"""The portal stack for W2: seeded data, both subgraphs via `govgraph run --subgraphs-only`, a shard map."""
+"""The portal stack for W2, started the way an operator starts it: `govgraph seed`, then `govgraph run`.
+
+`govgraph run` writes the gateway's effective configuration (the demo `govgraph.toml` with its
+shard map and routing, moved to our ports) and starts the national subgraph, the provincial
+shards and the gateway. Once all answer, the gateway's processes are pinned to the gateway core
+and everything else to the other cores, as in W1.
+"""
 from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.processes import BenchError, Service, free_port, pinned
+from bench.processes import BenchError, CpuLayout, Service, free_port
+from bench.procstat import process_tree
 from bench.targets import ROOT
 
 GOVGRAPH = ROOT / ".venv" / "bin" / "govgraph"
 SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
+DEMO_CONFIG = ROOT / "govgraph.toml"
+FIRST_SHARD = "110000"
 
 
 @dataclass(slots=True)
 class PortalStack:
     service: Service
-    national_url: str
-    shard_urls: dict[str, str]
+    gateway_pid: int
+    gateway_port: int
+    subgraph_pids: list[int]
 
-    def gateway_config(self) -> str:
-        """The gateway's TOML: the national URL and one shard URL per province code."""
-        lines = ["[subgraphs.national]", f'url = "{self.national_url}"', "", "[partitions.provincial.shards]"]
-        lines += [f'"{code}" = "{url}"' for code, url in sorted(self.shard_urls.items())]
-        return "\n".join(lines) + "\n"
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}/graphql"
 
     def stop(self) -> None:
         self.service.stop()
@@ -30,33 +38,55 @@ class PortalStack:
 
 def seed(data_dir: Path, scale: float) -> None:
     """Seed once per scale; `govgraph seed` keeps databases that already exist."""
-    completed = subprocess.run([str(GOVGRAPH), "seed", "--data-dir", str(data_dir), "--scale", str(scale)],
+    completed = subprocess.run([str(GOVGRAPH), "seed", "--data-dir", str(data_dir), "--scale", f"{scale:g}"],
                                capture_output=True, text=True, timeout=1800, check=False)
     if completed.returncode != 0:
         raise BenchError(f"govgraph seed failed: {completed.stderr.strip() or completed.stdout.strip()}")
 
 
-def start_portal_subgraphs(data_dir: Path, workdir: Path, cpus: str | None) -> PortalStack:
-    national, provincial = free_port(), free_port()
-    codes = sorted(path.stem for path in (data_dir / "provinces").glob("*.db"))
-    if not codes:
-        raise BenchError(f"no provincial databases under {data_dir / 'provinces'}")
+def start_portal(data_dir: Path, workdir: Path, layout: CpuLayout, label: str) -> PortalStack:
+    gateway, national, provincial = free_port(), free_port(), free_port()
     service = Service(
-        name="portal subgraphs",
-        argv=pinned([str(GOVGRAPH), "run", "--subgraphs-only", "--data-dir", str(data_dir),
-                     "--national-port", str(national), "--provincial-port", str(provincial),
-                     "--gateway-port", str(free_port())], cpus),
-        log_path=workdir / "subgraphs.log",
+        name="govgraph run",
+        argv=[str(GOVGRAPH), "run", "--data-dir", str(data_dir), "--config", str(DEMO_CONFIG),
+              "--supergraph", str(SUPERGRAPH), "--workers", "1", "--gateway-port", str(gateway),
+              "--national-port", str(national), "--provincial-port", str(provincial)],
+        log_path=workdir / f"{label}-stack.log",
+        cwd=ROOT,
     ).start()
-    stack = PortalStack(
-        service=service,
-        national_url=f"http://127.0.0.1:{national}/graphql",
-        shard_urls={code: f"http://127.0.0.1:{provincial}/provinces/{code}/graphql" for code in codes},
-    )
     try:
-        service.wait_ready(stack.national_url, timeout_s=120)
-        service.wait_ready(stack.shard_urls[codes[0]], timeout_s=120)
+        service.wait_ready(f"http://127.0.0.1:{national}/graphql", timeout_s=120)
+        service.wait_ready(f"http://127.0.0.1:{provincial}/provinces/{FIRST_SHARD}/graphql", timeout_s=120)
+        service.wait_ready(f"http://127.0.0.1:{gateway}/graphql", timeout_s=120)
+        gateway_pid, subgraph_pids = _roles(service.pid)
+        _pin(process_tree(gateway_pid), layout.gateway)
+        _pin([service.pid, *(pid for sub in subgraph_pids for pid in process_tree(sub))], layout.others)
     except BenchError:
         service.stop()
         raise
-    return stack
+    return PortalStack(service=service, gateway_pid=gateway_pid, gateway_port=gateway, subgraph_pids=subgraph_pids)
+
+
+def _roles(run_pid: int) -> tuple[int, list[int]]:
+    """The gateway child of `govgraph run` and its subgraph children, told apart by their arguments."""
+    gateway: int | None = None
+    subgraphs: list[int] = []
+    for pid in process_tree(run_pid)[1:]:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"gateway" in argv:
+            gateway = pid
+        elif b"subgraph" in argv:
+            subgraphs.append(pid)
+    if gateway is None or not subgraphs:
+        raise BenchError(f"cannot tell the gateway and the subgraphs apart among the children of govgraph run ({run_pid})")
+    return gateway, subgraphs
+
+
+def _pin(pids: list[int], cpus: str | None) -> None:
+    if cpus is None:
+        return
+    for pid in pids:
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], capture_output=True, check=False, timeout=10)

@@ -1,9 +1,8 @@
 """W2: the portal's operations through govgraph with the provincial subgraph served as 31 shards.
 
-The stack is what `govgraph run` starts (seeded data, the national subgraph, the provincial
-shards) with the gateway started separately so it can be pinned to its own core. govgraph
-only: the peer gateways have no shard map. An operation whose first answer carries errors
-is reported with that error and not loaded.
+The stack is what `make run` starts (`govgraph seed`, then `govgraph run`), fresh for each
+round. govgraph only: the peer gateways have no shard map. An operation whose first answer
+carries errors is reported with that error and not loaded.
 """
 from __future__ import annotations
 
@@ -16,11 +15,11 @@ from typing import Any
 
 from bench.launch import Client
 from bench.options import Options
-from bench.processes import BenchError, CpuLayout, Service, failure_text, free_port, pinned
+from bench.processes import BenchError, CpuLayout, failure_text
 from bench.procstat import load_average, settle, usage
 from bench.targets import ROOT
 from bench.w2.operations import OPERATIONS, PortalOperation
-from bench.w2.stack import GOVGRAPH, SUPERGRAPH, PortalStack, seed, start_portal_subgraphs
+from bench.w2.stack import GOVGRAPH, PortalStack, seed, start_portal
 from bench.wrk import run_load
 
 REQUIRED_COMMANDS = ("gateway", "seed", "subgraph", "run")
@@ -44,52 +43,47 @@ def run_w2(options: Options, workdir: Path, layout: CpuLayout) -> dict[str, Any]
     if reason is not None:
         return {"workload": "w2", "skipped": reason}
     workdir.mkdir(parents=True, exist_ok=True)
-    data_dir = options.results_dir / f"w2-data-scale-{options.w2_scale:g}"
+    data_dir = (options.results_dir / f"w2-data-scale-{options.w2_scale:g}").resolve()
     seed(data_dir, options.w2_scale)
-    stack = start_portal_subgraphs(data_dir, workdir, layout.others)
     runs: list[dict[str, Any]] = []
-    try:
-        for round_number in range(1, options.rounds + 1):
-            runs.extend(_round(round_number, options, stack, workdir, layout))
-    finally:
-        stack.stop()
-    return {"workload": "w2", "scale": options.w2_scale, "shards": len(stack.shard_urls),
+    for round_number in range(1, options.rounds + 1):
+        runs.extend(_round(round_number, options, data_dir, workdir, layout))
+    shards = len(list((data_dir / "provinces").glob("*.db")))
+    return {"workload": "w2", "scale": options.w2_scale, "shards": shards,
             "operations": {op.name: op.reach for op in OPERATIONS}, "runs": runs}
 
 
-def _round(round_number: int, options: Options, stack: PortalStack, workdir: Path,
+def _round(round_number: int, options: Options, data_dir: Path, workdir: Path,
            layout: CpuLayout) -> list[dict[str, Any]]:
-    label = f"w2-govgraph-r{round_number}"
-    config = workdir / f"{label}.toml"
-    config.write_text(stack.gateway_config(), encoding="utf-8")
-    port = free_port()
-    gateway = Service(
-        name="govgraph",
-        argv=pinned([str(GOVGRAPH), "gateway", "--supergraph", str(SUPERGRAPH), "--port", str(port),
-                     "--workers", "1", "--config", str(config)], layout.gateway),
-        log_path=workdir / f"{label}.log",
-    ).start()
-    url = f"http://127.0.0.1:{port}/graphql"
     try:
-        gateway.wait_ready(url)
-        return [_operation(op, round_number, options, gateway, stack, url, port, workdir, layout)
-                for op in OPERATIONS]
-    except (BenchError, OSError, http.client.HTTPException) as exc:
+        stack = start_portal(data_dir, workdir, layout, f"w2-r{round_number}")
+    except BenchError as exc:
         return [{"target": "govgraph", "operation": op.name, "round": round_number, "failed": failure_text(exc)}
                 for op in OPERATIONS]
+    try:
+        return [_operation(op, round_number, options, stack, workdir, layout) for op in OPERATIONS]
     finally:
-        gateway.stop()
+        stack.stop()
 
 
-def _operation(op: PortalOperation, round_number: int, options: Options, gateway: Service, stack: PortalStack,
-               url: str, port: int, workdir: Path, layout: CpuLayout) -> dict[str, Any]:
+def _operation(op: PortalOperation, round_number: int, options: Options, stack: PortalStack, workdir: Path,
+               layout: CpuLayout) -> dict[str, Any]:
     """Correct means equal, byte for byte, to the first answer, which must have data and no errors."""
     label = f"w2-{op.name}-r{round_number}"
     record: dict[str, Any] = {"target": "govgraph", "operation": op.name, "round": round_number}
+    try:
+        _load(op, label, record, options, stack, workdir, layout)
+    except (BenchError, OSError, http.client.HTTPException) as exc:
+        record["failed"] = failure_text(exc)
+    return record
+
+
+def _load(op: PortalOperation, label: str, record: dict[str, Any], options: Options, stack: PortalStack,
+          workdir: Path, layout: CpuLayout) -> None:
     body = json.dumps(op.as_request()).encode()
     body_path = workdir / f"{label}-request.json"
     body_path.write_bytes(body)
-    client = Client(port)
+    client = Client(stack.gateway_port)
     try:
         status, first, _ = client.post(body)
     finally:
@@ -97,32 +91,36 @@ def _operation(op: PortalOperation, round_number: int, options: Options, gateway
     problem = _first_answer_problem(status, first)
     if problem is not None:
         record["failed"] = problem
-        return record
+        return
     accepted = workdir / f"{label}-accepted-body.json"
     accepted.write_bytes(first)
     record["answer_bytes"] = len(first)
+    url = stack.gateway_url
     if options.warmup_s > 0:
         run_load(url, body_path, [accepted], workdir / f"{label}-warmup", connections=options.connections,
                  duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
-    record["settle_s"] = settle(gateway.pid)
+    record["settle_s"] = settle(stack.gateway_pid)
     record["load_average_before"] = load_average()
-    gateway_before, subgraphs_before = usage(gateway.pid), usage(stack.service.pid)
+    gateway_before, subgraphs_before = usage(stack.gateway_pid), _subgraphs_cpu(stack)
     started = time.monotonic()
     load = run_load(url, body_path, [accepted], workdir / f"{label}-mismatch", connections=options.connections,
                     duration_s=options.duration_s, threads=options.wrk_threads, cpus=layout.others)
     wall = time.monotonic() - started
-    gateway_after, subgraphs_after = usage(gateway.pid), usage(stack.service.pid)
+    gateway_after, subgraphs_after = usage(stack.gateway_pid), _subgraphs_cpu(stack)
     record["load_average_after"] = load_average()
     record["load"] = load.as_dict()
     record["wall_s"] = wall
     record["gateway_cpu_cores"] = (gateway_after.cpu_s - gateway_before.cpu_s) / wall
     record["gateway_peak_rss_mib"] = gateway_after.peak_rss_kib / 1024.0
-    record["subgraphs_cpu_cores"] = (subgraphs_after.cpu_s - subgraphs_before.cpu_s) / wall
+    record["subgraphs_cpu_cores"] = (subgraphs_after - subgraphs_before) / wall
     record["wrk_cpu_cores"] = load.wrk_cpu_s / wall
     samples = sorted(workdir.glob(f"{label}-mismatch-*.txt"))
     if samples:
         record["mismatch_sample"] = samples[0].read_bytes()[:400].decode("utf-8", errors="replace")
-    return record
+
+
+def _subgraphs_cpu(stack: PortalStack) -> float:
+    return sum(usage(pid).cpu_s for pid in stack.subgraph_pids)
 
 
 def _first_answer_problem(status: int, body: bytes) -> str | None:
