@@ -52,6 +52,9 @@ class PartitionConfig:
     prefix_length: int = 0
     key_suffix: str = ""
     merge: dict[str, MergeRule] = field(default_factory=dict)
+    # "Type.field" that every shard contributes: always fetched from all shards, even when
+    # the planner is already inside one shard
+    contributed: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -176,6 +179,11 @@ def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where:
         pc.prefix_length = _typed(f"{where}.prefix_length", part["prefix_length"], int)
     if "key_suffix" in part:
         pc.key_suffix = _typed(f"{where}.key_suffix", part["key_suffix"], str)
+    contributed = part.get("contributed", [])
+    if not isinstance(contributed, list) or not all(
+            isinstance(c, str) and "." in c for c in contributed):
+        raise ConfigError(f'{where}.contributed must list "Type.field" coordinates')
+    pc.contributed = list(contributed)
     for coordinate, rule in dict(part.get("merge", {})).items():
         if "." not in coordinate or not isinstance(rule, Mapping):
             raise ConfigError(f'{where}.merge keys are "Type.field" tables, got {coordinate!r}')

@@ -80,10 +80,12 @@ class Gateway:
         self.upstream = Upstream(self.supergraph, config)
         self.routers = self._partition_routers()
         hints: dict[tuple[str, str], tuple[str, ...]] = {}
+        fan_out: set[tuple[str, str]] = set()
         for router in self.routers.values():
             hints.update(router.field_hints())
+            fan_out |= router.contributed_fields()
         self.planner = QueryPlanner(self.supergraph, isolated_root_graphs=frozenset(self.routers),
-                                    field_hints=hints)
+                                    field_hints=hints, entity_fetched=frozenset(fan_out))
         self.object_types = frozenset(
             name for name, t in self.schema.type_map.items() if type(t).__name__ == "GraphQLObjectType"
         )

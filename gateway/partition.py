@@ -96,6 +96,9 @@ class PartitionRouter:
                 hints[(type_name, field_name)] = (rule.sort,)
         return hints
 
+    def contributed_fields(self) -> frozenset[tuple[str, str]]:
+        return frozenset(tuple(c.split(".", 1)) for c in self.partition.contributed)  # type: ignore[misc]
+
     # ---- keys ------------------------------------------------------------------
 
     def key_for(self, value: Any, kind: str) -> str | None:
@@ -120,7 +123,7 @@ class PartitionRouter:
         """Shards a root fetch goes to; None means every shard."""
         wanted: list[str] = []
         named = False
-        for _, field_name, arguments in fetch.root_fields:
+        for response_key, field_name, arguments in fetch.root_fields:
             args = {a.name.value: a.value for a in arguments}
             for path, kind in self.partition.arguments.items():
                 head, *rest = path.split(".")
@@ -138,7 +141,9 @@ class PartitionRouter:
                         raise _Refused(self._error(
                             PARTITION_UNKNOWN, None,
                             f'No shard of subgraph "{self.service}" serves {field_name}({path}: '
-                            f'{orjson.dumps(v).decode()}); known partitions: {", ".join(self.keys)}.',
+                            f'{orjson.dumps(v).decode()}); its {len(self.keys)} partitions run from '
+                            f'{self.keys[0]} to {self.keys[-1]}.',
+                            path=[response_key],
                         ))
                     if key not in wanted:
                         wanted.append(key)
@@ -168,7 +173,8 @@ class PartitionRouter:
             return {"data": None, "errors": [self._error(
                 PARTITION_REQUIRED, None,
                 f'Mutation {fields} {reason}: a write goes to exactly one shard of '
-                f'"{self.service}"; give one of {how}. No shard was called.')]}
+                f'"{self.service}"; give one of {how}. No shard was called.',
+                path=[fetch.root_fields[0][0]] if fetch.root_fields else None)]}
         targets = list(self.keys) if keys is None else keys
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         results = await self._scatter({k: body for k in targets}, ctx)

@@ -109,7 +109,8 @@ class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache the results."""
 
     def __init__(self, supergraph: Supergraph, *, isolated_root_graphs: frozenset[str] = frozenset(),
-                 field_hints: dict[tuple[str, str], tuple[str, ...]] | None = None) -> None:
+                 field_hints: dict[tuple[str, str], tuple[str, ...]] | None = None,
+                 entity_fetched: frozenset[tuple[str, str]] = frozenset()) -> None:
         """`isolated_root_graphs`: subgraphs whose root fields each get a fetch of their own (a
         partitioned subgraph routes per root field). `field_hints`: sub-fields always fetched
         with `Type.field` (e.g. the sort key a partition merge needs)."""
@@ -118,6 +119,8 @@ class QueryPlanner:
         self._graph_order = list(supergraph.subgraphs)
         self.isolated_root_graphs = isolated_root_graphs
         self.field_hints = field_hints or {}
+        # fields always fetched through an entity fetch of their own, never in passing
+        self.entity_fetched = entity_fetched
 
     # ---- entry point -----------------------------------------------------------
 
@@ -295,7 +298,8 @@ class QueryPlanner:
         at_entity_level = (group.is_entity and path == group.path
                            and any(parent_type == c or parent_type in i.runtime_types
                                    for c, i in group.inputs.items()))
-        local = (g in graphs and (requires is None or at_entity_level)) or provided_sub is not False
+        own_fetch = requires is not None or (parent_type, w.name) in self.entity_fetched
+        local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None

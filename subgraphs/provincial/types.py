@@ -486,6 +486,10 @@ class Application:
     cross_province: CrossProvinceLeg | None
     task_code: strawberry.Private[str]
 
+    @strawberry.field(description="the province whose platform holds this application")
+    def province(self) -> Division:
+        return Division(code=self.province_code)
+
     @strawberry.field
     def overdue(self) -> bool:
         """Finished after the due date, or still open past it."""
