@@ -91,7 +91,12 @@ class Stack:
         self.startup_timeout_s = startup_timeout_s
         self.grace_s = grace_s
         self.children: list[Child] = []
-        self.stopping = threading.Event()
+        # A plain flag: a signal handler must not take the lock an Event.set() would.
+        self.stop_requested = False
+
+    def request_stop(self) -> None:
+        """Safe to call from a signal handler: it only sets a flag the loops poll."""
+        self.stop_requested = True
 
     def start(self, *group: Child) -> None:
         """Start `group` together and return once every member answers its health check."""
@@ -106,7 +111,7 @@ class Stack:
             child.reader.start()
         deadline = time.monotonic() + self.startup_timeout_s
         pending = list(group)
-        while pending and not self.stopping.is_set():
+        while pending and not self.stop_requested:
             for child in list(pending):
                 if not child.running:
                     raise StackError(self._death_notice(child, "during start-up"))
@@ -119,11 +124,12 @@ class Stack:
                     + "".join(self._last_output(c) for c in pending)
                 )
             if pending:
-                self.stopping.wait(0.2)
+                time.sleep(0.2)
 
     def supervise(self) -> None:
         """Block until a stop is requested; raise if a child exits on its own meanwhile."""
-        while not self.stopping.wait(0.5):
+        while not self.stop_requested:
+            time.sleep(0.2)
             for child in self.children:
                 if not child.running:
                     raise StackError(self._death_notice(child, "unexpectedly"))
@@ -385,7 +391,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     stack = Stack(console, startup_timeout_s=args.startup_timeout, grace_s=args.grace_period)
     # Until the children are stopped, a signal only asks for the stop; it never interrupts it.
-    previous = _on_stop_signals(stack.stopping.set)
+    previous = _on_stop_signals(stack.request_stop)
     try:
         return _run_stack(stack, args, ports)
     finally:
@@ -406,7 +412,7 @@ def _run_stack(stack: Stack, args: argparse.Namespace, ports: Ports) -> int:
             )
             children.append(plan_gateway(ports, config, supergraph, args.workers))
         stack.start(*children)
-        if not stack.stopping.is_set():
+        if not stack.stop_requested:
             stack.console.say(banner(ports, with_gateway=not args.subgraphs_only))
             stack.supervise()
     except StackError as exc:
