@@ -34,7 +34,8 @@ PROVINCIAL = "provincial"
 EFFECTIVE_CONFIG = "gateway.toml"
 EXAMPLE_PROVINCE = "440000"
 NATIONAL_EXAMPLE = "{ provinces { code nameZh nameEn } }"
-GATEWAY_EXAMPLE = NATIONAL_EXAMPLE
+# Service halls come from the Guangdong shard, their divisions from the national subgraph.
+GATEWAY_EXAMPLE = f'{{ serviceHalls(provinceCode: "{EXAMPLE_PROVINCE}") {{ name division {{ nameZh }} }} }}'
 _CLI = [sys.executable, "-m", "gateway.cli"]
 
 

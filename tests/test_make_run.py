@@ -240,6 +240,11 @@ def test_make_run_seeds_serves_all_three_parts_and_stops_on_sigterm(
         f'{{ provinces {{ code nameEn }} serviceHalls(provinceCode: "{PROVINCE}") {{ name }} }}',
     )
 
+    curl = next(line for line in make.lines if line.strip().startswith("curl "))
+    printed_example = _try_graphql(
+        f"http://127.0.0.1:{gateway}/graphql", json.loads(curl.split(" -d '", 1)[1][:-1])["query"]
+    )
+
     # What a terminal's Ctrl-C or a service manager does: signal the whole group.
     os.killpg(make.process.pid, signal.SIGTERM)
     make.wait_exit(STOP_S)
@@ -250,3 +255,7 @@ def test_make_run_seeds_serves_all_three_parts_and_stops_on_sigterm(
     assert isinstance(through_gateway, dict), through_gateway
     assert {p["code"] for p in through_gateway["provinces"]} >= {"110000", PROVINCE}
     assert through_gateway["serviceHalls"], "the gateway returned no Guangdong service hall"
+    assert isinstance(printed_example, dict), (
+        f"the example make run prints fails: {printed_example}"
+    )
+    assert printed_example["serviceHalls"][0]["division"]["nameZh"]
