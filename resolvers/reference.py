@@ -6,6 +6,7 @@ the national hub and of the 31 provincial shards agrees on the same codes.
 from __future__ import annotations
 
 import random
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -645,3 +646,209 @@ def _id_sequence(letter: str, count: int, seed: int) -> tuple[str, ...]:
             seen.add(candidate)
             ids.append(candidate)
     return tuple(ids)
+
+
+# ---------------------------------------------------------------- sub-provincial divisions
+
+DIVISION_SEED = 19800101
+MUNICIPALITY_PREFIXES = frozenset({"11", "12", "31", "50"})
+
+
+@dataclass(frozen=True, slots=True)
+class DivisionEntry:
+    """A prefectural or county-level division of GB/T 2260 under a platform province."""
+
+    code: str
+    name_zh: str
+    name_pinyin: str
+    name_en: str
+    level: str
+    parent_code: str
+
+
+# Each capital (or a municipality's 市辖区) with a few of its real districts: (code, name, pinyin).
+_CAPITALS: dict[str, tuple[tuple[str, str, str], tuple[tuple[str, str, str], ...]]] = {
+    "11": (("110100", "市辖区", "Shìxiáqū"), (
+        ("110101", "东城区", "Dōngchéng"), ("110102", "西城区", "Xīchéng"), ("110105", "朝阳区", "Cháoyáng"),
+        ("110106", "丰台区", "Fēngtái"), ("110108", "海淀区", "Hǎidiàn"))),
+    "12": (("120100", "市辖区", "Shìxiáqū"), (
+        ("120101", "和平区", "Hépíng"), ("120102", "河东区", "Hédōng"), ("120103", "河西区", "Héxī"),
+        ("120104", "南开区", "Nánkāi"), ("120105", "河北区", "Héběi"))),
+    "13": (("130100", "石家庄市", "Shíjiāzhuāng"), (
+        ("130102", "长安区", "Cháng'ān"), ("130104", "桥西区", "Qiáoxī"), ("130105", "新华区", "Xīnhuá"),
+        ("130108", "裕华区", "Yùhuá"))),
+    "14": (("140100", "太原市", "Tàiyuán"), (
+        ("140105", "小店区", "Xiǎodiàn"), ("140106", "迎泽区", "Yíngzé"), ("140107", "杏花岭区", "Xìnghuālǐng"),
+        ("140108", "尖草坪区", "Jiāncǎopíng"))),
+    "15": (("150100", "呼和浩特市", "Hūhéhàotè"), (
+        ("150102", "新城区", "Xīnchéng"), ("150103", "回民区", "Huímín"), ("150104", "玉泉区", "Yùquán"),
+        ("150105", "赛罕区", "Sàihǎn"))),
+    "21": (("210100", "沈阳市", "Shěnyáng"), (
+        ("210102", "和平区", "Hépíng"), ("210103", "沈河区", "Shěnhé"), ("210104", "大东区", "Dàdōng"),
+        ("210105", "皇姑区", "Huánggū"))),
+    "22": (("220100", "长春市", "Chángchūn"), (
+        ("220102", "南关区", "Nánguān"), ("220103", "宽城区", "Kuānchéng"), ("220104", "朝阳区", "Cháoyáng"),
+        ("220105", "二道区", "Èrdào"))),
+    "23": (("230100", "哈尔滨市", "Hā'ěrbīn"), (
+        ("230102", "道里区", "Dàolǐ"), ("230103", "南岗区", "Nángǎng"), ("230104", "道外区", "Dàowài"),
+        ("230108", "平房区", "Píngfáng"))),
+    "31": (("310100", "市辖区", "Shìxiáqū"), (
+        ("310101", "黄浦区", "Huángpǔ"), ("310104", "徐汇区", "Xúhuì"), ("310105", "长宁区", "Chángníng"),
+        ("310106", "静安区", "Jìng'ān"), ("310115", "浦东新区", "Pǔdōng Xīn"))),
+    "32": (("320100", "南京市", "Nánjīng"), (
+        ("320102", "玄武区", "Xuánwǔ"), ("320104", "秦淮区", "Qínhuái"), ("320105", "建邺区", "Jiànyè"),
+        ("320106", "鼓楼区", "Gǔlóu"))),
+    "33": (("330100", "杭州市", "Hángzhōu"), (
+        ("330102", "上城区", "Shàngchéng"), ("330105", "拱墅区", "Gǒngshù"), ("330106", "西湖区", "Xīhú"),
+        ("330108", "滨江区", "Bīnjiāng"))),
+    "34": (("340100", "合肥市", "Héféi"), (
+        ("340102", "瑶海区", "Yáohǎi"), ("340103", "庐阳区", "Lúyáng"), ("340104", "蜀山区", "Shǔshān"),
+        ("340111", "包河区", "Bāohé"))),
+    "35": (("350100", "福州市", "Fúzhōu"), (
+        ("350102", "鼓楼区", "Gǔlóu"), ("350103", "台江区", "Táijiāng"), ("350104", "仓山区", "Cāngshān"),
+        ("350105", "马尾区", "Mǎwěi"))),
+    "36": (("360100", "南昌市", "Nánchāng"), (
+        ("360102", "东湖区", "Dōnghú"), ("360103", "西湖区", "Xīhú"), ("360104", "青云谱区", "Qīngyúnpǔ"),
+        ("360111", "青山湖区", "Qīngshānhú"))),
+    "37": (("370100", "济南市", "Jǐnán"), (
+        ("370102", "历下区", "Lìxià"), ("370103", "市中区", "Shìzhōng"), ("370104", "槐荫区", "Huáiyīn"),
+        ("370105", "天桥区", "Tiānqiáo"))),
+    "41": (("410100", "郑州市", "Zhèngzhōu"), (
+        ("410102", "中原区", "Zhōngyuán"), ("410103", "二七区", "Èrqī"), ("410104", "管城回族区", "Guǎnchéng Huízú"),
+        ("410105", "金水区", "Jīnshuǐ"))),
+    "42": (("420100", "武汉市", "Wǔhàn"), (
+        ("420102", "江岸区", "Jiāng'àn"), ("420103", "江汉区", "Jiānghàn"), ("420104", "硚口区", "Qiáokǒu"),
+        ("420105", "汉阳区", "Hànyáng"))),
+    "43": (("430100", "长沙市", "Chángshā"), (
+        ("430102", "芙蓉区", "Fúróng"), ("430103", "天心区", "Tiānxīn"), ("430104", "岳麓区", "Yuèlù"),
+        ("430105", "开福区", "Kāifú"))),
+    "44": (("440100", "广州市", "Guǎngzhōu"), (
+        ("440103", "荔湾区", "Lìwān"), ("440104", "越秀区", "Yuèxiù"), ("440105", "海珠区", "Hǎizhū"),
+        ("440106", "天河区", "Tiānhé"))),
+    "45": (("450100", "南宁市", "Nánníng"), (
+        ("450102", "兴宁区", "Xīngníng"), ("450103", "青秀区", "Qīngxiù"), ("450105", "江南区", "Jiāngnán"),
+        ("450107", "西乡塘区", "Xīxiāngtáng"))),
+    "46": (("460100", "海口市", "Hǎikǒu"), (
+        ("460105", "秀英区", "Xiùyīng"), ("460106", "龙华区", "Lónghuá"), ("460107", "琼山区", "Qióngshān"),
+        ("460108", "美兰区", "Měilán"))),
+    "50": (("500100", "市辖区", "Shìxiáqū"), (
+        ("500101", "万州区", "Wànzhōu"), ("500103", "渝中区", "Yúzhōng"), ("500105", "江北区", "Jiāngběi"),
+        ("500106", "沙坪坝区", "Shāpíngbà"), ("500108", "南岸区", "Nán'àn"))),
+    "51": (("510100", "成都市", "Chéngdū"), (
+        ("510104", "锦江区", "Jǐnjiāng"), ("510105", "青羊区", "Qīngyáng"), ("510106", "金牛区", "Jīnniú"),
+        ("510107", "武侯区", "Wǔhóu"))),
+    "52": (("520100", "贵阳市", "Guìyáng"), (
+        ("520102", "南明区", "Nánmíng"), ("520103", "云岩区", "Yúnyán"), ("520111", "花溪区", "Huāxī"),
+        ("520112", "乌当区", "Wūdāng"))),
+    "53": (("530100", "昆明市", "Kūnmíng"), (
+        ("530102", "五华区", "Wǔhuá"), ("530103", "盘龙区", "Pánlóng"), ("530111", "官渡区", "Guāndù"),
+        ("530112", "西山区", "Xīshān"))),
+    "54": (("540100", "拉萨市", "Lāsà"), (
+        ("540102", "城关区", "Chéngguān"), ("540103", "堆龙德庆区", "Duīlóngdéqìng"), ("540104", "达孜区", "Dázī"))),
+    "61": (("610100", "西安市", "Xī'ān"), (
+        ("610102", "新城区", "Xīnchéng"), ("610103", "碑林区", "Bēilín"), ("610104", "莲湖区", "Liánhú"),
+        ("610113", "雁塔区", "Yàntǎ"))),
+    "62": (("620100", "兰州市", "Lánzhōu"), (
+        ("620102", "城关区", "Chéngguān"), ("620103", "七里河区", "Qīlǐhé"), ("620104", "西固区", "Xīgù"),
+        ("620105", "安宁区", "Ānníng"))),
+    "63": (("630100", "西宁市", "Xīníng"), (
+        ("630102", "城东区", "Chéngdōng"), ("630103", "城中区", "Chéngzhōng"), ("630104", "城西区", "Chéngxī"),
+        ("630105", "城北区", "Chéngběi"))),
+    "64": (("640100", "银川市", "Yínchuān"), (
+        ("640104", "兴庆区", "Xīngqìng"), ("640105", "西夏区", "Xīxià"), ("640106", "金凤区", "Jīnfèng"))),
+    "65": (("650100", "乌鲁木齐市", "Wūlǔmùqí"), (
+        ("650102", "天山区", "Tiānshān"), ("650103", "沙依巴克区", "Shāyībākè"), ("650104", "新市区", "Xīnshì"),
+        ("650105", "水磨沟区", "Shuǐmògōu"))),
+}
+
+# Syllables of the synthetic names beyond the capitals: (character, pinyin).
+_HEADS: tuple[tuple[str, str], ...] = (
+    ("东", "Dōng"), ("西", "Xī"), ("南", "Nán"), ("北", "Běi"), ("青", "Qīng"), ("安", "Ān"),
+    ("永", "Yǒng"), ("长", "Cháng"), ("兴", "Xīng"), ("嘉", "Jiā"), ("清", "Qīng"), ("宁", "Níng"),
+    ("德", "Dé"), ("和", "Hé"), ("新", "Xīn"), ("丰", "Fēng"), ("金", "Jīn"), ("云", "Yún"),
+)
+_TAILS: tuple[tuple[str, str], ...] = (
+    ("平", "píng"), ("阳", "yáng"), ("山", "shān"), ("川", "chuān"), ("源", "yuán"), ("河", "hé"),
+    ("林", "lín"), ("江", "jiāng"), ("泉", "quán"), ("州", "zhōu"), ("城", "chéng"), ("溪", "xī"),
+    ("岭", "lǐng"), ("宁", "níng"), ("丰", "fēng"), ("华", "huá"),
+)
+_SUFFIXES: dict[str, tuple[str, str]] = {
+    "市": ("Shì", "City"), "区": ("Qū", "District"), "县": ("Xiàn", "County"),
+}
+# County-level codes of a synthetic prefecture: districts 02–, counties 21–, a county-level city 81.
+_COUNTY_KINDS: tuple[tuple[str, str], ...] = (("02", "区"), ("03", "区"), ("21", "县"), ("22", "县"), ("81", "市"))
+
+
+def _plain(pinyin: str) -> str:
+    """Pinyin without tone marks (and ü as u), as English names write it."""
+    decomposed = unicodedata.normalize("NFD", pinyin)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("'", "")
+
+
+def _entry(code: str, base_zh: str, base_pinyin: str, suffix: str, level: str, parent: str) -> DivisionEntry:
+    pinyin_suffix, english_suffix = _SUFFIXES[suffix]
+    return DivisionEntry(
+        code, base_zh + suffix, f"{base_pinyin} {pinyin_suffix}", f"{_plain(base_pinyin)} {english_suffix}",
+        level, parent,
+    )
+
+
+def _real(code: str, name_zh: str, pinyin: str, level: str, parent: str) -> DivisionEntry:
+    if name_zh == "市辖区":
+        return DivisionEntry(code, name_zh, pinyin, "City Districts", level, parent)
+    return _entry(code, name_zh[:-1], pinyin, name_zh[-1], level, parent)
+
+
+def _synthetic_name(rng: random.Random, taken: set[str]) -> tuple[str, str]:
+    """A two-syllable name not yet used in this province; deterministic for a given rng."""
+    while True:
+        head, tail = rng.choice(_HEADS), rng.choice(_TAILS)
+        if head[0] != tail[0] and head[0] + tail[0] not in taken:
+            taken.add(head[0] + tail[0])
+            return head[0] + tail[0], head[1] + tail[1]
+
+
+def _province_divisions(province: Province) -> tuple[DivisionEntry, ...]:
+    """The prefectures and counties of one platform province, prefectures before their counties."""
+    rng = random.Random(f"{DIVISION_SEED}:{province.prefix}")
+    (capital_code, capital_zh, capital_pinyin), districts = _CAPITALS[province.prefix]
+    taken = {name[:-1] for _, name, _ in districts} | {capital_zh[:-1]}
+    entries = [_real(capital_code, capital_zh, capital_pinyin, "PREFECTURAL", province.code)]
+    entries += [_real(code, zh, pinyin, "COUNTY", capital_code) for code, zh, pinyin in districts]
+    if province.prefix in MUNICIPALITY_PREFIXES:
+        # A municipality's counties sit directly under its single 市辖区 (11 01 xx).
+        for number in range(len(districts) + 1, len(districts) + 1 + rng.randint(1, 3)):
+            zh, pinyin = _synthetic_name(rng, taken)
+            entries.append(_entry(f"{capital_code[:4]}{number + 10:02d}", zh, pinyin, "区", "COUNTY", capital_code))
+        return tuple(entries)
+    for number in range(2, 2 + rng.randint(2, 4)):
+        zh, pinyin = _synthetic_name(rng, taken)
+        prefecture = _entry(f"{province.prefix}{number:02d}00", zh, pinyin, "市", "PREFECTURAL", province.code)
+        entries.append(prefecture)
+        for digits, suffix in sorted(rng.sample(_COUNTY_KINDS, rng.randint(3, 4))):
+            zh, pinyin = _synthetic_name(rng, taken)
+            entries.append(_entry(prefecture.code[:4] + digits, zh, pinyin, suffix, "COUNTY", prefecture.code))
+    return tuple(entries)
+
+
+DIVISIONS: tuple[DivisionEntry, ...] = tuple(
+    entry for p in PLATFORM_PROVINCES for entry in _province_divisions(p)
+)
+"""Every prefecture and county of the platform provinces, in province order, each prefecture before its counties."""
+
+_DIVISION_BY_CODE = {entry.code: entry for entry in DIVISIONS}
+
+
+def division(code: str) -> DivisionEntry | None:
+    """The prefecture or county with this 6-digit code; None for a province or an unknown code."""
+    return _DIVISION_BY_CODE.get(code)
+
+
+def prefectures(province_code: str) -> tuple[DivisionEntry, ...]:
+    """The prefectural divisions of a province (by its 6-digit code), in code order."""
+    return tuple(e for e in DIVISIONS if e.level == "PREFECTURAL" and e.parent_code == province_code)
+
+
+def counties(prefecture_code: str) -> tuple[DivisionEntry, ...]:
+    """The county-level divisions of a prefecture, in code order."""
+    return tuple(e for e in DIVISIONS if e.level == "COUNTY" and e.parent_code == prefecture_code)

@@ -139,6 +139,56 @@ def test_division_entities_resolve_in_order_with_one_query(sql: Subgraph) -> Non
     assert len(sql.selects_on("divisions")) == 1
 
 
+def test_prefecture_and_county_entities_resolve_in_one_query(sql: Subgraph) -> None:
+    codes = ["440103", "440100", "110101", "440199"]
+    result = _entities(sql, "Division", "code", codes)
+    assert [r and (r["code"], r["nameZh"]) for r in result] == [
+        ("440103", "荔湾区"), ("440100", "广州市"), ("110101", "东城区"), None,
+    ]
+    assert len(sql.selects_on("divisions")) == 1
+
+
+def test_county_resolves_with_its_prefecture_and_province_as_parents(subgraph: Subgraph) -> None:
+    data = subgraph.query("""{
+      division(code: "440103") {
+        code nameZh nameEn level hasPlatform type
+        parent { code nameZh level parent { code nameZh level parent { code } } }
+      }
+    }""")
+    assert data["division"] == {
+        "code": "440103", "nameZh": "荔湾区", "nameEn": "Liwan District", "level": "COUNTY",
+        "hasPlatform": False, "type": None,
+        "parent": {
+            "code": "440100", "nameZh": "广州市", "level": "PREFECTURAL",
+            "parent": {"code": "440000", "nameZh": "广东省", "level": "PROVINCIAL", "parent": None},
+        },
+    }
+
+
+def test_children_of_a_province_are_its_prefectures_and_of_a_prefecture_its_counties(
+    sql: Subgraph,
+) -> None:
+    data = sql.query("""{
+      guangdong: division(code: "440000") { children { code level children { code level } } }
+      beijing: division(code: "110000") { children { code children { code nameZh } } }
+      county: division(code: "440103") { children { code } }
+    }""")
+    prefectures = data["guangdong"]["children"]
+    assert [p["code"] for p in prefectures] == [p.code for p in reference.prefectures("440000")]
+    assert all(p["level"] == "PREFECTURAL" for p in prefectures)
+    for prefecture in prefectures:
+        assert [c["code"] for c in prefecture["children"]] == [
+            c.code for c in reference.counties(prefecture["code"])
+        ]
+        assert all(c["level"] == "COUNTY" for c in prefecture["children"])
+    beijing = data["beijing"]["children"]
+    assert [p["code"] for p in beijing] == ["110100"]
+    assert {"code": "110101", "nameZh": "东城区"} in beijing[0]["children"]
+    assert data["county"]["children"] == []
+    # One statement per level of the tree, however many prefectures it has.
+    assert len([s for s in sql.selects_on("divisions") if "parent_code IN" in s]) == 2
+
+
 def test_catalog_item_entities_resolve_in_order_with_one_query(sql: Subgraph) -> None:
     catalogue = reference.basic_catalogue(SCALE)
     wanted = [catalogue[7], catalogue[0], catalogue[19]]

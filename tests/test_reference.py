@@ -197,3 +197,70 @@ def test_reference_data_is_identical_in_every_interpreter() -> None:
     ).hexdigest()
     assert _fingerprint_in_fresh_interpreter("1") == here
     assert _fingerprint_in_fresh_interpreter("4242") == here
+
+
+def test_every_platform_province_has_prefectures_with_counties_under_unique_codes() -> None:
+    codes = [d.code for d in reference.DIVISIONS]
+    assert len(codes) == len(set(codes))
+    assert not set(codes) & {p.code for p in reference.PROVINCES}
+    for p in reference.PLATFORM_PROVINCES:
+        prefectures = reference.prefectures(p.code)
+        expected = 1 if p.prefix in reference.MUNICIPALITY_PREFIXES else 3
+        assert len(prefectures) >= expected, p.code
+        for prefecture in prefectures:
+            assert re.fullmatch(rf"{p.prefix}\d\d00", prefecture.code), prefecture
+            assert prefecture.level == "PREFECTURAL" and prefecture.parent_code == p.code
+            counties = reference.counties(prefecture.code)
+            assert 3 <= len(counties) <= 8, prefecture
+            for county in counties:
+                assert county.code[:4] == prefecture.code[:4] and county.code[4:] != "00", county
+                assert county.level == "COUNTY"
+                assert reference.division(county.code) == county
+    assert not reference.prefectures("710000") and not reference.prefectures("440100")
+
+
+def test_each_county_sits_under_a_prefecture_of_its_own_province() -> None:
+    by_code = {d.code: d for d in reference.DIVISIONS}
+    counties = [d for d in reference.DIVISIONS if d.level == "COUNTY"]
+    assert len(counties) > 2 * len(reference.PLATFORM_PROVINCES)
+    for county in counties:
+        parent = by_code[county.parent_code]
+        assert parent.level == "PREFECTURAL", county
+        assert parent.parent_code[:2] == county.code[:2], county
+        assert reference.province(parent.parent_code) is not None
+
+
+def test_capitals_and_municipal_districts_carry_their_real_codes_and_names() -> None:
+    expected = {
+        "440100": ("广州市", "Guangzhou City", "440000"),
+        "440103": ("荔湾区", "Liwan District", "440100"),
+        "110100": ("市辖区", "City Districts", "110000"),
+        "110101": ("东城区", "Dongcheng District", "110100"),
+        "310115": ("浦东新区", "Pudong Xin District", "310100"),
+        "650100": ("乌鲁木齐市", "Wulumuqi City", "650000"),
+    }
+    for code, (name_zh, name_en, parent) in expected.items():
+        entry = reference.division(code)
+        assert entry is not None, code
+        assert (entry.name_zh, entry.name_en, entry.parent_code) == (name_zh, name_en, parent)
+    assert reference.division("440000") is None and reference.division("999999") is None
+    assert [d.code for d in reference.prefectures("110000")] == ["110100"]
+
+
+def test_division_table_is_identical_in_every_interpreter() -> None:
+    code = (
+        "import hashlib; from resolvers import reference as r; "
+        "print(hashlib.sha256(repr(r.DIVISIONS).encode()).hexdigest())"
+    )
+    here = hashlib.sha256(repr(reference.DIVISIONS).encode()).hexdigest()
+    for hash_seed in ("1", "4242"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert out.stdout.strip() == here

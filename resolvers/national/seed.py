@@ -94,6 +94,14 @@ def _write(connection: sqlite3.Connection, scale: float) -> None:
             for position, p in enumerate(reference.PROVINCES)
         ],
     )
+    # Prefectures and counties follow the provinces; each is served by its province's platform.
+    connection.executemany(
+        "INSERT INTO divisions VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?)",
+        [
+            (d.code, d.parent_code, d.level, d.name_zh, d.name_pinyin, d.name_en, position)
+            for position, d in enumerate(reference.DIVISIONS, start=len(reference.PROVINCES))
+        ],
+    )
     connection.executemany(
         "INSERT INTO departments VALUES (?, ?)",
         [(d.uscc, d.name) for d in reference.DEPARTMENTS],

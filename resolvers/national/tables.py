@@ -18,6 +18,7 @@ TABLES: tuple[str, ...] = (
         has_platform INTEGER NOT NULL,
         position INTEGER NOT NULL
     )""",
+    "CREATE INDEX divisions_parent ON divisions(parent_code)",
     """CREATE TABLE departments (
         uscc TEXT PRIMARY KEY,
         name TEXT NOT NULL

@@ -27,10 +27,13 @@ from resolvers.provincial.calendar import (
 from resolvers.provincial.storage import SCHEMA_VERSION, connect, create_schema
 from resolvers.reference import (
     LICENCE_TYPES,
+    MUNICIPALITY_PREFIXES,
     PLATFORM_PROVINCES,
     CatalogEntry,
     Province,
     basic_catalogue,
+    counties,
+    prefectures,
     subject_ids,
     uscc,
 )
@@ -41,7 +44,6 @@ FIRST_DAY = datetime(2024, 1, 2, 9, 0, tzinfo=CHINA)
 DEMO_SUBJECTS = 8
 """Persons (plus two legal persons) with one application in every province (cross-province demo)."""
 
-MUNICIPALITIES = {"11", "12", "31", "50"}
 PROVINCIAL_DEPARTMENTS = (
     "公安厅", "市场监督管理局", "人力资源和社会保障厅", "住房和城乡建设厅", "交通运输厅",
     "卫生健康委员会", "教育厅", "民政厅", "自然资源厅", "生态环境厅", "医疗保障局", "商务厅",
@@ -106,7 +108,7 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
     rows.add("meta", "province_code", province.code)
     rows.add("meta", "scale", repr(scale))
     rows.add("meta", "schema_version", SCHEMA_VERSION)
-    names = _divisions(rng, province, rows)
+    names = _divisions(province, rows)
     counties = [code for code in names if code[4:] != "00"]
     agencies, county_agencies = _agencies(rng, province, names, counties, rows)
     halls = _halls(rng, province, names, counties, rows)
@@ -139,21 +141,19 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
     os.replace(tmp, db_path)
 
 
-def _divisions(rng: random.Random, province: Province, rows: Rows) -> dict[str, str]:
-    """Synthetic prefectures and counties shaped like GB/T 2260 codes under the province; code -> name."""
+def _divisions(province: Province, rows: Rows) -> dict[str, str]:
+    """The province's prefectures and counties from the national table; code -> name as agencies and halls say it."""
     rows.add("divisions", province.code, province.name_zh, "PROVINCIAL", None)
-    prefix = province.prefix
-    prefectures = 1 if prefix in MUNICIPALITIES else rng.randint(3, 5)
     names = {province.code: province.name_zh}
-    for p in range(1, prefectures + 1):
-        pref_code = f"{prefix}{p:02d}00"
-        pref_name = f"{province.name_zh}第{p}市" if prefectures > 1 else f"{province.name_zh}市辖区"
-        rows.add("divisions", pref_code, pref_name, "PREFECTURAL", province.code)
-        names[pref_code] = pref_name
-        for c in range(1, (rng.randint(6, 10) if prefectures == 1 else rng.randint(2, 4)) + 1):
-            code = f"{prefix}{p:02d}{c:02d}"
-            names[code] = f"{pref_name}第{c}区"
-            rows.add("divisions", code, names[code], "COUNTY", pref_code)
+    municipality = province.prefix in MUNICIPALITY_PREFIXES
+    for prefecture in prefectures(province.code):
+        # A municipality's 市辖区 is spoken of by the municipality's own name.
+        pref_name = province.name_zh if municipality else prefecture.name_zh
+        rows.add("divisions", prefecture.code, prefecture.name_zh, "PREFECTURAL", province.code)
+        names[prefecture.code] = pref_name
+        for county in counties(prefecture.code):
+            rows.add("divisions", county.code, county.name_zh, "COUNTY", prefecture.code)
+            names[county.code] = pref_name + county.name_zh
     return names
 
 

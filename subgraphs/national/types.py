@@ -153,7 +153,11 @@ class Division:
     type: DivisionType | None
     level: DivisionLevel
     has_platform: bool = strawberry.field(
-        description="false for 71/81/82: listed in GB/T 2260 but not federated"
+        description=(
+            "true for a provincial-level division that runs its own platform; false for 71/81/82 "
+            "(listed in GB/T 2260 but not federated) and for prefectures and counties, "
+            "which their province's platform serves"
+        )
     )
     parent_code: strawberry.Private[str | None]
 
@@ -185,7 +189,7 @@ class Division:
         return Division.from_record(record) if record else None
 
     @strawberry.field(
-        description="Subdivisions held nationally; the national database holds the provincial level."
+        description="Direct subdivisions: a province's prefectures, a prefecture's counties."
     )
     async def children(self, info: Info) -> list[Division]:
         records = await _context(info).loaders.children.load(str(self.code))
