@@ -35,7 +35,9 @@ EFFECTIVE_CONFIG = "gateway.toml"
 EXAMPLE_PROVINCE = "440000"
 NATIONAL_EXAMPLE = "{ provinces { code nameZh nameEn } }"
 # Service halls come from the Guangdong shard, their divisions from the national subgraph.
-GATEWAY_EXAMPLE = f'{{ serviceHalls(provinceCode: "{EXAMPLE_PROVINCE}") {{ name division {{ nameZh }} }} }}'
+GATEWAY_EXAMPLE = (
+    f'{{ serviceHalls(provinceCode: "{EXAMPLE_PROVINCE}") {{ name division {{ nameZh }} }} }}'
+)
 _CLI = [sys.executable, "-m", "gateway.cli"]
 
 
@@ -238,14 +240,21 @@ def effective_config(base: Mapping[str, Any], ports: Ports, supergraph: Path) ->
         table = subgraphs.get(name, {})
         if "url" in table:
             table["url"] = _with_port(table["url"], port)
-    shards = config.get("partitions", {}).get(PROVINCIAL, {}).get("shards", {})
-    if not shards:
+    partition = config.get("partitions", {}).get(PROVINCIAL, {})
+    routing = partition.get("routing", {})
+    shards = partition.get("shards", {})
+    for code, url in shards.items():
+        shards[code] = _with_port(url, ports.provincial)
+    templated = False
+    for table in (partition, routing):
+        if "shard_url_template" in table:
+            table["shard_url_template"] = _with_port(table["shard_url_template"], ports.provincial)
+            templated = True
+    if not shards and not templated:
         raise StackError(
             "the configuration lists no provincial shards: add a [partitions.provincial.shards] "
             "table mapping each 6-digit province code to its URL (see govgraph.toml)"
         )
-    for code, url in shards.items():
-        shards[code] = _with_port(url, ports.provincial)
     return config
 
 

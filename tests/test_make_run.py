@@ -20,6 +20,9 @@ from typing import Any
 
 import pytest
 
+from gateway.config import load_config
+from gateway.stack import Ports, write_gateway_config
+
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = "0.05"
 PROVINCE = "440000"
@@ -180,6 +183,29 @@ def _assert_subgraphs_answer(national: int, provincial: int) -> None:
     )
     assert data["serviceHalls"], "the seeded Guangdong shard lists no service hall"
     assert {hall["provinceCode"] for hall in data["serviceHalls"]} == {PROVINCE}
+
+
+def test_run_moves_every_url_of_the_demo_config_to_the_chosen_ports(tmp_path: Path) -> None:
+    ports = Ports(gateway=5400, national=5401, provincial=5402)
+    written, supergraph = write_gateway_config(ROOT / "govgraph.toml", tmp_path, ports, None)
+    assert written == tmp_path / "gateway.toml"
+    assert supergraph == ROOT / "schema" / "supergraph.graphql"
+
+    demo = load_config(ROOT / "govgraph.toml", env={})
+    effective = load_config(written, env={})
+    assert (effective.host, effective.port) == ("127.0.0.1", 5400)
+    assert effective.supergraph == str(supergraph)
+    assert effective.subgraph_urls["national"] == "http://127.0.0.1:5401/graphql"
+    shards = effective.partitions["provincial"].shards
+    assert len(shards) == 31
+    assert shards[PROVINCE] == f"http://127.0.0.1:5402/provinces/{PROVINCE}/graphql"
+
+    # Everything but the addresses survives the rewrite unchanged.
+    for config in (demo, effective):
+        config.host, config.port, config.supergraph = "", 0, None
+        config.subgraph_urls.clear()
+        config.partitions["provincial"].shards.clear()
+    assert effective == demo
 
 
 def test_run_serves_the_subgraphs_and_exits_zero_on_sigterm(
