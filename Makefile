@@ -31,7 +31,7 @@ supergraph: $(PYTHON_DEPS) $(NODE_DEPS)
 	scripts/supergraph.sh schema/supergraph.graphql
 
 bench: $(PYTHON_DEPS) $(NODE_DEPS)
-	@if [ -x bench/run ]; then bench/run; else echo "bench/run does not exist yet: no benchmark to run" >&2; exit 1; fi
+	@if [ -x bench/run ]; then bench/run; else echo "bench/run is missing: there is no benchmark to run" >&2; exit 1; fi
 
 clean:
 	rm -rf build data .pytest_cache .ruff_cache .hypothesis
