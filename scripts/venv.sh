@@ -9,7 +9,12 @@ is_supported() {
   "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null
 }
 
-if [ ! -x "$venv/bin/python" ] || ! is_supported "$venv/bin/python"; then
+usable_venv() {
+  [ -x "$venv/bin/python" ] && is_supported "$venv/bin/python" \
+    && "$venv/bin/python" -m pip --version >/dev/null 2>&1
+}
+
+if ! usable_venv; then
   python=""
   for candidate in python3.11 python3; do
     if command -v "$candidate" >/dev/null 2>&1 && is_supported "$candidate"; then
