@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from portal_stack import gateway_config, query, start_gateway, start_portal
 
 from resolvers import reference
 from resolvers.datadir import national_db_path
@@ -95,3 +97,50 @@ def test_shard_division_tree_matches_the_national_one(
         connection.close()
     expected = {code: entry for code, entry in national.items() if code[:2] == "44"}
     assert shard == expected
+
+
+HALLS = """
+query Halls($province: ID!) {
+  serviceHalls(provinceCode: $province) {
+    hallCode level
+    division { code nameZh level parent { code } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    stack = start_portal(tmp_path_factory.mktemp("portal"))
+    try:
+        config = gateway_config(stack, tmp_path_factory.mktemp("gw") / "gateway.toml")
+        process, url = start_gateway(config)
+        try:
+            yield url
+        finally:
+            process.stop()
+    finally:
+        stack.close()
+
+
+@pytest.mark.parametrize("province_code", ["440000", "110000"])
+def test_service_halls_name_their_prefecture_and_county_through_the_gateway(
+    gateway: str, province_code: str
+) -> None:
+    reply = query(gateway, HALLS, {"province": province_code})
+    assert "errors" not in reply, reply["errors"]
+    halls = reply["data"]["serviceHalls"]
+    by_level = {hall["level"]: hall for hall in halls}
+    assert set(by_level) == {"PROVINCIAL", "MUNICIPAL", "COUNTY"}
+    for hall in halls:
+        division = hall["division"]
+        code = division["code"]
+        if code == province_code:
+            expected = reference.province(code)
+            assert expected is not None
+            assert (division["nameZh"], division["level"]) == (expected.name_zh, "PROVINCIAL")
+            continue
+        entry = reference.division(code)
+        assert entry is not None, code
+        assert (division["nameZh"], division["level"], division["parent"]) == (
+            entry.name_zh, entry.level, {"code": entry.parent_code},
+        )
