@@ -5,9 +5,12 @@
 //       overrides them (NAME is the join__graph name upper-cased), as govgraph reads them.
 //   node tests/conformance/apollo_gateway.mjs --stdin
 //       many gateways in one process, so the suite loads the gateway modules once: each
-//       stdin line is {"start": PORT, "supergraph": PATH, "urls": {NAME: URL}} or
+//       stdin line is {"start": PORT, "supergraph": PATH, "urls": {NAME: URL}, "engine": E} or
 //       {"stop": PORT}; each is answered on stdout with {"ok": PORT} or {"error": PORT, "message": ...}.
+//       E is "apollo" (the default) or "hive": Hive Gateway, the second opinion the suite asks
+//       when govgraph and @apollo/gateway disagree.
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
@@ -34,6 +37,24 @@ async function serve(supergraphPath, port, urlFor) {
   return server;
 }
 
+// Hive Gateway takes subgraph URLs from the supergraph itself, so the overrides are written in.
+async function serveHive(supergraphPath, port, urls) {
+  const { createGatewayRuntime } = await import("@graphql-hive/gateway-runtime");
+  const sdl = readFileSync(supergraphPath, "utf8").replace(
+    /@join__graph\(name: "([^"]+)", url: "([^"]*)"\)/g,
+    (_, name, url) => `@join__graph(name: "${name}", url: "${urls[name] ?? url}")`,
+  );
+  const runtime = createGatewayRuntime({ supergraph: sdl, logging: false, graphiql: false });
+  const http = createServer(runtime);
+  await new Promise((resolve) => http.listen(Number(port), "127.0.0.1", resolve));
+  return {
+    async stop() {
+      await new Promise((resolve) => http.close(resolve));
+      await runtime.dispose?.();
+    },
+  };
+}
+
 const args = process.argv.slice(2);
 if (args[0] === "--stdin") {
   const servers = new Map();
@@ -44,7 +65,10 @@ if (args[0] === "--stdin") {
     if ("start" in command) {
       try {
         const urls = command.urls ?? {};
-        servers.set(command.start, await serve(command.supergraph, command.start, (name) => urls[name]));
+        const server = command.engine === "hive"
+          ? await serveHive(command.supergraph, command.start, urls)
+          : await serve(command.supergraph, command.start, (name) => urls[name]);
+        servers.set(command.start, server);
         reply({ ok: command.start });
       } catch (error) {
         reply({ error: command.start, message: String(error?.stack ?? error) });

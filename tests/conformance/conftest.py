@@ -30,9 +30,21 @@ class Stack:
     host: SubgraphHost = field(repr=False)
     processes: dict[str, HttpGateway] = field(repr=False)
     start_errors: dict[str, str] = field(repr=False)
+    reference_host: ApolloHost = field(repr=False)
+    urls: dict[str, str] = field(repr=False)
+    # hand-written queries are answered once per gateway and shared by every test of the case
+    answers: dict[tuple[str, str], tuple[dict[str, Any], list[tuple[str, RecordedRequest]]]] = field(
+        default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"Stack({self.case.name})"
+
+    def second_opinion(self) -> HttpGateway:
+        """Hive Gateway on the same supergraph, started on first use to settle disagreements."""
+        if "hive" not in self.processes:
+            self.processes["hive"] = self.reference_host.start(self.case.supergraph_path,
+                                                               self.urls, engine="hive")
+        return self.processes["hive"]
 
     def gateway(self, label: str) -> HttpGateway:
         """The running gateway, or a test failure saying why it is not running."""
@@ -44,10 +56,12 @@ class Stack:
     def run(self, label: str, query: Query) -> tuple[dict[str, Any], list[tuple[str, RecordedRequest]]]:
         """Send the query through one gateway; return the response and the subgraph requests."""
         gateway = self.gateway(label)
-        self.host.reset()
-        self.case.reset_state()
-        response = gateway.execute(query.query, query.variables, query.operation_name)
-        return response, self.requests()
+        if (label, query.name) not in self.answers:
+            self.host.reset()
+            self.case.reset_state()
+            response = gateway.execute(query.query, query.variables, query.operation_name)
+            self.answers[label, query.name] = (response, self.requests())
+        return self.answers[label, query.name]
 
     def requests(self) -> list[tuple[str, RecordedRequest]]:
         seen = [(name, request) for name, subgraph in self.host.subgraphs.items()
@@ -87,6 +101,7 @@ def stack(request: pytest.FixtureRequest, apollo_host: ApolloHost) -> Iterator[S
     govgraph: GatewayProcess | None = None
     apollo: HttpGateway | None = None
     errors: dict[str, str] = {}
+    processes: dict[str, HttpGateway] = {}
     try:
         urls = {name: host.url(name) for name in host.subgraphs}
         # a subgraph that is down: a port on which nothing listens
@@ -102,13 +117,14 @@ def stack(request: pytest.FixtureRequest, apollo_host: ApolloHost) -> Iterator[S
             govgraph.wait_ready()
         except GatewayStartError as error:
             errors["govgraph"] = str(error)
-        processes: dict[str, HttpGateway] = {"govgraph": govgraph}
+        processes["govgraph"] = govgraph
         if apollo is not None:
             processes["apollo"] = apollo
-        yield Stack(case, host, processes, errors)
+        yield Stack(case, host, processes, errors, apollo_host, urls)
     finally:
         if govgraph is not None:
             govgraph.stop()
-        if apollo is not None:
-            apollo_host.stop(apollo)
+        for label, reference in processes.items():
+            if label != "govgraph":
+                apollo_host.stop(reference)
         host.stop()

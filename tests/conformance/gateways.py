@@ -117,7 +117,7 @@ class GatewayProcess(HttpGateway):
 
 
 class ApolloHost:
-    """One node process serving any number of @apollo/gateway instances, one per case.
+    """One node process serving any number of reference gateway instances, one per case.
 
     Loading the gateway modules costs seconds, so the suite pays it once per session.
     """
@@ -139,12 +139,14 @@ class ApolloHost:
                                     + self._log.read().decode("utf-8", "replace")[-4000:])
         return dict(json.loads(line))
 
-    def start(self, supergraph: Path, urls: Mapping[str, str]) -> HttpGateway:
+    def start(self, supergraph: Path, urls: Mapping[str, str], engine: str = "apollo") -> HttpGateway:
+        """Serve the supergraph with @apollo/gateway, or with Hive Gateway (`engine="hive"`)."""
         port = free_port()
-        reply = self._command({"start": port, "supergraph": str(supergraph), "urls": dict(urls)})
+        reply = self._command({"start": port, "supergraph": str(supergraph), "urls": dict(urls),
+                               "engine": engine})
         if "error" in reply:
-            raise GatewayStartError(f"@apollo/gateway refused {supergraph}: {reply['message']}")
-        return HttpGateway("apollo", port)
+            raise GatewayStartError(f"{engine} gateway refused {supergraph}: {reply['message']}")
+        return HttpGateway(engine, port)
 
     def stop(self, gateway: HttpGateway) -> None:
         self._command({"stop": gateway.port})

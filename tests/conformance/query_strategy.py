@@ -23,6 +23,7 @@ from graphql import (
     GraphQLUnionType,
     Undefined,
     get_named_type,
+    parse,
     is_composite_type,
     is_leaf_type,
     is_non_null_type,
@@ -65,6 +66,7 @@ class FixtureValues:
 class _Document:
     """Fragment definitions collected while one operation is drawn, and alias numbering."""
 
+    excluded: frozenset[tuple[str, str]] = frozenset()
     fragments: list[str] = field(default_factory=list)
     aliases: int = 0
 
@@ -116,7 +118,8 @@ def _possible_types(schema: GraphQLSchema, type_: GraphQLNamedType) -> list[Grap
 
 def _selection_set(draw: st.DrawFn, schema: GraphQLSchema, type_: GraphQLNamedType,
                    values: FixtureValues, depth: int, document: _Document) -> str:
-    fields: dict[str, Any] = dict(getattr(type_, "fields", {}) or {})
+    fields: dict[str, Any] = {name: f for name, f in (getattr(type_, "fields", {}) or {}).items()
+                              if (type_.name, name) not in document.excluded}
     selections: list[str] = []
     if fields:
         names = draw(st.lists(st.sampled_from(sorted(fields)), min_size=1,
@@ -138,12 +141,12 @@ def _selection_set(draw: st.DrawFn, schema: GraphQLSchema, type_: GraphQLNamedTy
                 again = _arguments(draw, field_def.args, values)
                 selections.append(f"{document.alias(name)}: {name}{again}")
     for possible in _possible_types(schema, type_):
-        if draw(st.booleans()):
+        if draw(st.integers(0, 2)) == 0 or not fields:
             inner = _selection_set(draw, schema, possible, values, max(depth - 1, 0), document)
             selections.append(f"... on {possible.name} {inner}")
     if draw(st.integers(0, 3)) == 0:
         selections.append("__typename")
-    if fields and draw(st.integers(0, 5)) == 0:
+    if fields and depth > 0 and draw(st.integers(0, 5)) == 0:
         slot = len(document.fragments)
         name = f"F{slot}"
         document.fragments.append("")  # reserves the name before nested fragments are drawn
@@ -155,14 +158,29 @@ def _selection_set(draw: st.DrawFn, schema: GraphQLSchema, type_: GraphQLNamedTy
     return "{ " + " ".join(selections) + " }"
 
 
-def operations(schema: GraphQLSchema, values: FixtureValues, max_depth: int = 3) -> st.SearchStrategy[str]:
-    """Query operations over the schema's Query type, at most `max_depth` levels deep."""
+def labelled_override_fields(supergraph_sdl: str) -> frozenset[tuple[str, str]]:
+    """(type, field) of every field under a progressive `@override(label:)`."""
+    found = set()
+    for definition in parse(supergraph_sdl).definitions:
+        for field_node in getattr(definition, "fields", None) or ():
+            for directive in field_node.directives or ():
+                if directive.name.value == "join__field" and any(
+                        a.name.value == "overrideLabel" for a in directive.arguments or ()):
+                    found.add((definition.name.value, field_node.name.value))
+    return frozenset(found)
+
+
+def operations(schema: GraphQLSchema, values: FixtureValues,
+               excluded: frozenset[tuple[str, str]] = frozenset(),
+               max_depth: int = 2) -> st.SearchStrategy[str]:
+    """Query operations over the schema's Query type, at most `max_depth` levels deep,
+    never selecting the `excluded` (type, field) coordinates."""
 
     @st.composite
     def build(draw: st.DrawFn) -> str:
         query_type = schema.query_type
         assert query_type is not None
-        document = _Document()
+        document = _Document(excluded)
         body = _selection_set(draw, schema, query_type, values, max_depth, document)
         return "\n".join(["query Generated " + body, *document.fragments])
 
