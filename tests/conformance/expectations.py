@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -35,6 +36,9 @@ def error_matches(expected: dict[str, Any], actual: dict[str, Any], strict: bool
         if extensions.get(key) != value:
             return False
     if "code_one_of" in expected and extensions.get("code") not in expected["code_one_of"]:
+        return False
+    if "code_pattern" in expected and not re.fullmatch(expected["code_pattern"],
+                                                       str(extensions.get("code", ""))):
         return False
     return True
 
