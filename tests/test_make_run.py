@@ -56,7 +56,8 @@ def _graphql(url: str, query: str) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=30) as response:
         body: dict[str, Any] = json.loads(response.read())
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def _try_graphql(url: str, query: str) -> dict[str, Any] | str:
