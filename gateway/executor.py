@@ -89,63 +89,86 @@ class Executor:
 
     async def _entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
         fetch = flatten.node
-        targets = collect(ctx.data, flatten.path)
+        if flatten.more_paths:
+            targets = [o for path in flatten.paths for o in collect(ctx.data, path)]
+        else:
+            targets = collect(ctx.data, flatten.path)
         if not targets:
             return
         representations: list[dict[str, Any]] = []
-        owners: list[list[tuple[dict[str, Any], list[Any]]]] = []
-        index: dict[bytes, int] = {}
-        for obj, path in targets:
+        owners: list[list[dict[str, Any]]] = []
+        index: dict[Any, int] = {}
+        inputs = fetch.inputs
+        single = inputs[0] if len(inputs) == 1 else None
+        for obj in targets:
             typename = obj.get("__typename")
-            entity_input = _input_for(fetch.inputs, typename)
+            if single is not None:
+                entity_input = single if typename in single.runtime_types else None
+            else:
+                entity_input = _input_for(inputs, typename)
             if entity_input is None:
                 continue
             rep = representation(obj, entity_input)
             if rep is None:
                 continue
-            key = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            key = _dedup_key(rep)
             i = index.get(key)
             if i is None:
                 index[key] = i = len(representations)
                 representations.append(rep)
-                owners.append([])
-            owners[i].append((obj, path))
+                owners.append([obj])
+            else:
+                owners[i].append(obj)
         if not representations:
             return
         try:
             response = await self.transport(fetch, self._variables(fetch, ctx), representations, ctx)
         except SubgraphFailure as failure:
-            ctx.errors.append(failure.to_error(owners[0][0][1] if owners else None))
+            ctx.errors.append(failure.to_error(_paths(ctx.data, flatten).get(id(owners[0][0]))))
             return
         data = response.get("data")
         entities = data.get("_entities") if isinstance(data, dict) else None
-        errors = _errors(response)
         if entities is not None and (not isinstance(entities, list)
                                      or len(entities) != len(representations)):
+            got = len(entities) if isinstance(entities, list) else "no list of"
             ctx.errors.append(SubgraphFailure(
                 "SUBGRAPH_BAD_RESPONSE", fetch.service,
-                f'Subgraph "{fetch.service}" returned {len(entities) if isinstance(entities, list) else "no list of"} '
-                f"entities for {len(representations)} representations.",
+                f'Subgraph "{fetch.service}" returned {got} entities for '
+                f"{len(representations)} representations.",
             ).to_error())
             entities = None
         if entities is not None:
+            object_types = ctx.object_types
             for i, entity in enumerate(entities):
-                if isinstance(entity, dict):
-                    for obj, _ in owners[i]:
-                        merge(obj, entity, ctx.object_types)
-        for error in errors:
-            path = error.get("path")
-            if (isinstance(path, list) and len(path) >= 2 and path[0] == "_entities"
-                    and isinstance(path[1], int) and 0 <= path[1] < len(owners)):
-                for _, owner_path in owners[path[1]]:
-                    repathed = dict(error)
-                    repathed["path"] = owner_path + path[2:]
-                    ctx.errors.append(_with_service(repathed, fetch.service))
-            else:
-                stripped = {k: v for k, v in error.items() if k != "path"}
-                if owners:
-                    stripped["path"] = owners[0][0][1]
-                ctx.errors.append(_with_service(stripped, fetch.service))
+                if entity.__class__ is dict:
+                    for obj in owners[i]:
+                        merge(obj, entity, object_types)
+        errors = _errors(response)
+        if errors:
+            paths = _paths(ctx.data, flatten)
+            for error in errors:
+                path = error.get("path")
+                if (isinstance(path, list) and len(path) >= 2 and path[0] == "_entities"
+                        and isinstance(path[1], int) and 0 <= path[1] < len(owners)):
+                    for obj in owners[path[1]]:
+                        repathed = dict(error)
+                        repathed["path"] = paths.get(id(obj), []) + path[2:]
+                        ctx.errors.append(_with_service(repathed, fetch.service))
+                else:
+                    stripped = {k: v for k, v in error.items() if k != "path"}
+                    if owners:
+                        stripped["path"] = paths.get(id(owners[0][0]), [])
+                    ctx.errors.append(_with_service(stripped, fetch.service))
+
+
+def _dedup_key(rep: dict[str, Any]) -> Any:
+    """Equal representations share one key; flat ones without serialising them."""
+    try:
+        key = tuple(rep.items())
+        hash(key)
+        return key
+    except TypeError:
+        return orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
 
 
 def _errors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -175,23 +198,45 @@ def _input_for(inputs: tuple[EntityInput, ...], typename: Any) -> EntityInput | 
     return None
 
 
-def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[tuple[dict[str, Any], list[Any]]]:
-    """The objects at a Flatten path, each with its concrete response path."""
+def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The objects at a Flatten path."""
+    current: list[Any] = [data]
+    for seg in path:
+        nxt: list[Any] = []
+        if seg == "@":
+            for value in current:
+                if value.__class__ is list:
+                    nxt.extend(x for x in value if x is not None)
+        else:
+            for value in current:
+                if value.__class__ is dict:
+                    x = value.get(seg)
+                    if x is not None:
+                        nxt.append(x)
+        current = nxt
+    return [o for o in current if o.__class__ is dict]
+
+
+def _paths_by_id(data: dict[str, Any], path: tuple[str, ...]) -> dict[int, list[Any]]:
+    """Response paths of the objects at a Flatten path (only needed to place errors)."""
     current: list[tuple[Any, list[Any]]] = [(data, [])]
     for seg in path:
         nxt: list[tuple[Any, list[Any]]] = []
-        if seg == "@":
-            for value, p in current:
+        for value, p in current:
+            if seg == "@":
                 if isinstance(value, list):
                     nxt.extend((x, p + [i]) for i, x in enumerate(value) if x is not None)
-        else:
-            for value, p in current:
-                if isinstance(value, dict):
-                    x = value.get(seg)
-                    if x is not None:
-                        nxt.append((x, p + [seg]))
+            elif isinstance(value, dict) and value.get(seg) is not None:
+                nxt.append((value[seg], p + [seg]))
         current = nxt
-    return [(o, p) for o, p in current if isinstance(o, dict)]
+    return {id(o): p for o, p in current if isinstance(o, dict)}
+
+
+def _paths(data: dict[str, Any], flatten: FlattenNode) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for path in flatten.paths:
+        out.update(_paths_by_id(data, path))
+    return out
 
 
 def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, Any] | None:

@@ -167,3 +167,133 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+class _Fallback(Exception):
+    """The fast path met something only the exact shaper handles (a null to propagate, an
+    unknown type, a malformed value)."""
+
+
+class CompiledShaper:
+    """Shaping compiled once per operation into plain Python functions.
+
+    The generated code handles the common case — every value where the client expects it —
+    with no per-field interpretation. Anything else (a null in a non-null position, an
+    enum value the API schema hides, a value of the wrong kind) raises, and the response
+    is shaped again by the exact `Shaper`, which places nulls and errors by the spec.
+    """
+
+    def __init__(self, schema: GraphQLSchema, root_type: str, selections: list[Selection]) -> None:
+        self.schema = schema
+        self.root_type = root_type
+        self.selections = selections
+        self.exact = Shaper(schema)
+        self._ns: dict[str, Any] = {"F": _Fallback, "list": list, "dict": dict}
+        self._lines: list[str] = []
+        self._tables: list[str] = []  # after every function: tables refer to them by name
+        self._objects: dict[tuple[int, str], str] = {}
+        self._counter = 0
+        root = self._object_fn(selections, root_type)
+        source = "\n".join(self._lines + self._tables)
+        exec(compile(source, f"<shaper {root_type}>", "exec"), self._ns)
+        self._root = self._ns[root]
+
+    def shape(self, data: dict[str, Any] | None, errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+        if data is None:
+            return None
+        try:
+            return self._root(data)
+        except (_Fallback, AttributeError, TypeError):
+            return self.exact.shape(self.root_type, self.selections, data, errors)
+
+    # ---- code generation ---------------------------------------------------------
+
+    def _name(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}{self._counter}"
+
+    def _const(self, value: Any) -> str:
+        name = self._name("K")
+        self._ns[name] = value
+        return name
+
+    def _object_fn(self, selections: list[Selection], runtime: str) -> str:
+        key = (id(selections), runtime)
+        existing = self._objects.get(key)
+        if existing is not None:
+            return existing
+        name = self._objects[key] = self._name("obj")
+        grouped: dict[str, list[Field]] = {}
+        self.exact._collect(selections, runtime, grouped)
+        body: list[str] = ["    g = o.get"]
+        items: list[str] = []
+        for i, (response_key, fields) in enumerate(grouped.items()):
+            first = fields[0]
+            k = repr(response_key)
+            var = f"r{i}"
+            if first.name == "__typename":
+                body.append(f"    {var} = {runtime!r}")
+            elif first.name in _INTROSPECTION:
+                body.append(f"    {var} = g({k})")
+            else:
+                sub = first.selections if len(fields) == 1 else [
+                    s for f in fields for s in (f.selections or ())]
+                body.extend(self._complete(first.type, f"g({k})", var, sub or []))
+            items.append(f"{k}: {var}")
+        lines = [f"def {name}(o):"] + body + ["    return {" + ", ".join(items) + "}"]
+        self._lines.append("\n".join(lines))
+        return name
+
+    def _complete(self, ftype: GraphQLOutputType, src: str, var: str,
+                  selections: list[Selection]) -> list[str]:
+        """Statements that set `var` to the completed value of expression `src`."""
+        nonnull = isinstance(ftype, GraphQLNonNull)
+        inner = ftype.of_type if nonnull else ftype
+        if is_leaf_type(inner) and not isinstance(inner, GraphQLEnumType):
+            out = [f"    {var} = {src}"]
+        elif isinstance(inner, GraphQLEnumType):
+            values = self._const(frozenset(inner.values))
+            out = [f"    {var} = {src}",
+                   f"    if {var} is not None and {var} not in {values}: raise F"]
+        else:
+            fn = self._value_fn(inner, selections)
+            out = [f"    {var} = {fn}({src})"]
+        if nonnull:
+            out.append(f"    if {var} is None: raise F")
+        return out
+
+    def _value_fn(self, ftype: GraphQLOutputType, selections: list[Selection]) -> str:
+        """A function completing one (nullable) value of `ftype`."""
+        name = self._name("val")
+        if isinstance(ftype, GraphQLList):
+            item = ftype.of_type
+            item_nonnull = isinstance(item, GraphQLNonNull)
+            bare = item.of_type if item_nonnull else item
+            if is_leaf_type(bare) and not isinstance(bare, GraphQLEnumType):
+                check = "    if None in x: raise F\n" if item_nonnull else ""
+                code = (f"def {name}(x):\n    if x is None: return None\n"
+                        f"    if x.__class__ is not list: raise F\n{check}    return x")
+            else:
+                body = self._complete(item, "i", "r", selections)
+                item_fn = self._name("item")
+                self._lines.append(f"def {item_fn}(i):\n" + "\n".join(body) + "\n    return r")
+                code = (f"def {name}(x):\n    if x is None: return None\n"
+                        f"    if x.__class__ is not list: raise F\n"
+                        f"    return [{item_fn}(i) for i in x]")
+        elif is_abstract_type(ftype):
+            table = {}
+            for possible in self.schema.get_possible_types(ftype):  # type: ignore[arg-type]
+                table[possible.name] = self._object_fn(selections, possible.name)
+            # an interface object's answer keeps the interface's name
+            table[ftype.name] = self._object_fn(selections, ftype.name)  # type: ignore[union-attr]
+            entries = ", ".join(f"{t!r}: {fn}" for t, fn in table.items())
+            tname = self._name("T")
+            self._tables.append(f"{tname} = {{{entries}}}")
+            code = (f"def {name}(x):\n    if x is None: return None\n"
+                    f"    f = {tname}.get(x.get('__typename'))\n"
+                    f"    if f is None: raise F\n    return f(x)")
+        else:
+            fn = self._object_fn(selections, ftype.name)  # type: ignore[union-attr]
+            code = f"def {name}(x):\n    if x is None: return None\n    return {fn}(x)"
+        self._lines.append(code)
+        return name

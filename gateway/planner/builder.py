@@ -529,12 +529,23 @@ class QueryPlanner:
             return level[g.id]
 
         by_level: dict[int, list[PlanNode]] = {}
+        same_fetch: dict[tuple[int, str, str, tuple[str, ...]], FlattenNode] = {}
         for g in groups:
             g.selection.prune()
             if g.selection.is_empty():
                 continue
             node = self._fetch_node(g, operation, variable_types, kind)
-            wrapped: PlanNode = FlattenNode(g.path, node) if g.is_entity else node
+            if g.is_entity:
+                # one request for identical entity fetches of one step at several paths
+                twin_key = (level_of(g), node.graph, g.selection.print(),
+                            tuple(i.printed for i in node.inputs))
+                twin = same_fetch.get(twin_key)
+                if twin is not None and not self._splits_entities(node):
+                    twin.more_paths += (g.path,)
+                    continue
+                wrapped: PlanNode = same_fetch.setdefault(twin_key, FlattenNode(g.path, node))
+            else:
+                wrapped = node
             by_level.setdefault(level_of(g), []).append(wrapped)
         steps: list[PlanNode] = []
         for lv in sorted(by_level):
@@ -543,6 +554,11 @@ class QueryPlanner:
         if not steps:
             return None
         return steps[0] if len(steps) == 1 else SequenceNode(steps)
+
+    def _splits_entities(self, node: FetchNode) -> bool:
+        """Entity fields contributed per shard are merged per path; keep such fetches apart."""
+        return any((t, name) in self.entity_fetched
+                   for t, fields in node.entity_fields.items() for _, name, _ in fields)
 
     def _fetch_node(self, g: FetchGroup, operation: Operation, variable_types: dict[str, str],
                     kind: str) -> FetchNode:

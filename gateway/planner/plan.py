@@ -56,6 +56,12 @@ class FetchNode:
 class FlattenNode:
     path: tuple[str, ...]
     node: FetchNode
+    # the same entity fetch needed at other paths of the same step: one request serves all
+    more_paths: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...]:
+        return (self.path,) + self.more_paths
 
 
 @dataclass(slots=True)
@@ -124,8 +130,12 @@ def _print(node: PlanNode, level: int) -> str:
             body = requires + " =>\n" + body
         return f'{pad}Fetch(service: "{node.service}") {{\n{_indent(body, level + 1)}\n{pad}}},'
     if isinstance(node, FlattenNode):
-        path = ".".join(node.path)
-        return f'{pad}Flatten(path: "{path}") {{\n{_print(node.node, level + 1)}\n{pad}}},'
+        if node.more_paths:
+            paths = ", ".join('"' + ".".join(p) + '"' for p in node.paths)
+            head = f"Flatten(paths: [{paths}])"
+        else:
+            head = f'Flatten(path: "{".".join(node.path)}")'
+        return f"{pad}{head} {{\n{_print(node.node, level + 1)}\n{pad}}},"
     if isinstance(node, (SequenceNode, ParallelNode)):
         name = "Sequence" if isinstance(node, SequenceNode) else "Parallel"
         inner = "\n".join(_print(c, level + 1) for c in node.nodes)
