@@ -1,0 +1,11 @@
+"""`taxOffice` is derived from the account's region, which the tax subgraph only sees as @external."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def tax_office(account: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    return f"{account['region']} tax bureau"
+
+
+COMPUTED = {"tax": {"Account.taxOffice": tax_office}}
