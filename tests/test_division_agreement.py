@@ -31,11 +31,16 @@ DIVISION_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 @pytest.fixture(scope="module")
-def national(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str | None, str]]:
-    """code -> (parent code, level) of every division in a seeded national database."""
+def national_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("national")
     seed_national(national_db_path(data_dir), SCALE)
-    connection = sqlite3.connect(national_db_path(data_dir))
+    return national_db_path(data_dir)
+
+
+@pytest.fixture(scope="module")
+def national(national_db: Path) -> dict[str, tuple[str | None, str]]:
+    """code -> (parent code, level) of every division in a seeded national database."""
+    connection = sqlite3.connect(national_db)
     try:
         rows = connection.execute("SELECT code, parent_code, level FROM divisions").fetchall()
     finally:
@@ -98,6 +103,26 @@ def test_shard_division_tree_matches_the_national_one(
     expected = {code: entry for code, entry in national.items() if code[:2] == "44"}
     assert shard == expected
 
+
+def test_masked_identity_numbers_keep_a_prefecture_of_the_subjects_home_province(
+    national_db: Path, national: dict[str, tuple[str | None, str]]
+) -> None:
+    connection = sqlite3.connect(national_db)
+    try:
+        rows = connection.execute(
+            "SELECT subject_type, masked_certificate_no, home_division FROM subjects"
+        ).fetchall()
+    finally:
+        connection.close()
+    assert {kind for kind, _, _ in rows} == {"NATURAL_PERSON", "LEGAL_PERSON"}
+    for kind, masked, home in rows:
+        if kind == "NATURAL_PERSON":
+            # A resident id starts with its county code; the mask keeps that code's prefecture part.
+            parent, level = national.get(masked[:4] + "00", (None, ""))
+            assert (parent, level) == (home, "PREFECTURAL"), masked
+        else:
+            # A credit code carries its division after two characters; the mask keeps the province.
+            assert masked[2:4] == home[:2], masked
 
 HALLS = """
 query Halls($province: ID!) {

@@ -157,11 +157,17 @@ def resident_id_number(region: str, birth: str, sequence: int) -> str:
 
 def _subjects(ids: tuple[str, ...], rng: random.Random) -> Iterator[tuple[object, ...]]:
     platforms = reference.PLATFORM_PROVINCES
+    # Identity numbers and credit codes carry real codes of the division table, so their
+    # masked region prefix names a prefecture the national database knows.
+    counties = {
+        p.code: [c.code for f in reference.prefectures(p.code) for c in reference.counties(f.code)]
+        for p in platforms
+    }
     for subject_id in ids:
         home = rng.choice(platforms)
         if subject_id.startswith("P"):
             name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2, 2))))
-            region = f"{home.prefix}{rng.randrange(1, 20):02d}{rng.randrange(1, 30):02d}"
+            region = rng.choice(counties[home.code])
             birth = f"{rng.randrange(1950, 2008)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
             number = resident_id_number(region, birth, rng.randrange(1000))
             level = rng.choices(
@@ -171,10 +177,11 @@ def _subjects(ids: tuple[str, ...], rng: random.Random) -> Iterator[tuple[object
             yield (subject_id, "NATURAL_PERSON", mask_person_name(name), CERTIFICATE_RESIDENT_ID,
                    mask_certificate_no(number), level, home.code)
         else:
-            city = home.name_zh[:2]
+            prefecture = rng.choice(reference.prefectures(home.code))
+            city = (home if prefecture.name_zh == "市辖区" else prefecture).name_zh[:2]
             name = (city + rng.choice(_TRADE_WORDS) + rng.choice(_TRADE_WORDS)
                     + rng.choice(_INDUSTRIES) + "有限公司")
-            division = f"{home.prefix}{rng.randrange(1, 20):02d}00"
+            division = prefecture.code
             code = reference.uscc("9", "1", division, f"{rng.randrange(10**8):08d}")
             level = rng.choice(("L3_TWO_FACTOR_REGISTRY", "L5_CERT_OR_COUNTER"))
             yield (subject_id, "LEGAL_PERSON", mask_organisation_name(name), CERTIFICATE_CREDIT_CODE,
