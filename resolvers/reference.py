@@ -1,4 +1,4 @@
-"""National reference data: provinces, departments, the basic catalogue, licence types.
+"""National reference data: divisions, departments, the basic catalogue, licence types.
 
 Pure and deterministic (a fixed `random.Random` seed, no clock, no I/O) so every seed of
 the national hub and of the 31 provincial shards agrees on the same codes.
@@ -837,6 +837,10 @@ DIVISIONS: tuple[DivisionEntry, ...] = tuple(
 """Every prefecture and county of the platform provinces, in province order, each prefecture before its counties."""
 
 _DIVISION_BY_CODE = {entry.code: entry for entry in DIVISIONS}
+_CHILDREN: dict[str, tuple[DivisionEntry, ...]] = {
+    parent: tuple(sorted((e for e in DIVISIONS if e.parent_code == parent), key=lambda e: e.code))
+    for parent in {e.parent_code for e in DIVISIONS}
+}
 
 
 def division(code: str) -> DivisionEntry | None:
@@ -846,9 +850,9 @@ def division(code: str) -> DivisionEntry | None:
 
 def prefectures(province_code: str) -> tuple[DivisionEntry, ...]:
     """The prefectural divisions of a province (by its 6-digit code), in code order."""
-    return tuple(e for e in DIVISIONS if e.level == "PREFECTURAL" and e.parent_code == province_code)
+    return tuple(e for e in _CHILDREN.get(province_code, ()) if e.level == "PREFECTURAL")
 
 
 def counties(prefecture_code: str) -> tuple[DivisionEntry, ...]:
     """The county-level divisions of a prefecture, in code order."""
-    return tuple(e for e in DIVISIONS if e.level == "COUNTY" and e.parent_code == prefecture_code)
+    return tuple(e for e in _CHILDREN.get(prefecture_code, ()) if e.level == "COUNTY")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from resolvers import reference
 from resolvers.provincial import codes, lifecycle
 from resolvers.provincial.calendar import (
     CHINA,
@@ -27,13 +28,10 @@ from resolvers.provincial.calendar import (
 from resolvers.provincial.storage import SCHEMA_VERSION, connect, create_schema
 from resolvers.reference import (
     LICENCE_TYPES,
-    MUNICIPALITY_PREFIXES,
     PLATFORM_PROVINCES,
     CatalogEntry,
     Province,
     basic_catalogue,
-    counties,
-    prefectures,
     subject_ids,
     uscc,
 )
@@ -145,13 +143,13 @@ def _divisions(province: Province, rows: Rows) -> dict[str, str]:
     """The province's prefectures and counties from the national table; code -> name as agencies and halls say it."""
     rows.add("divisions", province.code, province.name_zh, "PROVINCIAL", None)
     names = {province.code: province.name_zh}
-    municipality = province.prefix in MUNICIPALITY_PREFIXES
-    for prefecture in prefectures(province.code):
+    municipality = province.prefix in reference.MUNICIPALITY_PREFIXES
+    for prefecture in reference.prefectures(province.code):
         # A municipality's 市辖区 is spoken of by the municipality's own name.
         pref_name = province.name_zh if municipality else prefecture.name_zh
         rows.add("divisions", prefecture.code, prefecture.name_zh, "PREFECTURAL", province.code)
         names[prefecture.code] = pref_name
-        for county in counties(prefecture.code):
+        for county in reference.counties(prefecture.code):
             rows.add("divisions", county.code, county.name_zh, "COUNTY", prefecture.code)
             names[county.code] = pref_name + county.name_zh
     return names
