@@ -16,9 +16,10 @@ import importlib.util
 import json
 import subprocess
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from subgraph_server import Computed, Subgraph
 

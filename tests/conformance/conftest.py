@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from case import Case, Query, case_names, load_case
 from gateways import (
     ApolloHost,

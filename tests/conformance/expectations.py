@@ -37,10 +37,8 @@ def error_matches(expected: dict[str, Any], actual: dict[str, Any], strict: bool
             return False
     if "code_one_of" in expected and extensions.get("code") not in expected["code_one_of"]:
         return False
-    if "code_pattern" in expected and not re.fullmatch(expected["code_pattern"],
-                                                       str(extensions.get("code", ""))):
-        return False
-    return True
+    pattern = expected.get("code_pattern")
+    return pattern is None or re.fullmatch(pattern, str(extensions.get("code", ""))) is not None
 
 
 def response_mismatches(query: Query, response: dict[str, Any], strict_errors: bool = True,

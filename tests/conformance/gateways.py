@@ -10,8 +10,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from case import PROJECT_DIR
 
@@ -67,8 +68,7 @@ class HttpGateway:
         if operation_name is not None:
             payload["operationName"] = operation_name
         _, body = self.post(payload)
-        if not isinstance(body, dict):
-            raise AssertionError(f"{self.label} answered a non-object body: {body!r}")
+        assert isinstance(body, dict), f"{self.label} answered a non-object body: {body!r}"
         return body
 
 
@@ -77,7 +77,8 @@ class GatewayProcess(HttpGateway):
 
     def __init__(self, label: str, command: list[str], port: int, env: Mapping[str, str]) -> None:
         super().__init__(label, port)
-        self._log = tempfile.TemporaryFile()
+        # the log outlives this call: it is read on failure and closed in stop()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRAPH_SUBGRAPH_")}
         full_env.update(env)
         self._process = subprocess.Popen(command, cwd=PROJECT_DIR, env=full_env,
@@ -123,7 +124,8 @@ class ApolloHost:
     """
 
     def __init__(self) -> None:
-        self._log = tempfile.TemporaryFile()
+        # the log outlives this call: it is read on failure and closed in close()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._process = subprocess.Popen(
             ["node", str(APOLLO_LAUNCHER), "--stdin"], cwd=PROJECT_DIR, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)

@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import strategies as st
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -23,11 +22,12 @@ from graphql import (
     GraphQLUnionType,
     Undefined,
     get_named_type,
-    parse,
     is_composite_type,
     is_leaf_type,
     is_non_null_type,
+    parse,
 )
+from hypothesis import strategies as st
 
 
 @dataclass(slots=True)

@@ -32,8 +32,9 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import uvicorn
 from graphql import (
@@ -247,10 +248,10 @@ def _entity_keys(document: DocumentNode) -> dict[str, list[KeyShape]]:
                 continue
             for argument in directive.arguments:
                 if argument.name.value == "fields":
-                    fields = getattr(argument.value, "value")
+                    fields = argument.value.value
                     selection = parse("{" + fields + "}").definitions[0]
                     keys.setdefault(definition.name.value, []).append(
-                        _selection_shape(getattr(selection, "selection_set")))
+                        _selection_shape(selection.selection_set))
     return keys
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from case import Query
 from conftest import Stack
 from expectations import call_mismatches, ordered, response_mismatches

@@ -13,13 +13,12 @@ import warnings
 from typing import Any
 
 import pytest
-from graphql import build_client_schema, get_introspection_query
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-
 from case import Query
 from conftest import Stack
 from expectations import ordered
+from graphql import build_client_schema, get_introspection_query
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from query_strategy import FixtureValues, labelled_override_fields, operations
 
 GENERATED_EXAMPLES = 25

@@ -1,7 +1,8 @@
 """Derived fields: `dueDay` needs `submittedDay`; `alert` needs `dueDay`, itself required."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def due_day(application: Mapping[str, Any], args: Mapping[str, Any]) -> int:

@@ -1,7 +1,8 @@
 """Fields the inventory subgraph derives from the `@requires` fields of the representation."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def shipping_estimate(product: Mapping[str, Any], args: Mapping[str, Any]) -> int:
