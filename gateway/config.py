@@ -73,6 +73,14 @@ class GatewayConfig:
     expose_query_plan: bool = True
     introspection: bool = True
     plan_cache_size: int = 1024
+    # identical in-flight subgraph queries share one request (always safe: each caller
+    # decodes its own copy)
+    deduplicate_subgraph_requests: bool = True
+    # identical in-flight client queries (same document, variables, operation name and
+    # forwarded headers) share one execution
+    deduplicate_requests: bool = False
+    # the HTTP client for subgraph calls: "httptools" (a lean keep-alive client) or "aiohttp"
+    upstream_client: str = "httptools"
     partitions: dict[str, PartitionConfig] = field(default_factory=dict)
     # Refuse requests a browser could send cross-site without a CORS preflight
     # (GET, or a "simple" content type) unless they carry one of these headers.
@@ -110,7 +118,7 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("expose_query_plan", "introspection", "csrf_prevention"):
+    for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
     if "request_deadline_s" in gw:
@@ -133,8 +141,16 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             cfg.subgraph_urls[name] = _typed(f"subgraphs.{name}.url", sub["url"], str)
         if "timeout_s" in sub:
             cfg.subgraph_timeouts[name] = _seconds(f"subgraphs.{name}.timeout_s", sub["timeout_s"])
-    if "timeout_s" in raw.get("upstream", {}):
-        cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", raw["upstream"]["timeout_s"])
+    upstream = dict(raw.get("upstream", {}))
+    if "timeout_s" in upstream:
+        cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", upstream["timeout_s"])
+    if "deduplicate" in upstream:
+        cfg.deduplicate_subgraph_requests = _typed("upstream.deduplicate", upstream["deduplicate"], bool)
+    if "client" in upstream:
+        client = upstream["client"]
+        if client not in ("httptools", "aiohttp"):
+            raise ConfigError(f'upstream.client must be "httptools" or "aiohttp", got {client!r}')
+        cfg.upstream_client = client
 
     for name, part in dict(raw.get("partitions", {})).items():
         if not isinstance(part, Mapping):

@@ -238,7 +238,7 @@ class Gateway:
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
         return await self.upstream.post(fetch.graph, body, self.upstream.outgoing_headers(ctx.headers),
-                                        timeout)
+                                        timeout, idempotent=fetch.operation_kind != "mutation")
 
     def plan_for(self, query: str, operation_name: str | None = None,
                  variables: dict[str, Any] | None = None) -> QueryPlan:

@@ -82,6 +82,8 @@ class Executor:
             ctx.errors.append(failure.to_error())
             return
         data = response.get("data")
+        if fetch.renames:
+            _rename(data, fetch.renames)
         if isinstance(data, dict):
             merge(ctx.data, data, ctx.object_types)
         for error in _errors(response):
@@ -127,6 +129,8 @@ class Executor:
             ctx.errors.append(failure.to_error(_paths(ctx.data, flatten).get(id(owners[0][0]))))
             return
         data = response.get("data")
+        if fetch.renames:
+            _rename(data, fetch.renames)
         entities = data.get("_entities") if isinstance(data, dict) else None
         if entities is not None and (not isinstance(entities, list)
                                      or len(entities) != len(representations)):
@@ -159,6 +163,18 @@ class Executor:
                     if owners:
                         stripped["path"] = paths.get(id(owners[0][0]), [])
                     ctx.errors.append(_with_service(stripped, fetch.service))
+
+
+def _rename(value: Any, renames: dict[str, str]) -> None:
+    """Put aliased fields back under the client's keys, everywhere in a subgraph's answer."""
+    if isinstance(value, dict):
+        for alias in [k for k in value if k in renames]:
+            value[renames[alias]] = value.pop(alias)
+        for v in value.values():
+            _rename(v, renames)
+    elif isinstance(value, list):
+        for v in value:
+            _rename(v, renames)
 
 
 def _dedup_key(rep: dict[str, Any]) -> Any:
@@ -250,6 +266,8 @@ def _project(obj: dict[str, Any], fields: tuple[RepField, ...], out: dict[str, A
     for f in fields:
         value = obj.get(f.key, _MISSING)
         if value is _MISSING:
+            if f.optional:
+                continue
             return False
         if f.sub is not None and value is not None:
             value = _project_value(value, f.sub)

@@ -177,7 +177,8 @@ class PartitionRouter:
                 path=[fetch.root_fields[0][0]] if fetch.root_fields else None)]}
         targets = list(self.keys) if keys is None else keys
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
-        results = await self._scatter({k: body for k in targets}, ctx)
+        results = await self._scatter({k: body for k in targets}, ctx,
+                                      idempotent=fetch.operation_kind != "mutation")
         if len(results) == 1 and results[0].response is not None:
             return self._tag(results[0].response, results[0].key)
         data: dict[str, Any] = {}
@@ -277,7 +278,8 @@ class PartitionRouter:
             out["errors"] = errors
         return out
 
-    async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext) -> list[_ShardResult]:
+    async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext,
+                       idempotent: bool = True) -> list[_ShardResult]:
         headers = self.upstream.outgoing_headers(ctx.headers)
         timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
 
@@ -293,7 +295,8 @@ class PartitionRouter:
             try:
                 response = await self.upstream.post(
                     self.graph, body, headers, max(0.001, min(timeout, ctx.remaining())),
-                    url=self.partition.shards[key], label=f"{self.service}[{key}]")
+                    url=self.partition.shards[key], label=f"{self.service}[{key}]",
+                    idempotent=idempotent)
             except SubgraphFailure as failure:
                 breaker.record(False, time.monotonic())
                 failure.service = self.service

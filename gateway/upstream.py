@@ -1,7 +1,9 @@
-"""Calls to subgraphs: one pooled aiohttp session, timeouts, and failures as data.
+"""Calls to subgraphs: pooled connections, timeouts, in-flight deduplication, and
+failures as data.
 
 A failed call never raises out of the executor: it becomes a `SubgraphFailure`
 with a GraphQL error code, so the response carries partial data plus the error.
+The wire itself is a small swappable `Transport` (see `gateway.transport`).
 """
 from __future__ import annotations
 
@@ -9,17 +11,17 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import aiohttp
 import orjson
 
 from gateway.config import GatewayConfig
+from gateway.transport import Transport, TransportError, make_transport
 from schema.supergraph import Supergraph
 
 SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
 SUBGRAPH_TIMEOUT = "SUBGRAPH_TIMEOUT"
 SUBGRAPH_BAD_RESPONSE = "SUBGRAPH_BAD_RESPONSE"
 
-_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -54,24 +56,19 @@ class Upstream:
                 or config.subgraph_urls.get(enum_value.lower())
                 or sub.url
             )
-        self._session: aiohttp.ClientSession | None = None
+        self._transport: Transport | None = None
         self._propagate = tuple(h.lower() for h in config.propagate_headers)
+        self._inflight: dict[tuple[Any, ...], asyncio.Task[tuple[int, bytes]]] = {}
+        self.deduplicate = config.deduplicate_subgraph_requests
 
     async def start(self) -> None:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60,
-                                             ttl_dns_cache=300, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                auto_decompress=True,
-            )
+        if self._transport is None:
+            self._transport = make_transport(self.config.upstream_client, MAX_RESPONSE_BYTES)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
 
     def outgoing_headers(self, client_headers: Mapping[str, str]) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
@@ -83,11 +80,16 @@ class Upstream:
 
     async def post(self, graph: str, body: bytes, headers: Mapping[str, str],
                    timeout: float, url: str | None = None, label: str | None = None,
-                   ) -> dict[str, Any]:
-        """POST one operation; returns the decoded response map or raises SubgraphFailure."""
-        if self._session is None:
+                   idempotent: bool = True) -> dict[str, Any]:
+        """POST one operation; returns the decoded response map or raises SubgraphFailure.
+
+        Identical in-flight queries (same URL, body and headers) share one request; each
+        caller decodes its own copy, because the executor merges into what it gets.
+        """
+        if self._transport is None:
             await self.start()
-        assert self._session is not None
+        transport = self._transport
+        assert transport is not None
         service = label or self.names.get(graph, graph)
         target = url or self.urls[graph]
         if not target:
@@ -95,34 +97,43 @@ class Upstream:
                                   f'Subgraph "{service}" has no URL configured.')
         try:
             async with asyncio.timeout(timeout):
-                async with self._session.post(target, data=body, headers=headers) as resp:
-                    raw = await resp.content.read(_MAX_RESPONSE_BYTES + 1)
-                    status = resp.status
+                if idempotent and self.deduplicate:
+                    key = (target, body, tuple(headers.items()))
+                    task = self._inflight.get(key)
+                    if task is None:
+                        task = asyncio.ensure_future(asyncio.wait_for(
+                            transport.post(target, body, headers, idempotent), timeout))
+                        self._inflight[key] = task
+                        task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
+                    status, raw = await asyncio.shield(task)
+                else:
+                    status, raw = await transport.post(target, body, headers, idempotent)
         except TimeoutError:
             raise SubgraphFailure(SUBGRAPH_TIMEOUT, service,
                                   f'Subgraph "{service}" did not answer within {timeout:g} s.') from None
-        except (aiohttp.ClientError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise SubgraphFailure(SUBGRAPH_UNAVAILABLE, service,
-                                  f'Subgraph "{service}" is unavailable: {reason}') from None
-        if len(raw) > _MAX_RESPONSE_BYTES:
-            raise SubgraphFailure(SUBGRAPH_BAD_RESPONSE, service,
-                                  f'Subgraph "{service}" sent a response larger than allowed.')
-        try:
-            decoded = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise SubgraphFailure(
-                SUBGRAPH_BAD_RESPONSE, service,
-                f'Subgraph "{service}" sent a response that is not JSON (HTTP {status}).',
-                {"status": status},
-            ) from None
-        if not isinstance(decoded, dict) or ("data" not in decoded and "errors" not in decoded):
-            raise SubgraphFailure(
-                SUBGRAPH_BAD_RESPONSE, service,
-                f'Subgraph "{service}" sent JSON that is not a GraphQL response (HTTP {status}).',
-                {"status": status},
-            )
-        if status >= 400 and not decoded.get("errors") and decoded.get("data") is None:
-            raise SubgraphFailure(SUBGRAPH_BAD_RESPONSE, service,
-                                  f'Subgraph "{service}" answered HTTP {status}.', {"status": status})
-        return decoded
+        except TransportError as exc:
+            code = SUBGRAPH_BAD_RESPONSE if exc.bad_response else SUBGRAPH_UNAVAILABLE
+            what = "sent a malformed response" if exc.bad_response else "is unavailable"
+            raise SubgraphFailure(code, service, f'Subgraph "{service}" {what}: {exc}') from None
+        return _decode(service, status, raw)
+
+
+def _decode(service: str, status: int, raw: bytes) -> dict[str, Any]:
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise SubgraphFailure(
+            SUBGRAPH_BAD_RESPONSE, service,
+            f'Subgraph "{service}" sent a response that is not JSON (HTTP {status}).',
+            {"status": status},
+        ) from None
+    if not isinstance(decoded, dict) or ("data" not in decoded and "errors" not in decoded):
+        raise SubgraphFailure(
+            SUBGRAPH_BAD_RESPONSE, service,
+            f'Subgraph "{service}" sent JSON that is not a GraphQL response (HTTP {status}).',
+            {"status": status},
+        )
+    if status >= 400 and not decoded.get("errors") and decoded.get("data") is None:
+        raise SubgraphFailure(SUBGRAPH_BAD_RESPONSE, service,
+                              f'Subgraph "{service}" answered HTTP {status}.', {"status": status})
+    return decoded

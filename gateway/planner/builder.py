@@ -9,7 +9,7 @@ is laid out as a `Sequence` of `Parallel` levels.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 from typing import Iterable
 
@@ -129,6 +129,7 @@ class QueryPlanner:
         self._groups: list[FetchGroup] = []
         # jumps whose key fields are being planned: never route those fields through them
         self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
+        self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
         variable_types = {
             v.variable.name.value: print_ast(v.type)
             for v in operation.definition.variable_definitions or ()
@@ -177,11 +178,19 @@ class QueryPlanner:
                     variable_types: dict[str, str]) -> PlanNode | None:
         roots: dict[tuple[str, str], FetchGroup] = {}
         root_type = operation.root_type
+        # how many root fields each subgraph could serve: a shared root field joins the
+        # subgraph that serves the others, so the operation needs as few fetches as possible
+        reach: dict[str, int] = {}
+        for w in wants:
+            for g in self.sg.field_graphs(root_type, w.name):
+                reach[g] = reach.get(g, 0) + 1
         for w in wants:
             graphs = self.sg.field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
-            graph = next((g for g in roots if g in graphs), None) or self._first(graphs)
+            graph = next((g for g, slot in roots if g in graphs and slot == ""), None)
+            if graph is None:
+                graph = max(self._ordered(graphs), key=lambda g: reach.get(g, 0))
             slot = (graph, w.alias or w.name) if graph in self.isolated_root_graphs else (graph, "")
             group = roots.get(slot)
             if group is None:
@@ -224,6 +233,10 @@ class QueryPlanner:
         self._groups.append(group)
         return group
 
+    def _ordered(self, graphs: Iterable[str]) -> list[str]:
+        gs = set(graphs)
+        return [g for g in self._graph_order if g in gs]
+
     def _first(self, graphs: Iterable[str]) -> str:
         gs = set(graphs)
         return next(g for g in self._graph_order if g in gs)
@@ -263,13 +276,15 @@ class QueryPlanner:
         if self._knows(g, cond) and in_graph & set(self.sg.possible_types_in(cond, g)):
             target.add_field("__typename", None, internal=True)
             sub = target.fragment(cond)
-            return self._plan_selections(group, cond, frag.sub, path, sub, provided, depth)
+            return self._plan_selections(group, cond, frag.sub, path, sub,
+                                         _narrow(provided, cond), depth)
         touched = {group}
         for t in self.sg.possible_types(cond):
             if t in applicable and t in in_graph:
                 target.add_field("__typename", None, internal=True)
                 sub = target.fragment(t)
-                touched |= self._plan_selections(group, t, frag.sub, path, sub, provided, depth)
+                touched |= self._plan_selections(group, t, frag.sub, path, sub,
+                                                 _narrow(provided, t), depth)
         return touched
 
     def _field_type(self, parent_type: str, name: str) -> GraphQLOutputType:
@@ -303,7 +318,15 @@ class QueryPlanner:
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None
-            fs = target.add_field(w.name, w.alias, w.arguments, w.directives, composite, w.internal)
+            alias = w.alias
+            if (not w.internal and jf is not None and jf.type is not None
+                    and jf.type != str(ftype)):
+                # the subgraph types this field differently (e.g. String! where the supergraph
+                # says String): a sibling fragment may select the same key with the other type,
+                # which the subgraph would reject; fetch it under an alias, renamed on arrival
+                alias = f"_gg{len(self._renames)}_{w.alias or w.name}"
+                self._renames[alias] = w.alias or w.name
+            fs = target.add_field(w.name, alias, w.arguments, w.directives, composite, w.internal)
             touched = {group}
             if requires is not None and provided_sub is False:
                 self._add_requires(group, parent_type, requires, depth)
@@ -346,7 +369,7 @@ class QueryPlanner:
             target.add_field("__typename", None, internal=True)
             for t in self.sg.possible_types_in(parent_type, g):
                 sub = target.fragment(t)
-                fs, owner, tt = self._plan_field(group, t, w, path, sub, None, depth)
+                fs, owner, tt = self._plan_field(group, t, w, path, sub, _narrow(provided, t), depth)
                 result = result or (fs, owner)
                 touched |= tt
             if result is None:
@@ -489,6 +512,8 @@ class QueryPlanner:
                 if cond != parent_type:
                     target.add_field("__typename", None, internal=True)
                 sub, t = self._ensure(group, cond, sel.selection_set, path, sub_target, depth)
+                if cond != parent_type:
+                    sub = tuple(replace(r, optional=True) for r in sub)
                 reps.extend(r for r in sub if r not in reps)
                 touched |= t
                 continue
@@ -598,7 +623,10 @@ class QueryPlanner:
                     entity_fields[item.type_condition] = _top_fields(item.sub)
         else:
             root_fields = _top_fields(g.selection)
+        used_aliases = _aliases(g.selection)
+        renames = {a: k for a, k in self._renames.items() if a in used_aliases}
         return FetchNode(
+            renames=renames,
             root_fields=root_fields,
             entity_fields=entity_fields,
             service=service,
@@ -610,6 +638,16 @@ class QueryPlanner:
             printed_selection=printed,
             id=g.id,
         )
+
+
+def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
+    out = set() if out is None else out
+    for item in selection.items.values():
+        if isinstance(item, FieldSel) and item.alias:
+            out.add(item.alias)
+        if item.sub is not None:
+            _aliases(item.sub, out)
+    return out
 
 
 def _top_fields(selection: SelectionSet) -> tuple[tuple[str, str, tuple[ArgumentNode, ...]], ...]:
@@ -638,6 +676,21 @@ def _needs_concrete_type(wants: list[Want | WantFragment] | None, abstract: str)
 
 def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:
     return any(isinstance(s, FieldNode) and s.name.value == field_name for s in key.selections)
+
+
+def _narrow(provided: SelectionSetNode | None, type_name: str) -> SelectionSetNode | None:
+    """The part of a `@provides` selection that applies inside `... on type_name`."""
+    if provided is None:
+        return None
+    selections = []
+    for sel in provided.selections:
+        if isinstance(sel, InlineFragmentNode):
+            cond = sel.type_condition.name.value if sel.type_condition else None
+            if cond in (None, type_name):
+                selections.extend(sel.selection_set.selections)
+        else:
+            selections.append(sel)
+    return SelectionSetNode(selections=tuple(selections))
 
 
 def _provided(provided: SelectionSetNode | None, name: str) -> SelectionSetNode | None | bool:

@@ -17,6 +17,8 @@ class RepField:
     name: str
     key: str
     sub: tuple[RepField, ...] | None = None
+    # under a type condition (`... on Box { volume }`): absent for other types
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class FetchNode:
     root_fields: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
     entity_fields: dict[str, tuple[tuple[str, str, tuple[Any, ...]], ...]] = field(
         default_factory=dict)
+    # aliases used towards the subgraph -> the client's response keys (see builder)
+    renames: dict[str, str] = field(default_factory=dict)
     # filled once by a partition router when the subgraph is sharded
     routing: object | None = None
     id: int = 0

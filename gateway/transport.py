@@ -1,0 +1,280 @@
+"""The wire under subgraph calls: `POST url body headers -> (status, body bytes)`.
+
+Two interchangeable transports. `HttpToolsTransport` is a lean HTTP/1.1 keep-alive
+client over asyncio and the httptools parser — the gateway's hot path spends most of
+its client time in per-request bookkeeping that a JSON-only POST does not need.
+`AiohttpTransport` is the general client, used for https and when configured.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Mapping, Protocol
+from urllib.parse import urlsplit
+
+import httptools
+
+
+class TransportError(Exception):
+    """The exchange failed: no connection, a dropped connection, or a malformed response."""
+
+    def __init__(self, message: str, *, bad_response: bool = False) -> None:
+        super().__init__(message)
+        self.bad_response = bad_response
+
+
+class Transport(Protocol):
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
+                   idempotent: bool) -> tuple[int, bytes]: ...
+
+    async def close(self) -> None: ...
+
+
+def make_transport(name: str, max_bytes: int) -> Transport:
+    if name == "aiohttp":
+        return AiohttpTransport(max_bytes)
+    return HttpToolsTransport(max_bytes)
+
+
+class AiohttpTransport:
+    def __init__(self, max_bytes: int) -> None:
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        self.max_bytes = max_bytes
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60,
+                                         ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector,
+                                              cookie_jar=aiohttp.DummyCookieJar(),
+                                              skip_auto_headers=("User-Agent",))
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
+                   idempotent: bool) -> tuple[int, bytes]:
+        try:
+            async with self._session.post(url, data=body, headers=dict(headers)) as resp:
+                raw = await resp.content.read(self.max_bytes + 1)
+                if len(raw) > self.max_bytes:
+                    raise TransportError("the response is larger than allowed", bad_response=True)
+                return resp.status, raw
+        except (self._aiohttp.ClientPayloadError, self._aiohttp.ClientResponseError) as exc:
+            raise TransportError(str(exc) or type(exc).__name__, bad_response=True) from None
+        except (self._aiohttp.ClientError, OSError) as exc:
+            raise TransportError(str(exc) or type(exc).__name__) from None
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+class _Dropped(TransportError):
+    """The connection closed before any byte of the response arrived."""
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = ("pool", "max_bytes", "transport", "parser", "waiter", "chunks", "size",
+                 "closed", "received", "headers_done", "framed", "complete")
+
+    def __init__(self, pool: _Pool, max_bytes: int) -> None:
+        self.pool = pool
+        self.max_bytes = max_bytes
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.closed = False
+        self.received = False
+        self.headers_done = False
+        self.framed = False  # Content-Length or chunked: the body does not end at close
+        self.complete = False
+
+    # ---- asyncio.Protocol ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(TransportError(f"malformed HTTP response: {exc}", bad_response=True))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self.headers_done and not self.framed:
+            self._finish()  # the body of an unframed response ends with the connection
+        elif not self.received:
+            waiter.set_exception(_Dropped("the connection closed before a response"))
+        else:
+            waiter.set_exception(TransportError("the connection closed in the middle of a response",
+                                                bad_response=True))
+        self.waiter = None
+
+    # ---- httptools callbacks -----------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lowered = name.lower()
+        if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.max_bytes:
+            self._fail(TransportError("the response is larger than allowed", bad_response=True))
+            return
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self._finish()
+
+    # ---- exchange ----------------------------------------------------------------
+
+    def send(self, request: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        loop = asyncio.get_running_loop()
+        self.waiter = loop.create_future()
+        self.chunks = []
+        self.size = 0
+        self.received = False
+        self.headers_done = False
+        self.framed = False
+        self.complete = False
+        assert self.transport is not None
+        if self.transport.is_closing():
+            self.waiter.set_exception(_Dropped("the connection was already closed"))
+        else:
+            self.transport.write(request)
+        return self.waiter
+
+    def _finish(self) -> None:
+        if self.complete:
+            return
+        self.complete = True
+        waiter = self.waiter
+        self.waiter = None
+        status = self.parser.get_status_code()
+        body = b"".join(self.chunks) if len(self.chunks) != 1 else self.chunks[0]
+        keep = (not self.closed) and self.parser.should_keep_alive()
+        self.chunks = []
+        if waiter is not None and not waiter.done():
+            waiter.set_result((status, body))
+        if keep:
+            self.pool.release(self)
+        else:
+            self.abort()
+
+    def _fail(self, error: TransportError) -> None:
+        waiter = self.waiter
+        self.waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        self.abort()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Pool:
+    """Idle keep-alive connections to one host and port."""
+
+    def __init__(self, host: str, port: int, max_bytes: int, max_idle: int = 512) -> None:
+        self.host = host
+        self.port = port
+        self.max_bytes = max_bytes
+        self.max_idle = max_idle
+        self.idle: deque[_Connection] = deque()
+
+    async def acquire(self) -> tuple[_Connection, bool]:
+        while self.idle:
+            conn = self.idle.pop()
+            if not conn.closed:
+                return conn, True
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await loop.create_connection(lambda: _Connection(self, self.max_bytes),
+                                                   self.host, self.port)
+        except OSError as exc:
+            raise TransportError(f"cannot connect to {self.host}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
+        return conn, False
+
+    def release(self, conn: _Connection) -> None:
+        if len(self.idle) < self.max_idle:
+            self.idle.append(conn)
+        else:
+            conn.abort()
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop().abort()
+
+
+class HttpToolsTransport:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._targets: dict[str, tuple[_Pool, bytes]] = {}
+        self._fallback: AiohttpTransport | None = None
+
+    def _target(self, url: str) -> tuple[_Pool, bytes] | None:
+        cached = self._targets.get(url)
+        if cached is not None:
+            return cached
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            return None
+        port = parts.port or 80
+        pool = self._pools.get((parts.hostname, port))
+        if pool is None:
+            pool = self._pools[(parts.hostname, port)] = _Pool(parts.hostname, port, self.max_bytes)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode("latin-1")
+        self._targets[url] = (pool, head)
+        return pool, head
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
+                   idempotent: bool) -> tuple[int, bytes]:
+        target = self._target(url)
+        if target is None:
+            if self._fallback is None:
+                self._fallback = AiohttpTransport(self.max_bytes)
+            return await self._fallback.post(url, body, headers, idempotent)
+        pool, head = target
+        lines = [head]
+        for name, value in headers.items():
+            if "\r" in value or "\n" in value:
+                raise TransportError(f"header {name!r} has a line break")
+            lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        lines.append(b"content-length: %d\r\n\r\n" % len(body))
+        lines.append(body)
+        request = b"".join(lines)
+        for attempt in (0, 1):
+            conn, reused = await pool.acquire()
+            try:
+                return await conn.send(request)
+            except _Dropped:
+                conn.abort()
+                # a kept-alive connection the server had already closed: the request never
+                # reached it, so a query may be sent again on a fresh connection
+                if attempt == 0 and reused and idempotent:
+                    continue
+                raise TransportError("the connection closed before a response") from None
+            except BaseException:
+                conn.abort()
+                raise
+        raise TransportError("the connection closed before a response")
+
+    async def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+        self._targets.clear()
+        if self._fallback is not None:
+            await self._fallback.close()

@@ -1,0 +1,211 @@
+"""The lean subgraph HTTP client against real sockets: keep-alive, framing, failures."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from gateway.transport import HttpToolsTransport, TransportError
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head + await reader.readexactly(length)
+
+
+class Server:
+    """A raw TCP server on 127.0.0.1 that counts connections and requests."""
+
+    def __init__(self, respond: Callable[[bytes, int], bytes | None]) -> None:
+        self.respond = respond
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.server: asyncio.base_events.Server | None = None
+
+    async def __aenter__(self) -> Server:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/graphql"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                request = await _read_request(reader)
+                self.requests.append(request)
+                answer = self.respond(request, len(self.requests))
+                if answer is None:  # hang until the client gives up
+                    await asyncio.sleep(30)
+                    return
+                writer.write(answer)
+                await writer.drain()
+                if b"connection: close" in answer.lower():
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def ok(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(body), body)
+
+
+def run(coro: Awaitable[None]) -> None:
+    asyncio.run(asyncio.wait_for(coro, 20))  # type: ignore[arg-type]
+
+
+def test_keep_alive_reuses_one_connection_for_sequential_requests() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: ok(b'{"data":{"n":%d}}' % n)) as server:
+            client = HttpToolsTransport(1 << 20)
+            for n in (1, 2, 3):
+                status, body = await client.post(server.url, b'{"query":"{n}"}',
+                                                 {"content-type": "application/json"}, True)
+                assert (status, body) == (200, b'{"data":{"n":%d}}' % n)
+            assert server.connections == 1
+            assert b"POST /graphql HTTP/1.1" in server.requests[0]
+            assert server.requests[0].endswith(b'{"query":"{n}"}')
+            await client.close()
+
+    run(main())
+
+
+def test_concurrent_requests_open_parallel_connections_and_all_complete() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: ok(req.rsplit(b"\r\n\r\n", 1)[1])) as server:
+            client = HttpToolsTransport(1 << 20)
+            bodies = [b'{"i":%d}' % i for i in range(20)]
+            answers = await asyncio.gather(*(client.post(server.url, b, {}, True) for b in bodies))
+            assert [a[1] for a in answers] == bodies
+            await client.close()
+
+    run(main())
+
+
+def test_chunked_response_is_reassembled() -> None:
+    chunked = (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+               b"5\r\n{\"dat\r\n8\r\na\":null}\r\n0\r\n\r\n")
+
+    async def main() -> None:
+        async with Server(lambda req, n: chunked) as server:
+            client = HttpToolsTransport(1 << 20)
+            assert await client.post(server.url, b"{}", {}, True) == (200, b'{"data":null}')
+            assert await client.post(server.url, b"{}", {}, True) == (200, b'{"data":null}')
+            assert server.connections == 1
+            await client.close()
+
+    run(main())
+
+
+def test_response_framed_by_connection_close_is_read_to_the_end() -> None:
+    async def main() -> None:
+        reply = b'HTTP/1.1 500 Oops\r\nconnection: close\r\n\r\n{"errors":[]}'
+        async with Server(lambda req, n: reply) as server:
+            client = HttpToolsTransport(1 << 20)
+            assert await client.post(server.url, b"{}", {}, True) == (500, b'{"errors":[]}')
+            await client.close()
+
+    run(main())
+
+
+def test_refused_connection_is_a_transport_error() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: ok(b"{}")) as server:
+            url = server.url
+        client = HttpToolsTransport(1 << 20)
+        with pytest.raises(TransportError) as failure:
+            await client.post(url, b"{}", {}, True)
+        assert not failure.value.bad_response
+        await client.close()
+
+    run(main())
+
+
+def test_malformed_and_oversized_responses_are_bad_responses() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: b"NOT HTTP AT ALL\r\n\r\n") as server:
+            client = HttpToolsTransport(1 << 20)
+            with pytest.raises(TransportError) as failure:
+                await client.post(server.url, b"{}", {}, True)
+            assert failure.value.bad_response
+            await client.close()
+        async with Server(lambda req, n: ok(b"x" * 5000)) as server:
+            client = HttpToolsTransport(1000)
+            with pytest.raises(TransportError) as failure:
+                await client.post(server.url, b"{}", {}, True)
+            assert failure.value.bad_response and "larger" in str(failure.value)
+            await client.close()
+
+    run(main())
+
+
+def test_timeout_cancels_and_the_next_request_uses_a_fresh_connection() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: None if n == 1 else ok(b'{"data":{}}')) as server:
+            client = HttpToolsTransport(1 << 20)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await client.post(server.url, b"{}", {}, True)
+            assert await client.post(server.url, b"{}", {}, True) == (200, b'{"data":{}}')
+            assert server.connections == 2
+            await client.close()
+
+    run(main())
+
+
+def test_connection_closed_by_the_server_while_idle_is_retried_for_queries_only() -> None:
+    async def main() -> None:
+        # the server answers once per connection, then closes it without saying so
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await _read_request(reader)
+            writer.write(ok(b'{"data":{}}'))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/graphql"
+        client = HttpToolsTransport(1 << 20)
+        assert await client.post(url, b"{}", {}, True) == (200, b'{"data":{}}')
+        await asyncio.sleep(0.05)
+        # the pooled connection is dead: a query is sent again on a fresh one
+        assert await client.post(url, b"{}", {}, True) == (200, b'{"data":{}}')
+        await asyncio.sleep(0.05)
+        pool = next(iter(client._pools.values()))
+        if pool.idle:
+            pool.idle[-1].closed = False  # pretend we have not noticed the close yet
+            with pytest.raises(TransportError):
+                await client.post(url, b"{}", {}, False)  # a mutation is never resent
+        server.close()
+        await client.close()
+
+    run(main())
+
+
+def test_header_values_with_line_breaks_are_refused() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: ok(b"{}")) as server:
+            client = HttpToolsTransport(1 << 20)
+            with pytest.raises(TransportError):
+                await client.post(server.url, b"{}", {"x-evil": "a\r\nInjected: yes"}, True)
+            assert not server.requests
+            await client.close()
+
+    run(main())
