@@ -20,11 +20,11 @@ from gateways import (
 )
 from subgraph_server import RecordedRequest, SubgraphHost
 
-GATEWAYS = ("govgraph", "apollo")
-
 
 @dataclass(slots=True)
 class Stack:
+    """A case's running subgraphs and gateways, and the answers they gave so far."""
+
     case: Case = field(repr=False)
     host: SubgraphHost = field(repr=False)
     processes: dict[str, HttpGateway] = field(repr=False)

@@ -107,10 +107,6 @@ class RecordedRequest:
     # arrival order across every subgraph of the process, to check mutation order
     sequence: int = field(default_factory=lambda: next(_ARRIVALS))
 
-    @property
-    def is_entities(self) -> bool:
-        return "_entities" in self.query
-
 
 class Subgraph:
     """One federation subgraph: schema built from the SDL, answers from the fixture."""
@@ -137,8 +133,7 @@ class Subgraph:
     def execute(self, query: str, variables: dict[str, Any] | None,
                 operation_name: str | None) -> dict[str, Any]:
         """Run one GraphQL request against the fixture and return the response map."""
-        root = _RootValue(self)
-        result = graphql_sync(self.schema, query, root_value=root,
+        result = graphql_sync(self.schema, query, root_value=_RootValue(),
                               variable_values=variables, operation_name=operation_name,
                               field_resolver=self._resolve)
         return result.formatted
@@ -170,7 +165,7 @@ class Subgraph:
             fields = {k: v for k, v in value.items() if k != "$ref"}
             return self._find(str(value["$ref"]), lambda record: _contains(record, fields))
         if "$lookup" in value:
-            wanted = {k: v for k, v in args.items()}
+            wanted = dict(args)
             return self._find(str(value["$lookup"]), lambda record: _contains(record, wanted))
         if "$args" in value:
             for case in value["$args"]:
@@ -219,9 +214,6 @@ class Subgraph:
 
 class _RootValue:
     """Marks the root object so resolvers know to read the fixture's operation map."""
-
-    def __init__(self, subgraph: Subgraph) -> None:
-        self.subgraph = subgraph
 
 
 KeyShape = dict[str, "KeyShape"]
