@@ -449,7 +449,12 @@ class QueryPlanner:
                 isinstance(s, FieldNode)
                 and group.graph in self.sg.field_graphs(runtime_type, s.name.value)
                 for s in k.key.selections)]
-            key = (local or keys)[0]
+            # a key whose fields only the target subgraph has cannot be used to reach it
+            reachable = [k for k in keys if all(
+                not isinstance(s, FieldNode)
+                or self.sg.field_graphs(runtime_type, s.name.value) - {graph}
+                for s in k.key.selections)]
+            key = (local or reachable or keys)[0]
             target.add_field("__typename", None, internal=True)
             opening = (group.id, graph, path)
             self._opening.add(opening)
