@@ -82,10 +82,17 @@ class ShardProxy:
             except TimeoutError:
                 pass
             return web.Response(status=504, text="late")
-        async with self._session.post(self.upstreams[code], data=body,
-                                      headers={"content-type": "application/json"}) as resp:
-            return web.Response(status=resp.status, body=await resp.read(),
-                                content_type="application/json")
+        for attempt in (0, 1):
+            try:
+                async with self._session.post(self.upstreams[code], data=body,
+                                              headers={"content-type": "application/json"}) as resp:
+                    return web.Response(status=resp.status, body=await resp.read(),
+                                        content_type="application/json")
+            except aiohttp.ServerDisconnectedError:
+                # the shard closed an idle keep-alive connection as this request went out
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         async def stop() -> None:
