@@ -6,6 +6,7 @@ is cached; a warm request only coerces variables, runs fetches and shapes data.
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import logging
@@ -93,6 +94,9 @@ class Gateway:
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
         self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
         self.executor = Executor(self._send)
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[GraphQLResponse]] = {}
+        self._identity_headers = tuple(dict.fromkeys(
+            ["authorization", "cookie", *config.propagate_headers]))
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -162,7 +166,26 @@ class Gateway:
                     "extensions": {"code": "QUERY_PLANNING_FAILED"},
                 }]})
             self.prepared.put(key, prepared)
+        if kind == "query" and self.config.deduplicate_requests:
+            return await self._run_shared(prepared, coerced, request, raw_variables)
         return await self._run(prepared, coerced, request, raw_variables)
+
+    async def _run_shared(self, prepared: PreparedOperation, variables: dict[str, Any],
+                          request: GraphQLRequest, raw_variables: dict[str, Any]) -> GraphQLResponse:
+        """Identical in-flight queries — same document, operation, variables, and the headers
+        that reach subgraphs or identify the caller — share one execution."""
+        headers = request.headers
+        key = (
+            request.query, request.operation_name, request.want_plan,
+            orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
+            tuple(headers.get(h) for h in self._identity_headers),
+        )
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._run(prepared, variables, request, raw_variables))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        return await asyncio.shield(task)
 
     def _document(self, query: str) -> ParsedDocument:
         cached = self.documents.get(query)
@@ -200,8 +223,6 @@ class Gateway:
         deadline = time.monotonic() + self.config.request_deadline_s
         ctx = ExecutionContext(variables, request.headers, deadline, self.object_types)
         try:
-            import asyncio
-
             async with asyncio.timeout(self.config.request_deadline_s):
                 await self.executor.run(prepared.plan.node, ctx)
         except TimeoutError:
