@@ -92,6 +92,7 @@ class TypeModel:
     implements: dict[str, set[str]] = field(default_factory=dict)
     # graph -> union members in that graph
     union_members: dict[str, set[str]] = field(default_factory=dict)
+    owner: str | None = None  # join v0.1 @join__owner
 
     def keys_in(self, graph: str) -> list[JoinType]:
         return [jt for jt in self.join_types if jt.graph == graph and jt.key is not None]
@@ -204,6 +205,9 @@ class Supergraph:
                             resolvable=args.get("resolvable", True) is not False,
                             is_interface_object=bool(args.get("isInterfaceObject", False)),
                         ))
+                    elif dname == self._d("owner"):
+                        # join v0.1: fields without @join__field belong to the owning graph
+                        model.owner = args.get("graph")  # type: ignore[assignment]
                     elif dname == self._d("implements"):
                         model.implements.setdefault(args["graph"], set()).add(args["interface"])
                     elif dname == self._d("unionMember"):
@@ -242,6 +246,8 @@ class Supergraph:
 
     def _resolvable_graphs(self, model: TypeModel, fm: FieldModel) -> Iterable[str]:
         if not fm.has_joins:
+            if model.owner is not None and not self._in_every_key(model, fm.name):
+                return [model.owner]
             return model.graphs
         out = []
         for graph, jf in fm.joins.items():
@@ -255,6 +261,16 @@ class Supergraph:
                     continue
             out.append(graph)
         return out
+
+    @staticmethod
+    def _in_every_key(model: TypeModel, field_name: str) -> bool:
+        """A key field is resolvable in every graph that declares the key (join v0.1)."""
+        keyed = [jt for jt in model.join_types if jt.key is not None]
+        return bool(keyed) and all(
+            any(getattr(s, "name", None) is not None and s.name.value == field_name
+                for s in jt.key.selections)
+            for jt in keyed
+        )
 
     # ---- queries of the planner ---------------------------------------------
 

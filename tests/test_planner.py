@@ -1,0 +1,68 @@
+"""Query plans over hand-written supergraphs: their shape, as a reader of Apollo's plans expects."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import GatewayConfig
+from gateway.engine import Gateway
+from schema.supergraph import Supergraph, SupergraphError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _gateway(name: str) -> Gateway:
+    return Gateway((FIXTURES / name).read_text(encoding="utf-8"), GatewayConfig())
+
+
+def test_join_v01_fields_without_join_field_belong_to_the_owner() -> None:
+    gateway = _gateway("join-v0.1.graphql")
+    plan = gateway.plan_for("{ topProducts { name inStock price } }").print()
+    assert plan == """QueryPlan {
+  Sequence {
+    Fetch(service: "products") {
+      {
+        topProducts {
+          name
+          __typename
+          upc
+          price
+        }
+      }
+    },
+    Flatten(path: "topProducts.@") {
+      Fetch(service: "inventory") {
+        {
+          ... on Product {
+            __typename
+            upc
+          }
+        } =>
+        {
+          _entities(representations: $representations) {
+            ... on Product {
+              inStock
+            }
+          }
+        }
+      },
+    },
+  },
+}"""
+
+
+def test_plan_of_a_single_subgraph_query_is_one_fetch() -> None:
+    plan = _gateway("join-v0.1.graphql").plan_for("{ topProducts { upc } }")
+    fetches = plan.fetches()
+    assert len(fetches) == 1 and fetches[0].service == "products"
+    assert fetches[0].operation == "{topProducts {upc}}"
+
+
+def test_a_supergraph_without_the_join_spec_is_refused_with_the_reason() -> None:
+    with pytest.raises(SupergraphError, match="join spec"):
+        Supergraph("type Query { a: Int }")
+    with pytest.raises(SupergraphError, match="empty"):
+        Supergraph("  ")
+    with pytest.raises(SupergraphError, match="not valid GraphQL"):
+        Supergraph("type Query {")
