@@ -20,6 +20,8 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
+    InterfaceTypeDefinitionNode,
+    ObjectTypeDefinitionNode,
     Undefined,
     get_named_type,
     is_composite_type,
@@ -162,7 +164,9 @@ def labelled_override_fields(supergraph_sdl: str) -> frozenset[tuple[str, str]]:
     """(type, field) of every field under a progressive `@override(label:)`."""
     found = set()
     for definition in parse(supergraph_sdl).definitions:
-        for field_node in getattr(definition, "fields", None) or ():
+        if not isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
+            continue
+        for field_node in definition.fields or ():
             for directive in field_node.directives or ():
                 if directive.name.value == "join__field" and any(
                         a.name.value == "overrideLabel" for a in directive.arguments or ()):

@@ -51,7 +51,9 @@ from graphql import (
     NonNullTypeNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
+    OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     TypeNode,
     Visitor,
     build_ast_schema,
@@ -136,7 +138,7 @@ class Subgraph:
         result = graphql_sync(self.schema, query, root_value=_RootValue(),
                               variable_values=variables, operation_name=operation_name,
                               field_resolver=self._resolve)
-        return result.formatted
+        return dict(result.formatted)
 
     def _resolve(self, source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         type_name = info.parent_type.name
@@ -238,12 +240,12 @@ def _entity_keys(document: DocumentNode) -> dict[str, list[KeyShape]]:
         for directive in definition.directives or ():
             if directive.name.value not in ("key", "federation__key"):
                 continue
-            for argument in directive.arguments:
-                if argument.name.value == "fields":
-                    fields = argument.value.value
-                    selection = parse("{" + fields + "}").definitions[0]
+            for argument in directive.arguments or ():
+                if argument.name.value == "fields" and isinstance(argument.value, StringValueNode):
+                    operation = parse("{" + argument.value.value + "}").definitions[0]
+                    assert isinstance(operation, OperationDefinitionNode)
                     keys.setdefault(definition.name.value, []).append(
-                        _selection_shape(selection.selection_set))
+                        _selection_shape(operation.selection_set))
     return keys
 
 

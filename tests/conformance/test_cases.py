@@ -13,7 +13,7 @@ def _report(label: str, query: Query, response: dict, problems: list[str]) -> st
             + f"\nresponse: {ordered(response)}")
 
 
-def test_govgraph_answers_as_the_federation_spec_requires(stack: Stack, query: Query) -> None:
+def test_govgraph_gives_the_expected_response(stack: Stack, query: Query) -> None:
     response, requests = stack.run("govgraph", query)
     problems = response_mismatches(query, response) + call_mismatches(query, requests)
     assert not problems, _report("govgraph", query, response, problems)
