@@ -9,6 +9,7 @@ set of paths they point at (their wording and codes differ between gateways).
 """
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -21,7 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from query_strategy import FixtureValues, labelled_override_fields, operations
 
-GENERATED_EXAMPLES = 25
+# generated queries per case; raise it for a deeper local search
+GENERATED_EXAMPLES = int(os.environ.get("GOVGRAPH_CONFORMANCE_EXAMPLES", "25"))
 
 
 def _errors(response: dict[str, Any]) -> list[dict[str, Any]]:
