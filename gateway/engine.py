@@ -36,7 +36,6 @@ from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.operation import (
     Operation,
     OperationError,
-    condition_variables,
     normalize,
     select_operation,
 )
@@ -55,7 +54,6 @@ _INTROSPECTION_FIELDS = ("__schema", "__type")
 class ParsedDocument:
     document: DocumentNode | None
     errors: list[dict[str, Any]] | None
-    condition_variables: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -153,8 +151,9 @@ class Gateway:
         if isinstance(values, list):
             return GraphQLResponse({"errors": [_format(e) for e in values]}, request_error=True)
         coerced: dict[str, Any] = values.coerced
-        key = (query, request.operation_name,
-               tuple(coerced.get(v) for v in parsed.condition_variables))
+        # one plan per operation: @skip/@include on variables are Condition nodes in it. A shared
+        # (Redis) plan cache keys the same with the supergraph's hash in front.
+        key = (query, request.operation_name)
         prepared = self.prepared.get(key)
         if prepared is None:
             try:
@@ -202,7 +201,7 @@ class Gateway:
             if errors:
                 parsed = ParsedDocument(None, [_format(e) for e in errors])
             else:
-                parsed = ParsedDocument(document, None, condition_variables(document))
+                parsed = ParsedDocument(document, None)
         self.documents.put(query, parsed)
         return parsed
 
@@ -237,7 +236,7 @@ class Gateway:
                 ctx.data.update(result.data)
             for e in result.errors or ():
                 ctx.errors.append(_format(e))
-        data = prepared.shaper.shape(ctx.data, ctx.errors)
+        data = prepared.shaper.shape(ctx.data, ctx.errors, variables)
         body: dict[str, Any] = {"data": data}
         if ctx.errors:
             body = {"errors": ctx.errors, "data": data}

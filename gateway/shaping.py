@@ -1,13 +1,14 @@
 """Shape the merged subgraph data into exactly the client's response.
 
 One pass over the data against the client's selection: response keys, `__typename`,
-type conditions, removal of fields the planner added (keys, `@requires`), and
-GraphQL null propagation — a null in a non-null position makes the nearest
-nullable parent null, with one error at the path where it happened.
+type conditions, `@skip`/`@include` on variables, removal of fields the planner added
+(keys, `@requires`), and GraphQL null propagation — a null in a non-null position makes
+the nearest nullable parent null, with one error at the path where it happened.
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Mapping
 
 from graphql import GraphQLSchema
 from graphql.type import (
@@ -20,26 +21,30 @@ from graphql.type import (
     is_leaf_type,
 )
 
-from gateway.planner.operation import Field, InlineFragment, Selection
+from gateway.planner.operation import Condition, Field, InlineFragment, Selection, holds
 
 _INTROSPECTION = ("__schema", "__type")
 _INVALID = object()  # "null went into a non-null position": propagate upward
 
+# response key -> the fields selected under it, each with the condition it is selected under
+Collected = list[tuple[str, list[tuple[Field, Condition]]]]
+
 
 class Shaper:
-    """Per-operation shaping, with field collection cached per (selection, runtime type)."""
+    """The exact shaper: per-field interpretation, errors placed by the spec."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
-        self._collected: dict[tuple[int, str], list[tuple[str, list[Field]]]] = {}
+        self._collected: dict[tuple[int, str], Collected] = {}
         self._applies: dict[tuple[str | None, str], bool] = {}
         self._enums: dict[str, frozenset[str]] = {}
 
     def shape(self, root_type: str, selections: list[Selection], data: dict[str, Any] | None,
-              errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+              errors: list[dict[str, Any]], variables: Mapping[str, Any]) -> dict[str, Any] | None:
         if data is None:
             return None
         error_paths = {tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)}
+        self._variables = variables
         result = self._object(data, root_type, selections, [], errors, error_paths)
         return None if result is _INVALID else result
 
@@ -49,24 +54,25 @@ class Shaper:
             values = self._enums[enum.name] = frozenset(enum.values)
         return values
 
-    def _fields(self, selections: list[Selection], runtime: str) -> list[tuple[str, list[Field]]]:
+    def fields(self, selections: list[Selection], runtime: str) -> Collected:
         key = (id(selections), runtime)
         cached = self._collected.get(key)
         if cached is not None:
             return cached
-        grouped: dict[str, list[Field]] = {}
-        self._collect(selections, runtime, grouped)
+        grouped: dict[str, list[tuple[Field, Condition]]] = {}
+        self._collect(selections, runtime, grouped, ())
         result = list(grouped.items())
         self._collected[key] = result
         return result
 
     def _collect(self, selections: list[Selection], runtime: str,
-                 grouped: dict[str, list[Field]]) -> None:
+                 grouped: dict[str, list[tuple[Field, Condition]]], condition: Condition) -> None:
         for sel in selections:
             if isinstance(sel, Field):
-                grouped.setdefault(sel.response_key, []).append(sel)
+                grouped.setdefault(sel.response_key, []).append(
+                    (sel, _and(condition, sel.condition)))
             elif isinstance(sel, InlineFragment) and self._fragment_applies(sel.type_condition, runtime):
-                self._collect(sel.selections, runtime, grouped)
+                self._collect(sel.selections, runtime, grouped, _and(condition, sel.condition))
 
     def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
         if cond is None or cond == runtime:
@@ -85,8 +91,11 @@ class Shaper:
                 path: list[Any], errors: list[dict[str, Any]],
                 error_paths: set[tuple[Any, ...]]) -> Any:
         out: dict[str, Any] = {}
-        for key, fields in self._fields(selections, runtime):
-            first = fields[0]
+        for key, entries in self.fields(selections, runtime):
+            active = [f for f, c in entries if not c or holds(c, self._variables)]
+            if not active:
+                continue
+            first = active[0]
             if first.name == "__typename":
                 out[key] = runtime
                 continue
@@ -94,10 +103,8 @@ class Shaper:
                 # answered by graphql-core against the API schema, already in client shape
                 out[key] = obj.get(key)
                 continue
-            if len(fields) == 1:
-                subsel = first.selections
-            else:
-                subsel = [s for f in fields for s in (f.selections or ())]
+            subsel = first.selections if len(active) == 1 else [
+                s for f in active for s in (f.selections or ())]
             value = self._value(first.type, obj.get(key), subsel, path + [key], first, errors,
                                 error_paths)
             if value is _INVALID:
@@ -136,7 +143,8 @@ class Shaper:
         if is_leaf_type(ftype):
             if isinstance(ftype, GraphQLEnumType) and value not in self._enum_values(ftype):
                 errors.append({
-                    "message": f'Enum "{ftype.name}" cannot represent value: {_json(value)}',
+                    "message": f'Enum "{ftype.name}" cannot represent value: '
+                               f"{json.dumps(value, ensure_ascii=False)}",
                     "path": path,
                 })
                 error_paths.add(tuple(path))
@@ -157,16 +165,14 @@ class Shaper:
         return None if shaped is _INVALID else shaped
 
 
+def _and(a: Condition, b: Condition) -> Condition:
+    return a + tuple(term for term in b if term not in a) if b else a
+
+
 def _related(error_path: tuple[Any, ...], path: list[Any]) -> bool:
     """An error at, above or below `path` already explains a null there."""
     n = min(len(error_path), len(path))
     return list(error_path[:n]) == path[:n]
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
 
 
 class _Fallback(Exception):
@@ -188,23 +194,30 @@ class CompiledShaper:
         self.root_type = root_type
         self.selections = selections
         self.exact = Shaper(schema)
-        self._ns: dict[str, Any] = {"F": _Fallback, "list": list, "dict": dict}
+        self._ns: dict[str, Any] = {"F": _Fallback}
         self._lines: list[str] = []
         self._tables: list[str] = []  # after every function: tables refer to them by name
         self._objects: dict[tuple[int, str], str] = {}
         self._counter = 0
-        root = self._object_fn(selections, root_type)
+        self._root: Any = None
+        try:
+            root = self._object_fn(selections, root_type)
+        except _Fallback:
+            return  # a selection the generated code does not cover: always shape exactly
         source = "\n".join(self._lines + self._tables)
         exec(compile(source, f"<shaper {root_type}>", "exec"), self._ns)
         self._root = self._ns[root]
 
-    def shape(self, data: dict[str, Any] | None, errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def shape(self, data: dict[str, Any] | None, errors: list[dict[str, Any]],
+              variables: Mapping[str, Any]) -> dict[str, Any] | None:
         if data is None:
             return None
-        try:
-            return self._root(data)
-        except (_Fallback, AttributeError, TypeError):
-            return self.exact.shape(self.root_type, self.selections, data, errors)
+        if self._root is not None:
+            try:
+                return self._root(data, variables)
+            except (_Fallback, AttributeError, TypeError):
+                pass
+        return self.exact.shape(self.root_type, self.selections, data, errors, variables)
 
     # ---- code generation ---------------------------------------------------------
 
@@ -217,31 +230,50 @@ class CompiledShaper:
         self._ns[name] = value
         return name
 
+    def _test(self, condition: Condition) -> str:
+        return " and ".join(f"(v.get({name!r}) is True) is {want}" for name, want in condition)
+
     def _object_fn(self, selections: list[Selection], runtime: str) -> str:
         key = (id(selections), runtime)
         existing = self._objects.get(key)
         if existing is not None:
             return existing
         name = self._objects[key] = self._name("obj")
-        grouped: dict[str, list[Field]] = {}
-        self.exact._collect(selections, runtime, grouped)
+        collected = self.exact.fields(selections, runtime)
+        conditional = any(c for _, entries in collected for _, c in entries)
         body: list[str] = ["    g = o.get"]
         items: list[str] = []
-        for i, (response_key, fields) in enumerate(grouped.items()):
+        if conditional:
+            body.append("    out = {}")
+        for i, (response_key, entries) in enumerate(collected):
+            conditions = {c for _, c in entries}
+            fields = [f for f, _ in entries]
             first = fields[0]
+            if len(conditions) > 1 and any(f.selections is not None for f in fields):
+                raise _Fallback  # which sub-selections apply depends on the variables
             k = repr(response_key)
             var = f"r{i}"
             if first.name == "__typename":
-                body.append(f"    {var} = {runtime!r}")
+                lines = [f"    {var} = {runtime!r}"]
             elif first.name in _INTROSPECTION:
-                body.append(f"    {var} = g({k})")
+                lines = [f"    {var} = g({k})"]
             else:
                 sub = first.selections if len(fields) == 1 else [
                     s for f in fields for s in (f.selections or ())]
-                body.extend(self._complete(first.type, f"g({k})", var, sub or []))
-            items.append(f"{k}: {var}")
-        lines = [f"def {name}(o):"] + body + ["    return {" + ", ".join(items) + "}"]
-        self._lines.append("\n".join(lines))
+                lines = self._complete(first.type, f"g({k})", var, sub or [])
+            if not conditional:
+                body.extend(lines)
+                items.append(f"{k}: {var}")
+                continue
+            if () in conditions:
+                body.extend(lines)
+            else:
+                test = " or ".join(f"({self._test(c)})" for c in sorted(conditions))
+                body.append(f"    if {test}:")
+                body.extend("    " + line for line in lines)
+            body.append(("    " if () in conditions else "        ") + f"out[{k}] = {var}")
+        ret = "    return out" if conditional else "    return {" + ", ".join(items) + "}"
+        self._lines.append("\n".join([f"def {name}(o, v):"] + body + [ret]))
         return name
 
     def _complete(self, ftype: GraphQLOutputType, src: str, var: str,
@@ -257,7 +289,7 @@ class CompiledShaper:
                    f"    if {var} is not None and {var} not in {values}: raise F"]
         else:
             fn = self._value_fn(inner, selections)
-            out = [f"    {var} = {fn}({src})"]
+            out = [f"    {var} = {fn}({src}, v)"]
         if nonnull:
             out.append(f"    if {var} is None: raise F")
         return out
@@ -271,15 +303,15 @@ class CompiledShaper:
             bare = item.of_type if item_nonnull else item
             if is_leaf_type(bare) and not isinstance(bare, GraphQLEnumType):
                 check = "    if None in x: raise F\n" if item_nonnull else ""
-                code = (f"def {name}(x):\n    if x is None: return None\n"
+                code = (f"def {name}(x, v):\n    if x is None: return None\n"
                         f"    if x.__class__ is not list: raise F\n{check}    return x")
             else:
                 body = self._complete(item, "i", "r", selections)
                 item_fn = self._name("item")
-                self._lines.append(f"def {item_fn}(i):\n" + "\n".join(body) + "\n    return r")
-                code = (f"def {name}(x):\n    if x is None: return None\n"
+                self._lines.append(f"def {item_fn}(i, v):\n" + "\n".join(body) + "\n    return r")
+                code = (f"def {name}(x, v):\n    if x is None: return None\n"
                         f"    if x.__class__ is not list: raise F\n"
-                        f"    return [{item_fn}(i) for i in x]")
+                        f"    return [{item_fn}(i, v) for i in x]")
         elif is_abstract_type(ftype):
             table = {}
             for possible in self.schema.get_possible_types(ftype):  # type: ignore[arg-type]
@@ -289,11 +321,11 @@ class CompiledShaper:
             entries = ", ".join(f"{t!r}: {fn}" for t, fn in table.items())
             tname = self._name("T")
             self._tables.append(f"{tname} = {{{entries}}}")
-            code = (f"def {name}(x):\n    if x is None: return None\n"
+            code = (f"def {name}(x, v):\n    if x is None: return None\n"
                     f"    f = {tname}.get(x.get('__typename'))\n"
-                    f"    if f is None: raise F\n    return f(x)")
+                    f"    if f is None: raise F\n    return f(x, v)")
         else:
             fn = self._object_fn(selections, ftype.name)  # type: ignore[union-attr]
-            code = f"def {name}(x):\n    if x is None: return None\n    return {fn}(x)"
+            code = f"def {name}(x, v):\n    if x is None: return None\n    return {fn}(x, v)"
         self._lines.append(code)
         return name

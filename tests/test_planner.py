@@ -66,3 +66,13 @@ def test_a_supergraph_without_the_join_spec_is_refused_with_the_reason() -> None
         Supergraph("  ")
     with pytest.raises(SupergraphError, match="not valid GraphQL"):
         Supergraph("type Query {")
+
+
+def test_skip_and_include_on_variables_become_condition_nodes_of_one_shared_plan() -> None:
+    gateway = _gateway("join-v0.1.graphql")
+    query = "query ($stock: Boolean!) { topProducts { name inStock @include(if: $stock) } }"
+    plan = gateway.plan_for(query).print()
+    assert "Include(if: $stock) {" in plan
+    assert "inStock @include(if: $stock)" in plan
+    skipped = gateway.plan_for(query.replace("@include", "@skip")).print()
+    assert "Skip(if: $stock) {" in skipped

@@ -23,12 +23,14 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     print_ast,
 )
 
-from gateway.planner.operation import Field, InlineFragment, Operation, Selection
+from gateway.planner.operation import Condition, Field, InlineFragment, Operation, Selection
 from gateway.planner.plan import (
+    ConditionNode,
     EntityInput,
     FetchNode,
     FlattenNode,
@@ -59,6 +61,7 @@ class Want:
     directives: tuple[DirectiveNode, ...] = ()
     sub: list[Want | WantFragment] | None = None
     internal: bool = False
+    condition: Condition = ()
 
 
 @dataclass(slots=True)
@@ -88,6 +91,14 @@ class FetchGroup:
         self.inputs: dict[str, _Input] = {}  # type condition in the subgraph -> input
         self.depends: set[FetchGroup] = set()
         self.children: dict[tuple[str, tuple[str, ...]], FetchGroup] = {}
+        # the @skip/@include condition every use of this fetch shares (() when unconditional)
+        self.condition: Condition | None = None
+
+    def used_under(self, condition: Condition) -> None:
+        if self.condition is None:
+            self.condition = condition
+        elif self.condition != condition:
+            self.condition = _common(self.condition, condition)
 
     def __repr__(self) -> str:
         return f"<FetchGroup {self.id} {self.graph} {'.'.join(self.path)}>"
@@ -130,6 +141,7 @@ class QueryPlanner:
         # jumps whose key fields are being planned: never route those fields through them
         self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
+        self._condition: Condition = ()  # of the client field being planned
         variable_types = {
             v.variable.name.value: print_ast(v.type)
             for v in operation.definition.variable_definitions or ()
@@ -158,20 +170,27 @@ class QueryPlanner:
             else:
                 yield w
 
-    def _wants(self, selections: list[Selection]) -> list[Want | WantFragment]:
+    def _wants(self, selections: list[Selection],
+               inherited: Condition = ()) -> list[Want | WantFragment]:
         out: list[Want | WantFragment] = []
         for sel in selections:
+            condition = _and(inherited, sel.condition)
             if isinstance(sel, Field):
+                # a field's own @skip/@include on a variable travels to the subgraph with it
+                directives = tuple(d for d in sel.node.directives or ()
+                                   if d.name.value not in ("skip", "include")
+                                   or any(isinstance(a.value, VariableNode) for a in d.arguments or ()))
                 out.append(Want(
                     name=sel.name,
                     alias=sel.alias,
                     arguments=tuple(sel.node.arguments or ()),
-                    directives=tuple(d for d in sel.node.directives or ()
-                                     if d.name.value not in ("skip", "include")),
-                    sub=self._wants(sel.selections) if sel.selections is not None else None,
+                    directives=directives,
+                    sub=(self._wants(sel.selections, condition)
+                         if sel.selections is not None else None),
+                    condition=condition,
                 ))
             elif isinstance(sel, InlineFragment):
-                out.append(WantFragment(sel.type_condition, self._wants(sel.selections)))
+                out.append(WantFragment(sel.type_condition, self._wants(sel.selections, condition)))
         return out
 
     def _plan_query(self, operation: Operation, wants: list[Want],
@@ -296,6 +315,18 @@ class QueryPlanner:
                     ) -> tuple:  # (FieldSel, owner group, touched groups)
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {parent_type}.{w.name}: the key chain does not end")
+        saved = self._condition
+        if not w.internal:
+            self._condition = w.condition
+        group.used_under(self._condition)
+        try:
+            return self._place_field(group, parent_type, w, path, target, provided, depth)
+        finally:
+            self._condition = saved
+
+    def _place_field(self, group: FetchGroup, parent_type: str, w: Want, path: tuple[str, ...],
+                     target: SelectionSet, provided: SelectionSetNode | None, depth: int,
+                     ) -> tuple:
         g = group.graph
         model = self.sg.types[parent_type]
         if w.name == "__typename":
@@ -565,17 +596,19 @@ class QueryPlanner:
             if g.selection.is_empty():
                 continue
             node = self._fetch_node(g, operation, variable_types, kind)
+            condition = self._effective_condition(g)
             if g.is_entity:
                 # one request for identical entity fetches of one step at several paths
                 twin_key = (level_of(g), node.graph, g.selection.print(),
-                            tuple(i.printed for i in node.inputs))
+                            tuple(i.printed for i in node.inputs), condition)
                 twin = same_fetch.get(twin_key)
                 if twin is not None and not self._splits_entities(node):
                     twin.more_paths += (g.path,)
                     continue
-                wrapped: PlanNode = same_fetch.setdefault(twin_key, FlattenNode(g.path, node))
+                flatten = same_fetch.setdefault(twin_key, FlattenNode(g.path, node))
+                wrapped: PlanNode = _guarded(flatten, condition)
             else:
-                wrapped = node
+                wrapped = _guarded(node, condition)
             by_level.setdefault(level_of(g), []).append(wrapped)
         steps: list[PlanNode] = []
         for lv in sorted(by_level):
@@ -584,6 +617,12 @@ class QueryPlanner:
         if not steps:
             return None
         return steps[0] if len(steps) == 1 else SequenceNode(steps)
+
+    def _effective_condition(self, g: FetchGroup) -> Condition:
+        """What a fetch needs beyond its parent's condition (which already gates its data)."""
+        own = g.condition or ()
+        parent = (g.parent.condition or ()) if g.parent is not None else ()
+        return tuple(term for term in own if term not in parent)
 
     def _splits_entities(self, node: FetchNode) -> bool:
         """Entity fields contributed per shard are merged per path; keep such fetches apart."""
@@ -666,6 +705,21 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
         f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
     ]
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
+
+
+def _and(a: Condition, b: Condition) -> Condition:
+    return a + tuple(term for term in b if term not in a)
+
+
+def _common(a: Condition, b: Condition) -> Condition:
+    """A fetch used under either condition is needed when both share terms hold."""
+    return tuple(term for term in a if term in b)
+
+
+def _guarded(node: PlanNode, condition: Condition) -> PlanNode:
+    for name, include in reversed(condition):
+        node = (ConditionNode(name, node, None) if include else ConditionNode(name, None, node))
+    return node
 
 
 def _needs_concrete_type(wants: list[Want | WantFragment] | None, abstract: str) -> bool:

@@ -29,6 +29,10 @@ from graphql.type import GraphQLBoolean, GraphQLObjectType, is_abstract_type
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
 
+# `@skip(if: $v)` / `@include(if: $v)` left for run time: all of (variable, value it must have)
+Condition = tuple[tuple[str, bool], ...]
+
+
 @dataclass(slots=True)
 class Field:
     response_key: str
@@ -38,6 +42,7 @@ class Field:
     parent_type: str
     type: GraphQLOutputType
     selections: list[Selection] | None = None
+    condition: Condition = ()
 
     @property
     def named_type(self) -> str:
@@ -49,6 +54,7 @@ class InlineFragment:
     type_condition: str | None
     selections: list[Selection] = field(default_factory=list)
     directives: tuple[DirectiveNode, ...] = ()
+    condition: Condition = ()
 
 
 Selection = Field | InlineFragment
@@ -81,27 +87,14 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     raise OperationError(f'Unknown operation named "{operation_name}".')
 
 
-def condition_variables(document: DocumentNode) -> tuple[str, ...]:
-    """Names of the variables that `@skip`/`@include` read: they change the plan."""
-    names: list[str] = []
-
-    def walk(selection_set: SelectionSetNode | None) -> None:
-        for sel in selection_set.selections if selection_set else ():
-            for d in sel.directives or ():
-                if d.name.value in ("skip", "include"):
-                    for arg in d.arguments or ():
-                        if isinstance(arg.value, VariableNode) and arg.value.name.value not in names:
-                            names.append(arg.value.name.value)
-            walk(getattr(sel, "selection_set", None))
-
-    for d in document.definitions:
-        if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode)):
-            walk(d.selection_set)
-    return tuple(names)
+def holds(condition: Condition, variables: Mapping[str, Any]) -> bool:
+    return all((variables.get(name) is True) is want for name, want in condition)
 
 
 def normalize(schema: GraphQLSchema, document: DocumentNode, definition: OperationDefinitionNode,
               variables: Mapping[str, Any]) -> Operation:
+    """Literal `@skip`/`@include` are applied here; those reading a variable stay on the
+    selection as its `condition`, so one plan serves every value of the variable."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -111,18 +104,31 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
         raise OperationError(f"The schema has no {kind} type.")
 
     def included(directives: tuple[DirectiveNode, ...] | None) -> bool:
+        """False when a literal condition drops the selection."""
         for d in directives or ():
             if d.name.value not in ("skip", "include"):
                 continue
-            value: Any = True
-            for arg in d.arguments or ():
-                if arg.name.value == "if":
-                    value = value_from_ast(arg.value, GraphQLBoolean, variables)
+            arg = next((a for a in d.arguments or () if a.name.value == "if"), None)
+            if arg is None or isinstance(arg.value, VariableNode):
+                continue
+            value = value_from_ast(arg.value, GraphQLBoolean, variables)
             if d.name.value == "skip" and value is True:
                 return False
             if d.name.value == "include" and value is not True:
                 return False
         return True
+
+    def condition(directives: tuple[DirectiveNode, ...] | None) -> Condition:
+        out: list[tuple[str, bool]] = []
+        for d in directives or ():
+            if d.name.value not in ("skip", "include"):
+                continue
+            arg = next((a for a in d.arguments or () if a.name.value == "if"), None)
+            if arg is not None and isinstance(arg.value, VariableNode):
+                term = (arg.value.name.value, d.name.value == "include")
+                if term not in out:
+                    out.append(term)
+        return tuple(out)
 
     def other_directives(directives: tuple[DirectiveNode, ...] | None) -> tuple[DirectiveNode, ...]:
         return tuple(d for d in directives or () if d.name.value not in ("skip", "include"))
@@ -151,6 +157,7 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                     node=sel,
                     parent_type=parent.name,
                     type=ftype,
+                    condition=condition(sel.directives),
                 )
                 if sel.selection_set is not None and not name.startswith("__"):
                     f.selections = build(get_named_type(ftype), sel.selection_set, seen)
@@ -165,6 +172,7 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                     type_condition=cond,
                     selections=build(target, sel.selection_set, seen),
                     directives=other_directives(sel.directives),
+                    condition=condition(sel.directives),
                 ))
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
@@ -178,6 +186,7 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                     type_condition=cond,
                     selections=build(target, frag.selection_set, seen | {name}),
                     directives=other_directives(sel.directives),
+                    condition=condition(sel.directives),
                 ))
         return out
 

@@ -145,6 +145,9 @@ def _print(node: PlanNode, level: int) -> str:
         inner = "\n".join(_print(c, level + 1) for c in node.nodes)
         return f"{pad}{name} {{\n{inner}\n{pad}}},"
     if isinstance(node, ConditionNode):
+        if node.if_clause is None and node.else_clause is not None:
+            return (f"{pad}Skip(if: ${node.condition}) {{\n"
+                    f"{_print(node.else_clause, level + 1)}\n{pad}}},")
         parts = [f"{pad}Include(if: ${node.condition}) {{"]
         if node.if_clause is not None:
             parts.append(_print(node.if_clause, level + 1))

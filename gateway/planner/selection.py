@@ -45,6 +45,12 @@ class SelectionSet:
             if existing.signature() == wanted.signature():
                 if composite and existing.sub is None:
                     existing.sub = SelectionSet()
+                if existing.directives != directives:
+                    # selected under different @skip/@include: fetch it whenever either holds
+                    # (the shaper applies each condition to the client's response)
+                    mine = {print_ast(d) for d in directives}
+                    existing.directives = tuple(d for d in existing.directives
+                                                if print_ast(d) in mine)
                 return existing
             if not internal:
                 raise PlanningConflict(f"response key {key!r} is used by two different fields")
