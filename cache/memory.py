@@ -6,14 +6,15 @@ await. A shared (Redis) level can sit behind it later, keyed the same way.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, Hashable, TypeVar
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class LRUCache(Generic[K, V]):
-    __slots__ = ("maxsize", "_data", "hits", "misses")
+    __slots__ = ("_data", "hits", "maxsize", "misses")
 
     def __init__(self, maxsize: int = 1024) -> None:
         if maxsize < 1:

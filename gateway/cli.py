@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from typing import Callable, Sequence
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_unavailable(commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+def _register_unavailable(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                           name: str, exc: ImportError) -> None:
     reason = f"the {name!r} command cannot be loaded: {exc}"
     parser = commands.add_parser(name, help=f"(unavailable: {exc})")

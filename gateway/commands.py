@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
-    from gateway.pipeline import Gateway
+    from gateway.pipeline import Engine
 
 PROG = "govgraph gateway"
 
@@ -91,7 +91,7 @@ def run_gateway(args: argparse.Namespace) -> int:
     return _serve_workers(sdl, config, config_path)
 
 
-def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Gateway | None:
+def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Engine | None:
     """Construct the engine, which parses and validates the supergraph."""
     from gateway.engine import Gateway
 

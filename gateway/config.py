@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # The headers Apollo clients already send, plus a vendor-neutral one.
 CSRF_REQUIRED_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import orjson
 
@@ -36,7 +37,7 @@ class Transport(Protocol):
 
 
 class ExecutionContext:
-    __slots__ = ("data", "errors", "variables", "headers", "deadline", "extensions", "object_types")
+    __slots__ = ("data", "deadline", "errors", "extensions", "headers", "object_types", "variables")
 
     def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str], deadline: float,
                  object_types: frozenset[str]) -> None:

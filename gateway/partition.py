@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 from graphql import GraphQLSchema, value_from_ast_untyped
@@ -30,7 +31,7 @@ PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
 class CircuitBreaker:
     """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`."""
 
-    __slots__ = ("threshold", "reset_s", "failures", "open_until")
+    __slots__ = ("failures", "open_until", "reset_s", "threshold")
 
     def __init__(self, threshold: int, reset_s: float) -> None:
         self.threshold = max(1, threshold)

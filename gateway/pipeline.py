@@ -5,10 +5,9 @@ method (a mutation over GET is refused) and the headers it may propagate.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-
-from gateway.config import GatewayConfig
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -39,9 +38,8 @@ class GraphQLResponse:
     http_status: int | None = None
 
 
-class Gateway:  # implemented in gateway/engine.py; this module only fixes the interface
-    def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
-        raise NotImplementedError
+class Engine(Protocol):
+    """What the HTTP layer needs of the engine (`gateway.engine.Gateway` is the real one)."""
 
     async def startup(self) -> None: ...
     async def shutdown(self) -> None: ...

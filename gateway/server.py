@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from gateway.config import GatewayConfig, load_config
-from gateway.pipeline import Gateway, GraphQLRequest, GraphQLResponse
+from gateway.pipeline import Engine, GraphQLRequest, GraphQLResponse
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -69,7 +69,7 @@ class HttpError(Exception):
 class GraphQLApp:
     """Routes `/graphql` to the engine and `/health` to the lifecycle state; 404 elsewhere."""
 
-    def __init__(self, gateway: Gateway, config: GatewayConfig) -> None:
+    def __init__(self, gateway: Engine, config: GatewayConfig) -> None:
         self.gateway = gateway
         self.config = config
         self.state = "starting"
@@ -192,7 +192,7 @@ class GraphQLApp:
         )
 
 
-def create_app(gateway: Gateway, config: GatewayConfig) -> GraphQLApp:
+def create_app(gateway: Engine, config: GatewayConfig) -> GraphQLApp:
     """The ASGI app serving `gateway`; uvicorn drives its lifespan (startup/shutdown)."""
     return GraphQLApp(gateway, config)
 

@@ -8,7 +8,8 @@ the nearest nullable parent null, with one error at the path where it happened.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from graphql import GraphQLSchema
 from graphql.type import (
@@ -155,10 +156,9 @@ class Shaper:
         if is_abstract_type(ftype):
             runtime = value.get("__typename")
             rtype = self.schema.get_type(runtime) if isinstance(runtime, str) else None
-            if not isinstance(rtype, GraphQLObjectType):
-                if runtime != ftype.name:  # type: ignore[union-attr]
-                    return None
-                # an interface object's answer: the interface's own fields still apply
+            # an interface object's answer keeps the interface's name: its own fields still apply
+            if not isinstance(rtype, GraphQLObjectType) and runtime != ftype.name:  # type: ignore[union-attr]
+                return None
         else:
             runtime = ftype.name  # type: ignore[union-attr]
         shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
@@ -205,7 +205,9 @@ class CompiledShaper:
         except _Fallback:
             return  # a selection the generated code does not cover: always shape exactly
         source = "\n".join(self._lines + self._tables)
-        exec(compile(source, f"<shaper {root_type}>", "exec"), self._ns)
+        # the source is generated here from the schema and the validated operation, never
+        # from request data: names are our own, keys and type names are repr()-quoted
+        exec(compile(source, f"<shaper {root_type}>", "exec"), self._ns)  # noqa: S102
         self._root = self._ns[root]
 
     def shape(self, data: dict[str, Any] | None, errors: list[dict[str, Any]],

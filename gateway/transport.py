@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httptools
@@ -70,8 +71,20 @@ class _Dropped(TransportError):
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("pool", "max_bytes", "transport", "parser", "waiter", "chunks", "size",
-                 "closed", "received", "headers_done", "framed", "complete")
+    __slots__ = (
+        "chunks",
+        "closed",
+        "complete",
+        "framed",
+        "headers_done",
+        "max_bytes",
+        "parser",
+        "pool",
+        "received",
+        "size",
+        "transport",
+        "waiter",
+    )
 
     def __init__(self, pool: _Pool, max_bytes: int) -> None:
         self.pool = pool

@@ -8,8 +8,9 @@ The wire itself is a small swappable `Transport` (see `gateway.transport`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 

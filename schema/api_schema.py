@@ -98,4 +98,4 @@ def _named(type_node: Any) -> str:
     return type_node.name.value
 
 
-__all__ = ["api_schema", "SchemaDefinitionNode"]
+__all__ = ["SchemaDefinitionNode", "api_schema"]

@@ -8,8 +8,8 @@ resolve `Type.field`, by which keys an entity can be fetched, what a field
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from graphql import (
     BooleanValueNode,

@@ -9,9 +9,9 @@ is laid out as a `Sequence` of `Parallel` levels.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import count
-from typing import Iterable
 
 from graphql import (
     ArgumentNode,
@@ -766,4 +766,4 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
-__all__ = ["PlanningError", "QueryPlanner", "OperationDefinitionNode"]
+__all__ = ["OperationDefinitionNode", "PlanningError", "QueryPlanner"]

@@ -6,8 +6,9 @@ planner and the shaper never look at fragments or directives again.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from graphql import (
     DirectiveNode,
@@ -27,7 +28,6 @@ from graphql import (
 )
 from graphql.type import GraphQLBoolean, GraphQLObjectType, is_abstract_type
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
-
 
 # `@skip(if: $v)` / `@include(if: $v)` left for run time: all of (variable, value it must have)
 Condition = tuple[tuple[str, bool], ...]
