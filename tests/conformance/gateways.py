@@ -161,4 +161,6 @@ class ApolloHost:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=5)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         self._log.close()
