@@ -287,9 +287,27 @@ def _nullable(type_node: TypeNode) -> TypeNode:
     return type_node
 
 
+def _define_extended_types(document: DocumentNode) -> DocumentNode:
+    """`extend type T` of a T defined nowhere else (the Federation 1 style) defines T."""
+    defined = {d.name.value for d in document.definitions
+               if isinstance(d, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode)}
+    definitions = []
+    for node in document.definitions:
+        if isinstance(node, ObjectTypeExtensionNode) and node.name.value not in defined:
+            node = ObjectTypeDefinitionNode(name=node.name, interfaces=node.interfaces,
+                                            directives=node.directives, fields=node.fields)
+            defined.add(node.name.value)
+        elif isinstance(node, InterfaceTypeExtensionNode) and node.name.value not in defined:
+            node = InterfaceTypeDefinitionNode(name=node.name, interfaces=node.interfaces,
+                                               directives=node.directives, fields=node.fields)
+            defined.add(node.name.value)
+        definitions.append(node)
+    return DocumentNode(definitions=tuple(definitions))
+
+
 def build_subgraph_schema(sdl: str, lenient: bool = False) -> GraphQLSchema:
     """The executable schema of a subgraph: its SDL plus the federation definitions."""
-    document = parse(sdl)
+    document = _define_extended_types(parse(sdl))
     declared = set()
     for definition in document.definitions:
         name = getattr(definition, "name", None)
@@ -310,7 +328,7 @@ def build_subgraph_schema(sdl: str, lenient: bool = False) -> GraphQLSchema:
         and d.name.value == "Query" for d in document.definitions)
     verb = "extend type" if has_query else "type"
     extra.append(f"{verb} Query {{ {' '.join(root_fields)} }}")
-    full = parse(sdl + "\n" + "\n".join(extra))
+    full = DocumentNode(definitions=(*document.definitions, *parse("\n".join(extra)).definitions))
     if lenient:
         full = visit(full, _NullableOutputs())
     return build_ast_schema(full, assume_valid_sdl=True)
