@@ -9,9 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
 GATEWAYS = Path(__file__).resolve().parent / "gateways"
 
-# The TOML that turns off govgraph's in-flight subgraph request deduplication. The gateway
-# has no such switch yet; set this once it does and the `govgraph-nodedup` target runs.
-GOVGRAPH_NODEDUP_TOML: str | None = None
+# govgraph's deduplication switches, as configuration files for the targets below.
+GOVGRAPH_NODEDUP_TOML = "[upstream]\ndeduplicate = false\n"
+GOVGRAPH_INBOUND_TOML = "[gateway]\ndeduplicate_requests = true\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +63,6 @@ def _govgraph_missing() -> str | None:
     return None
 
 
-def _govgraph_nodedup_missing() -> str | None:
-    if GOVGRAPH_NODEDUP_TOML is None:
-        return "govgraph has no switch for in-flight request deduplication yet"
-    return _govgraph_missing()
-
-
 def _node_missing(path: Path) -> Callable[[], str | None]:
     return lambda: None if path.exists() else f"{path} is missing: run npm install in {ROOT}"
 
@@ -79,7 +73,9 @@ TARGETS: dict[str, Target] = {
         Target("govgraph", "govgraph gateway, one worker, default configuration",
                _govgraph(None), _govgraph_missing),
         Target("govgraph-nodedup", "govgraph with in-flight subgraph request deduplication off",
-               _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_nodedup_missing),
+               _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_missing),
+        Target("govgraph-inbound", "govgraph with identical in-flight client requests shared too",
+               _govgraph(GOVGRAPH_INBOUND_TOML), _govgraph_missing),
         Target("apollo", "Apollo Gateway on Apollo Server (Node), static supergraph",
                _apollo, _node_missing(ROOT / "node_modules" / "@apollo" / "gateway")),
         Target("hive", "Hive Gateway CLI (Node), defaults: in-flight subgraph requests deduplicated",
@@ -91,7 +87,7 @@ TARGETS: dict[str, Target] = {
     )
 }
 
-DEFAULT_TARGETS = ["govgraph", "apollo", "hive", "hive-nodedup"]
+DEFAULT_TARGETS = ["govgraph", "govgraph-nodedup", "apollo", "hive", "hive-nodedup"]
 
 
 def select(names: list[str]) -> list[Target]:
