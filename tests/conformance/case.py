@@ -33,11 +33,11 @@ class Query:
 
     `response` is the full GraphQL response; each expected error is matched against a
     distinct actual error on the keys it names (`message`, `path`, `extensions` subset),
-    with `code_one_of` accepting any listed `extensions.code` and `code_pattern` any code
-    the regular expression matches in full. `calls` fixes how many requests each named
-    subgraph receives; `order` fixes the sequence of subgraphs called. `gateway_error`
-    marks errors raised by the gateway itself, whose codes differ between gateways, so the
-    reference is held to data and error paths only. `unordered` compares lists as
+    with `code_pattern` accepting any `extensions.code` the regular expression matches in
+    full. `calls` fixes how many requests each named subgraph receives; `order` fixes the
+    sequence of subgraphs called. `gateway_error` marks errors raised by the gateway itself,
+    whose codes differ between gateways, so the reference is held to data and error paths
+    only. `unordered` compares lists as
     multisets, for answers whose order the spec leaves open (such as `__schema { types }`).
     `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
     reference is then not compared on this query. `reference_data_only` names an error
