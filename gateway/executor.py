@@ -219,18 +219,15 @@ def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]
     """The objects at a Flatten path."""
     current: list[Any] = [data]
     for seg in path:
-        nxt: list[Any] = []
         if seg == "@":
+            nxt: list[Any] = []
             for value in current:
                 if value.__class__ is list:
-                    nxt.extend(x for x in value if x is not None)
+                    nxt += value
+            current = nxt
         else:
-            for value in current:
-                if value.__class__ is dict:
-                    x = value.get(seg)
-                    if x is not None:
-                        nxt.append(x)
-        current = nxt
+            current = [x for v in current
+                       if v.__class__ is dict and (x := v.get(seg)) is not None]
     return [o for o in current if o.__class__ is dict]
 
 
@@ -258,6 +255,14 @@ def _paths(data: dict[str, Any], flatten: FlattenNode) -> dict[int, list[Any]]:
 
 def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, Any] | None:
     rep: dict[str, Any] = {"__typename": entity_input.typename or obj["__typename"]}
+    flat = entity_input.flat
+    if flat is not None:
+        for name, key in flat:
+            value = obj.get(key, _MISSING)
+            if value is _MISSING:
+                return None
+            rep[name] = value
+        return rep
     if not _project(obj, entity_input.fields, rep):
         return None
     return rep
@@ -293,8 +298,8 @@ def _project_value(value: Any, fields: tuple[RepField, ...]) -> Any:
 def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozenset[str]) -> None:
     """Deep-merge a subgraph's answer into the response tree."""
     for key, value in source.items():
-        existing = target.get(key, _MISSING)
-        if existing is _MISSING or existing is None:
+        existing = target.get(key)
+        if existing is None:
             target[key] = value
         elif key == "__typename":
             # an interface object's subgraph answers with the interface name; the concrete

@@ -142,6 +142,8 @@ class QueryPlanner:
         self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
         self._condition: Condition = ()  # of the client field being planned
+        # composite fields being planned, outermost first: (group, parent type, path, target, want)
+        self._ancestry: list[tuple[FetchGroup, str, tuple[str, ...], SelectionSet, Want]] = []
         variable_types = {
             v.variable.name.value: print_ast(v.type)
             for v in operation.definition.variable_definitions or ()
@@ -346,6 +348,13 @@ class QueryPlanner:
                                    for c, i in group.inputs.items()))
         own_fetch = requires is not None or (parent_type, w.name) in self.entity_fetched
         local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
+        if (local and provided_sub is False and model.kind == "INTERFACE"
+                and any(g not in self.sg.field_graphs(t, w.name)
+                        for t in self.sg.possible_types_in(parent_type, g)
+                        if w.name in self.sg.types[t].fields)):
+            # an implementation only declares the field @external (to satisfy the interface):
+            # its value must come from the subgraph that owns it, so plan per implementation
+            local = False
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None
@@ -372,8 +381,12 @@ class QueryPlanner:
                     fs.sub.add_field("__typename", None, internal=True)
                 for hint in self.field_hints.get((parent_type, w.name), ()):
                     fs.sub.add_field(hint, None, internal=True)
-                touched |= self._plan_selections(group, named, w.sub or [],
-                                                 sub_path, fs.sub, sub_provided, depth)
+                self._ancestry.append((group, parent_type, path, target, w))
+                try:
+                    touched |= self._plan_selections(group, named, w.sub or [],
+                                                     sub_path, fs.sub, sub_provided, depth)
+                finally:
+                    self._ancestry.pop()
                 nmodel = self.sg.types.get(named)
                 if (nmodel is not None and nmodel.kind == "INTERFACE"
                         and nmodel.is_interface_object_in(g) and _needs_concrete_type(w.sub, named)):
@@ -409,6 +422,9 @@ class QueryPlanner:
         # an object type whose field lives in another subgraph: jump through a key
         jump = self._choose_jump(group, parent_type, w.name, graphs, path)
         if jump is None:
+            through_parent = self._jump_through_parent_entity(group, parent_type, w, path, depth)
+            if through_parent is not None:
+                return through_parent
             raise PlanningError(
                 f"cannot resolve {parent_type}.{w.name} from subgraph "
                 f"{self.sg.subgraphs[g].name!r}: no subgraph that resolves it can be reached by a key"
@@ -418,6 +434,38 @@ class QueryPlanner:
                                             path, target, depth)
         fs, owner, t = self._plan_field(child, type_cond, w, path, ctarget, None, depth + 1)
         return fs, owner, t | {group}
+
+    def _jump_through_parent_entity(self, group: FetchGroup, parent_type: str, w: Want,
+                                    path: tuple[str, ...], depth: int) -> tuple | None:
+        """A field of a value type (no key) that only another subgraph resolves: go back to the
+        nearest entity above it and fetch the whole way down from there in that subgraph."""
+        chain: list[tuple[str, Want]] = []
+        for frame_group, frame_type, frame_path, frame_target, frame_want in reversed(self._ancestry):
+            if frame_group is not group:
+                return None
+            chain.insert(0, (frame_type, frame_want))
+            model = self.sg.types[frame_type]
+            if model.kind != "OBJECT":
+                continue
+            for graph in self._graph_order:
+                if graph == group.graph or not model.resolvable_keys_in(graph):
+                    continue
+                if graph not in self.sg.field_graphs(parent_type, w.name):
+                    continue
+                if not all(graph in self.sg.field_graphs(t, cw.name) for t, cw in chain):
+                    continue
+                child, ctarget = self._entity_group(group, graph, frame_type, frame_type, None,
+                                                    frame_path, frame_target, depth)
+                for t, cw in chain:
+                    ftype = self._field_type(t, cw.name)
+                    fs = ctarget.add_field(cw.name, cw.alias, cw.arguments, cw.directives,
+                                           composite=True)
+                    if self.sg.types[get_named_type(ftype).name].kind in _ABSTRACT:
+                        fs.sub.add_field("__typename", None, internal=True)
+                    ctarget = fs.sub
+                fs, owner, t2 = self._plan_field(child, parent_type, w, path, ctarget, None, depth + 1)
+                return fs, owner, t2 | {group}
+        return None
 
     def _choose_jump(self, group: FetchGroup, parent_type: str, field_name: str,
                      graphs: frozenset[str], path: tuple[str, ...],
@@ -656,6 +704,8 @@ class QueryPlanner:
                 typename=i.typename,
                 fields=tuple(i.fields),
                 printed=f"... on {cond} " + _print_reps(i.fields),
+                flat=(tuple((f.name, f.key) for f in i.fields)
+                      if all(f.sub is None and not f.optional for f in i.fields) else None),
             )
             for cond, i in g.inputs.items()
         )

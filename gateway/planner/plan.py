@@ -29,6 +29,8 @@ class EntityInput:
     typename: str | None  # sent as __typename instead of the object's (interface objects)
     fields: tuple[RepField, ...]
     printed: str  # for the plan text: `... on T { __typename key }`
+    # (name, data key) pairs when every field is a plain scalar: the common, fast case
+    flat: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(slots=True)
