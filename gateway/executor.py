@@ -103,7 +103,11 @@ class Executor:
         index: dict[Any, int] = {}
         inputs = fetch.inputs
         single = inputs[0] if len(inputs) == 1 else None
-        for obj in targets:
+        if single is not None and single.flat is not None:
+            rest = _group_flat(targets, single, representations, owners, index)
+        else:
+            rest = targets
+        for obj in rest:
             typename = obj.get("__typename")
             if single is not None:
                 entity_input = single if typename in single.runtime_types else None
@@ -147,7 +151,10 @@ class Executor:
             for i, entity in enumerate(entities):
                 if entity.__class__ is dict:
                     for obj in owners[i]:
-                        merge(obj, entity, object_types)
+                        if obj.keys().isdisjoint(entity):
+                            obj.update(entity)  # the common case: only new fields arrive
+                        else:
+                            merge(obj, entity, object_types)
         errors = _errors(response)
         if errors:
             paths = _paths(ctx.data, flatten)
@@ -176,6 +183,41 @@ def _rename(value: Any, renames: dict[str, str]) -> None:
     elif isinstance(value, list):
         for v in value:
             _rename(v, renames)
+
+
+def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
+                representations: list[dict[str, Any]], owners: list[list[dict[str, Any]]],
+                index: dict[Any, int]) -> list[dict[str, Any]]:
+    """Group objects by their flat key values without building a representation per object;
+    returns the objects whose values are not hashable, for the general path."""
+    runtime_types = entity_input.runtime_types
+    flat = entity_input.flat
+    assert flat is not None
+    keys = [key for _, key in flat]
+    override = entity_input.typename
+    rest: list[dict[str, Any]] = []
+    for obj in targets:
+        typename = obj.get("__typename")
+        if typename not in runtime_types:
+            continue
+        try:
+            values = tuple([obj[k] for k in keys])
+            i = index.get((typename, values))
+        except KeyError:
+            continue  # a key field is missing: this object cannot be fetched
+        except TypeError:
+            rest.append(obj)
+            continue
+        if i is None:
+            index[(typename, values)] = len(representations)
+            rep = {"__typename": override or typename}
+            for (name, _), value in zip(flat, values):
+                rep[name] = value
+            representations.append(rep)
+            owners.append([obj])
+        else:
+            owners[i].append(obj)
+    return rest
 
 
 def _dedup_key(rep: dict[str, Any]) -> Any:
