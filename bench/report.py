@@ -131,6 +131,33 @@ def _failures(runs: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def _scatter_ratios(runs: list[dict[str, Any]]) -> list[str]:
+    """Scatter over every shard vs the same query routed to one shard, per round and median."""
+    from bench.w2.operations import SCATTER_PAIRS
+
+    lines: list[str] = []
+    for scatter, single in SCATTER_PAIRS:
+        ratios: dict[str, list[float]] = {"p50": [], "p99": []}
+        rounds = sorted({run["round"] for run in runs})
+        for number in rounds:
+            by_op = {run["operation"]: run for run in runs if run["round"] == number and "load" in run}
+            if scatter in by_op and single in by_op:
+                for q in ratios:
+                    base = by_op[single]["load"]["latency_ms"][q]
+                    if base:
+                        ratios[q].append(by_op[scatter]["load"]["latency_ms"][q] / base)
+        if not ratios["p50"]:
+            continue
+        per_round = ", ".join(f"{r:.2f}" for r in ratios["p50"])
+        lines += [
+            f"Scatter vs single shard (`{scatter}` / `{single}`, latency ratio): "
+            f"p50 **{median_of(ratios['p50']):.2f}×**, p99 {median_of(ratios['p99']):.2f}× "
+            f"(p50 per round: {per_round}).",
+            "",
+        ]
+    return lines
+
+
 def _w2(w2: dict[str, Any]) -> list[str]:
     runs = w2["runs"]
     lines = [
@@ -161,6 +188,7 @@ def _w2(w2: dict[str, Any]) -> list[str]:
             f"| {done[0]['answer_bytes']:,} |"
         )
     lines.append("")
+    lines += _scatter_ratios(runs)
     failed = [run for run in runs if "failed" in run]
     if failed:
         lines += ["Operations not loaded:", ""]

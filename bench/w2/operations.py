@@ -29,8 +29,16 @@ OPERATIONS = (
         "query LatestApplications { applications(first: 3) { provinceCode applicationNo status submittedAt } }",
     ),
     PortalOperation(
+        "LatestApplicationsGuangdong", "one provincial shard: the same query routed on provinceCode",
+        'query LatestApplicationsGuangdong { applications(provinceCode: "440000", first: 3) '
+        "{ provinceCode applicationNo status submittedAt } }",
+    ),
+    PortalOperation(
         "ItemAcrossProvinces", "national catalogue, then every shard's implementations of each item",
         "query ItemAcrossProvinces { searchCatalog(first: 2) "
         "{ catalogCode name implementations { provinceCode taskCode name onlineDepth } } }",
     ),
 )
+
+# (scatter over every shard, the same query for one shard): the report gives their latency ratio
+SCATTER_PAIRS = (("LatestApplications", "LatestApplicationsGuangdong"),)
