@@ -219,12 +219,48 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
             name = key[len("GOVGRAPH_SUBGRAPH_"):-len("_URL")].lower()
             if name:
                 cfg.subgraph_urls[name] = value
+    for key, value in env.items():
+        # GOVGRAPH_PARTITION_<NAME>_SHARDS="110000=http://…,120000=http://…" replaces a shard map;
+        # GOVGRAPH_PARTITION_<NAME>_SHARD_URL_TEMPLATE="http://host:port/provinces/{key}/graphql"
+        # points every listed partition key at one server
+        if not key.startswith("GOVGRAPH_PARTITION_"):
+            continue
+        rest = key[len("GOVGRAPH_PARTITION_"):]
+        for suffix in ("_SHARDS", "_SHARD_URL_TEMPLATE"):
+            if rest.endswith(suffix) and rest[:-len(suffix)]:
+                name = rest[:-len(suffix)].lower()
+                partition = cfg.partitions.setdefault(name, PartitionConfig(subgraph=name))
+                if suffix == "_SHARDS":
+                    partition.shards = _shard_list(key, value)
+                else:
+                    if "{key}" not in value:
+                        raise ConfigError(f"{key} must contain {{key}}, got {value!r}")
+                    if not partition.shards:
+                        raise ConfigError(f"{key} needs the partition keys: list them in "
+                                          f"[partitions.{name}] shards or GOVGRAPH_PARTITION_"
+                                          f"{name.upper()}_SHARDS")
+                    partition.shards = {k: value.replace("{key}", k) for k in partition.shards}
+                break
     if "GOVGRAPH_SUBGRAPH_TIMEOUT_S" in env:
         cfg.subgraph_timeout_s = _seconds("GOVGRAPH_SUBGRAPH_TIMEOUT_S", env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"])
     if "GOVGRAPH_REQUEST_DEADLINE_S" in env:
         cfg.request_deadline_s = _seconds("GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"])
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
         cfg.propagate_headers = [h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()]
+
+
+def _shard_list(name: str, value: str) -> dict[str, str]:
+    shards: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        key, sep, url = item.strip().partition("=")
+        if not sep or not key or not url:
+            raise ConfigError(f"{name} must be a comma-separated list of KEY=URL, got {item!r}")
+        shards[key] = url
+    if not shards:
+        raise ConfigError(f"{name} lists no shards")
+    return shards
 
 
 def _typed(name: str, value: Any, kind: type) -> Any:
