@@ -221,7 +221,7 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
                 cfg.subgraph_urls[name] = value
     for key, value in env.items():
         # GOVGRAPH_PARTITION_<NAME>_SHARDS="110000=http://…,120000=http://…" replaces a shard map;
-        # GOVGRAPH_PARTITION_<NAME>_SHARD_URL_TEMPLATE="http://host:port/provinces/{key}/graphql"
+        # GOVGRAPH_PARTITION_<NAME>_SHARD_URL_TEMPLATE="http://host:port/shards/{key}/graphql"
         # points every listed partition key at one server
         if not key.startswith("GOVGRAPH_PARTITION_"):
             continue
