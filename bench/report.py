@@ -55,6 +55,39 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+# (govgraph target, peer, what the issue's target asks for): throughput ratios, same round
+_W1_PAIRS = (
+    ("govgraph-nodedup", "apollo", "≥ 5× Apollo Gateway, deduplication off"),
+    ("govgraph-nodedup", "hive-nodedup", "Hive Gateway with deduplication off, for scale"),
+    ("govgraph-inbound", "hive-inbound", "≥ 1× Hive Gateway, client-request deduplication on for both"),
+)
+
+
+def _w1_targets(runs: list[dict[str, Any]], rps: Any) -> list[str]:
+    """The targets' own ratios, each taken within a round and then the median over rounds."""
+    lines = ["Targets (ratios within a round, median over rounds):", ""]
+    found = False
+    for ours, peer, goal in _W1_PAIRS:
+        ratio = round_ratios(runs, rps, peer).get(ours)
+        if ratio:
+            found = True
+            per_round = ", ".join(f"{r:.2f}" for r in ratio.values())
+            lines.append(f"- `{ours}` ÷ `{peer}` throughput: **{median_of(ratio.values()):.2f}×** "
+                         f"({goal}; per round {per_round})")
+    p99 = round_ratios(runs, lambda run: run["load"]["latency_ms"]["p99"] if "load" in run else None,
+                       "apollo").get("govgraph")
+    if p99:
+        found = True
+        lines.append(f"- `govgraph` p99 latency ÷ `apollo`'s: **{median_of(p99.values()):.2f}** (≤ 0.33)")
+    rss = [run["gateway_peak_rss_mib"] for run in runs
+           if run["target"].startswith("govgraph") and "load" in run]
+    if rss:
+        found = True
+        lines.append(f"- govgraph peak RSS, worst run of any govgraph target: **{max(rss):.1f} MiB** "
+                     "(≤ 150 MiB per worker)")
+    return lines + [""] if found else []
+
+
 def _w1(w1: dict[str, Any]) -> list[str]:
     runs = w1["runs"]
     ok = [run for run in runs if "load" in run]
@@ -74,6 +107,7 @@ def _w1(w1: dict[str, Any]) -> list[str]:
 
     reference = reference_target(runs, lambda run: "load" in run)
     ratios = round_ratios(runs, rps, reference) if reference else {}
+    lines += _w1_targets(runs, rps)
     lines += [
         f"Medians over rounds; ratio = correct responses/s ÷ `{reference}`'s in the same round, median over rounds.",
         "",
