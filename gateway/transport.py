@@ -8,12 +8,16 @@ its client time in per-request bookkeeping that a JSON-only POST does not need.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections import deque
 from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import httptools
+
+log = logging.getLogger("govgraph.upstream")
 
 
 class TransportError(Exception):
@@ -58,9 +62,12 @@ class AiohttpTransport:
                     raise TransportError("the response is larger than allowed", bad_response=True)
                 return resp.status, raw
         except (self._aiohttp.ClientPayloadError, self._aiohttp.ClientResponseError) as exc:
-            raise TransportError(str(exc) or type(exc).__name__, bad_response=True) from None
+            log.warning("bad response from %s: %s", url, exc)
+            raise TransportError(type(exc).__name__, bad_response=True) from None
         except (self._aiohttp.ClientError, OSError) as exc:
-            raise TransportError(str(exc) or type(exc).__name__) from None
+            # aiohttp's messages name the host: keep them in the log, not in responses
+            log.warning("cannot reach %s: %s", url, exc)
+            raise TransportError(type(exc).__name__) from None
 
     async def close(self) -> None:
         await self._session.close()
@@ -214,8 +221,10 @@ class _Pool:
             _, conn = await loop.create_connection(lambda: _Connection(self, self.max_bytes),
                                                    self.host, self.port)
         except OSError as exc:
-            raise TransportError(f"cannot connect to {self.host}:{self.port}: "
-                                 f"{exc.strerror or exc}") from None
+            # the address stays in the gateway's log: a client never learns internal hosts
+            log.warning("cannot connect to %s:%s: %s", self.host, self.port, exc)
+            reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+            raise TransportError(f"cannot connect ({reason})") from None
         return conn, False
 
     def release(self, conn: _Connection) -> None:

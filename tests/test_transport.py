@@ -134,6 +134,8 @@ def test_refused_connection_is_a_transport_error() -> None:
         with pytest.raises(TransportError) as failure:
             await client.post(url, b"{}", {}, True)
         assert not failure.value.bad_response
+        # the message reaches clients: it must not reveal the internal address
+        assert "127.0.0.1" not in str(failure.value) and url.split(":")[-1] not in str(failure.value)
         await client.close()
 
     run(main())
