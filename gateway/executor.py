@@ -194,6 +194,7 @@ def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
     flat = entity_input.flat
     assert flat is not None
     keys = [key for _, key in flat]
+    key_count = len(entity_input.key_names)
     override = entity_input.typename
     rest: list[dict[str, Any]] = []
     for obj in targets:
@@ -208,6 +209,8 @@ def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
         except TypeError:
             rest.append(obj)
             continue
+        if None in values[:key_count]:
+            continue  # a null key names no entity
         if i is None:
             index[(typename, values)] = len(representations)
             rep = {"__typename": override or typename}
@@ -301,12 +304,14 @@ def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, 
     if flat is not None:
         for name, key in flat:
             value = obj.get(key, _MISSING)
-            if value is _MISSING:
+            if value is _MISSING or (value is None and name in entity_input.key_names):
                 return None
             rep[name] = value
         return rep
     if not _project(obj, entity_input.fields, rep):
         return None
+    if any(rep.get(name) is None for name in entity_input.key_names):
+        return None  # a null key names no entity
     return rep
 
 

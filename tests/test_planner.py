@@ -76,3 +76,28 @@ def test_skip_and_include_on_variables_become_condition_nodes_of_one_shared_plan
     assert "inStock @include(if: $stock)" in plan
     skipped = gateway.plan_for(query.replace("@include", "@skip")).print()
     assert "Skip(if: $stock) {" in skipped
+
+
+def test_objects_whose_key_is_null_are_not_sent_as_representations() -> None:
+    import asyncio
+
+    from gateway.executor import ExecutionContext, Executor
+
+    sdl = (Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql")
+    gateway = Gateway(sdl.read_text(encoding="utf-8"), GatewayConfig())
+    plan = gateway.plan_for("{ licences { no holder { id maskedName } } }")
+    sent: list[list[dict]] = []
+
+    async def transport(fetch, variables, representations, ctx):  # type: ignore[no-untyped-def]
+        if representations is None:
+            return {"data": {"licences": [
+                {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
+                {"no": "L2", "holder": {"__typename": "Holder", "id": None}},
+                {"no": "L3", "holder": None}]}}
+        sent.append(representations)
+        return {"data": {"_entities": [{"maskedName": "张*"} for _ in representations]}}
+
+    ctx = ExecutionContext({}, {}, deadline=1e12, object_types=gateway.object_types)
+    asyncio.run(Executor(transport).run(plan.node, ctx))
+    assert sent == [[{"__typename": "Holder", "id": "h1"}]]
+    assert ctx.data["licences"][1]["holder"] == {"__typename": "Holder", "id": None}

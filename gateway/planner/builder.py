@@ -77,6 +77,7 @@ class _Input:
     source_group: FetchGroup
     source_target: SelectionSet
     fields: list[RepField] = field(default_factory=list)
+    key_names: tuple[str, ...] = ()  # key fields: an object whose key is null is not fetched
 
 
 class FetchGroup:
@@ -543,7 +544,7 @@ class QueryPlanner:
                 self._opening.discard(opening)
             child.depends |= touched
             entry = child.inputs[type_cond] = _Input({runtime_type}, typename, group, target,
-                                                     list(fields))
+                                                     list(fields), tuple(f.name for f in fields))
         elif runtime_type not in entry.runtime_types and entry.source_target is not target:
             # another runtime type reaches the same fetch from another fragment: it needs the key too
             key = self.sg.types[type_cond].resolvable_keys_in(graph)[0]
@@ -706,6 +707,7 @@ class QueryPlanner:
                 printed=f"... on {cond} " + _print_reps(i.fields),
                 flat=(tuple((f.name, f.key) for f in i.fields)
                       if all(f.sub is None and not f.optional for f in i.fields) else None),
+                key_names=i.key_names,
             )
             for cond, i in g.inputs.items()
         )

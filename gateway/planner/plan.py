@@ -31,6 +31,8 @@ class EntityInput:
     printed: str  # for the plan text: `... on T { __typename key }`
     # (name, data key) pairs when every field is a plain scalar: the common, fast case
     flat: tuple[tuple[str, str], ...] | None = None
+    # names of the key's fields: an object with a null key cannot be an entity, so it is skipped
+    key_names: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
