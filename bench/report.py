@@ -176,19 +176,17 @@ def _scatter_ratios(runs: list[dict[str, Any]]) -> list[str]:
         for number in rounds:
             by_op = {run["operation"]: run for run in runs if run["round"] == number and "load" in run}
             if scatter in by_op and single in by_op:
-                for q in ratios:
+                for q, found in ratios.items():
                     base = by_op[single]["load"]["latency_ms"][q]
                     if base:
-                        ratios[q].append(by_op[scatter]["load"]["latency_ms"][q] / base)
+                        found.append(by_op[scatter]["load"]["latency_ms"][q] / base)
         if not ratios["p50"]:
             continue
         per_round = ", ".join(f"{r:.2f}" for r in ratios["p50"])
-        lines += [
-            f"Scatter vs single shard (`{scatter}` / `{single}`, latency ratio): "
-            f"p50 **{median_of(ratios['p50']):.2f}×**, p99 {median_of(ratios['p99']):.2f}× "
-            f"(p50 per round: {per_round}).",
-            "",
-        ]
+        summary = (f"Scatter vs single shard (`{scatter}` / `{single}`, latency ratio): "
+                   f"p50 **{median_of(ratios['p50']):.2f}×**, p99 {median_of(ratios['p99']):.2f}× "
+                   f"(p50 per round: {per_round}); see bench/PROFILE.md for where the time goes.")
+        lines += [summary, ""]
     return lines
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-
 from audit.live_stack import (
     PROJECT_DIR,
     Process,
@@ -25,6 +24,7 @@ from audit.live_stack import (
     http,
     post_graphql,
 )
+
 from gateway.stack import dump_toml
 
 SUPERGRAPH = PROJECT_DIR / "schema" / "supergraph.graphql"
@@ -138,7 +138,7 @@ def wait_healthy(process: Process, base: str, what: str) -> None:
 def start_portal(tmp: Path) -> PortalStack:
     data_dir = tmp / "data"
     seed = subprocess.run(govgraph_command("seed", "--scale", SEED_SCALE, "--data-dir", str(data_dir)),
-                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=False)
     if seed.returncode != 0:
         raise AssertionError(f"govgraph seed failed:\n{seed.stdout}\n{seed.stderr}")
     proxy = ShardProxy()

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
 
 # ---- the portal's queries (the README shows the same ones) -------------------
@@ -275,7 +274,6 @@ def _assert_partial(stack: PortalStack, body: dict, subject: str, code: str) -> 
 
 def test_killed_province_costs_only_its_own_applications(stack: PortalStack, tmp_path: Path) -> None:
     from audit.live_stack import Process, free_port, govgraph_command
-
     from portal_stack import wait_healthy
 
     port = free_port()

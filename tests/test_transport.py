@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Self
 
 import pytest
 
@@ -29,7 +30,7 @@ class Server:
         self.requests: list[bytes] = []
         self.server: asyncio.base_events.Server | None = None
 
-    async def __aenter__(self) -> Server:
+    async def __aenter__(self) -> Self:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         return self
 
