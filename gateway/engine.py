@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    GraphQLObjectType,
     OperationDefinitionNode,
     SelectionSetNode,
     execute,
@@ -58,7 +58,7 @@ class ParsedDocument:
 
 @dataclass(slots=True)
 class PreparedOperation:
-    """Everything about one operation (and its @skip/@include values) that a request reuses."""
+    """Everything about one operation that its requests reuse."""
 
     operation: Operation
     plan: QueryPlan
@@ -87,7 +87,7 @@ class Gateway:
         self.planner = QueryPlanner(self.supergraph, isolated_root_graphs=frozenset(self.routers),
                                     field_hints=hints, entity_fetched=frozenset(fan_out))
         self.object_types = frozenset(
-            name for name, t in self.schema.type_map.items() if type(t).__name__ == "GraphQLObjectType"
+            name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
         self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
@@ -316,7 +316,3 @@ def _introspection_document(document: DocumentNode,
     )
     fragments = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
     return DocumentNode(definitions=(op,) + fragments)
-
-
-def document_hash(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()

@@ -18,7 +18,6 @@ from graphql import (
     GraphQLSchema,
     InputValueDefinitionNode,
     NamedTypeNode,
-    SchemaDefinitionNode,
     SchemaExtensionNode,
     TypeDefinitionNode,
     TypeExtensionNode,
@@ -98,4 +97,4 @@ def _named(type_node: Any) -> str:
     return type_node.name.value
 
 
-__all__ = ["SchemaDefinitionNode", "api_schema"]
+__all__ = ["api_schema"]

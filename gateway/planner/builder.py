@@ -21,7 +21,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLOutputType,
     InlineFragmentNode,
-    OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
@@ -218,7 +217,7 @@ class QueryPlanner:
             if group is None:
                 group = roots[slot] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
-        return self._layout(list(roots.values()), operation, variable_types)
+        return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
     def _plan_mutation(self, operation: Operation, wants: list[Want],
                        variable_types: dict[str, str]) -> PlanNode | None:
@@ -625,10 +624,6 @@ class QueryPlanner:
             group = group.parent
         return group
 
-    def _layout(self, roots: list[FetchGroup], operation: Operation,
-                variable_types: dict[str, str]) -> PlanNode | None:
-        return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
-
     def _layout_groups(self, groups: list[FetchGroup], operation: Operation,
                        variable_types: dict[str, str], kind: str) -> PlanNode | None:
         level: dict[int, int] = {}
@@ -818,4 +813,4 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
-__all__ = ["OperationDefinitionNode", "PlanningError", "QueryPlanner"]
+__all__ = ["PlanningError", "QueryPlanner"]
