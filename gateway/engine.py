@@ -41,7 +41,7 @@ from gateway.planner.operation import (
 )
 from gateway.planner.plan import FetchNode, QueryPlan
 from gateway.shaping import CompiledShaper
-from gateway.upstream import Upstream
+from gateway.upstream import Upstream, observe_outcome
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
 
@@ -183,7 +183,7 @@ class Gateway:
         if task is None:
             task = asyncio.ensure_future(self._run(prepared, variables, request, raw_variables))
             self._inflight[key] = task
-            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+            task.add_done_callback(lambda t: (self._inflight.pop(key, None), observe_outcome(t)))
         return await asyncio.shield(task)
 
     def _document(self, query: str) -> ParsedDocument:

@@ -105,7 +105,7 @@ class Upstream:
                         task = asyncio.ensure_future(asyncio.wait_for(
                             transport.post(target, body, headers, idempotent), timeout))
                         self._inflight[key] = task
-                        task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
+                        task.add_done_callback(lambda t, k=key: self._settled(k, t))
                     status, raw = await asyncio.shield(task)
                 else:
                     status, raw = await transport.post(target, body, headers, idempotent)
@@ -117,6 +117,16 @@ class Upstream:
             what = "sent a malformed response" if exc.bad_response else "is unavailable"
             raise SubgraphFailure(code, service, f'Subgraph "{service}" {what}: {exc}') from None
         return _decode(service, status, raw)
+
+    def _settled(self, key: tuple[Any, ...], task: asyncio.Future[Any]) -> None:
+        self._inflight.pop(key, None)
+        observe_outcome(task)
+
+
+def observe_outcome(task: asyncio.Future[Any]) -> None:
+    """Mark a shared request's outcome as seen: its waiters may all have given up already."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _decode(service: str, status: int, raw: bytes) -> dict[str, Any]:
