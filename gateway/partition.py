@@ -85,6 +85,9 @@ class PartitionRouter:
         self._order = {k: i for i, k in enumerate(self.keys)}
         self.breakers = {k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
                          for k in self.keys}
+        # "input.provinceCode" -> ("input.provinceCode", "input", ["provinceCode"], "key"), once
+        self._argument_paths = [(path, *_split(path), kind)
+                                for path, kind in partition.arguments.items()]
         self.query_type = schema.query_type.name if schema.query_type else "Query"
         self.mutation_type = schema.mutation_type.name if schema.mutation_type else "Mutation"
 
@@ -126,8 +129,7 @@ class PartitionRouter:
         named = False
         for response_key, field_name, arguments in fetch.root_fields:
             args = {a.name.value: a.value for a in arguments}
-            for path, kind in self.partition.arguments.items():
-                head, *rest = path.split(".")
+            for path, head, rest, kind in self._argument_paths:
                 if head not in args:
                     continue
                 value: Any = value_from_ast_untyped(args[head], variables)
@@ -412,6 +414,11 @@ class PartitionRouter:
         extensions.setdefault("serviceName", self.service)
         extensions["partitionKey"] = key
         return {**error, "extensions": extensions}
+
+
+def _split(path: str) -> tuple[str, list[str]]:
+    head, *rest = path.split(".")
+    return head, rest
 
 
 def _undefined() -> Any:
