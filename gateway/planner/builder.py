@@ -209,15 +209,39 @@ class QueryPlanner:
             graphs = self.sg.field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
-            graph = next((g for g, slot in roots if g in graphs and slot == ""), None)
-            if graph is None:
-                graph = max(self._ordered(graphs), key=lambda g: reach.get(g, 0))
+            if len(graphs) == 1:
+                graph = next(iter(graphs))
+            else:
+                joined = {g for g, slot in roots if slot == ""}
+                # a shared root field goes where its whole selection costs the fewest fetches
+                # (a subgraph that can only declare part of it @external may not serve it at all);
+                # joining a fetch the operation already makes costs one fetch less
+                costs = {g: self._trial_fetches(root_type, w, g) - (g in joined)
+                         for g in self._ordered(graphs)}
+                graph = min(self._ordered(graphs),
+                            key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)))
             slot = (graph, w.alias or w.name) if graph in self.isolated_root_graphs else (graph, "")
             group = roots.get(slot)
             if group is None:
                 group = roots[slot] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
+
+    def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:
+        """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot)."""
+        saved = (self._groups, self._ids, self._opening, self._renames, self._condition,
+                 self._ancestry)
+        self._groups, self._ids, self._opening = [], count(), set()
+        self._renames, self._ancestry = dict(self._renames), []
+        try:
+            group = self._new_group(graph, (), None, False)
+            self._plan_field(group, root_type, w, (), group.selection, None, 0)
+            return float(len(self._groups))
+        except PlanningError:
+            return float("inf")
+        finally:
+            (self._groups, self._ids, self._opening, self._renames, self._condition,
+             self._ancestry) = saved
 
     def _plan_mutation(self, operation: Operation, wants: list[Want],
                        variable_types: dict[str, str]) -> PlanNode | None:
