@@ -220,7 +220,8 @@ class Gateway:
     async def _run(self, prepared: PreparedOperation, variables: dict[str, Any],
                    request: GraphQLRequest, raw_variables: dict[str, Any]) -> GraphQLResponse:
         deadline = time.monotonic() + self.config.request_deadline_s
-        ctx = ExecutionContext(variables, request.headers, deadline, self.object_types)
+        ctx = ExecutionContext(variables, self.upstream.outgoing_headers(request.headers), deadline,
+                               self.object_types)
         try:
             async with asyncio.timeout(self.config.request_deadline_s):
                 await self.executor.run(prepared.plan.node, ctx)
@@ -257,7 +258,7 @@ class Gateway:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
-        return await self.upstream.post(fetch.graph, body, self.upstream.outgoing_headers(ctx.headers),
+        return await self.upstream.post(fetch.graph, body, ctx.headers,
                                         timeout, idempotent=fetch.operation_kind != "mutation")
 
     def plan_for(self, query: str, operation_name: str | None = None,

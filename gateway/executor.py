@@ -44,7 +44,7 @@ class ExecutionContext:
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.variables = variables
-        self.headers = headers
+        self.headers = headers  # what every subgraph call of this request sends
         self.deadline = deadline
         self.extensions: dict[str, Any] = {}
         self.object_types = object_types

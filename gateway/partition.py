@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLSchema, value_from_ast_untyped
+from graphql.pyutils import Undefined
 
 from gateway.config import GatewayConfig, MergeRule, PartitionConfig
 from gateway.executor import ExecutionContext
@@ -283,7 +284,7 @@ class PartitionRouter:
 
     async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext,
                        idempotent: bool = True) -> list[_ShardResult]:
-        headers = self.upstream.outgoing_headers(ctx.headers)
+        headers = ctx.headers
         timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
 
         async def call(key: str, body: bytes) -> _ShardResult:
@@ -375,7 +376,7 @@ class PartitionRouter:
         fdef = getattr(gtype, "fields", {}).get(field_name)
         if fdef is not None and name in fdef.args:
             default = fdef.args[name].default_value
-            return None if default is _undefined() else default
+            return None if default is Undefined else default
         return None
 
     # ---- errors ----------------------------------------------------------------
@@ -421,7 +422,3 @@ def _split(path: str) -> tuple[str, list[str]]:
     return head, rest
 
 
-def _undefined() -> Any:
-    from graphql.pyutils import Undefined
-
-    return Undefined

@@ -22,7 +22,7 @@ from graphql.type import (
     is_leaf_type,
 )
 
-from gateway.planner.operation import Condition, Field, InlineFragment, Selection, holds
+from gateway.planner.operation import Condition, Field, InlineFragment, Selection, both, holds
 
 _INTROSPECTION = ("__schema", "__type")
 _INVALID = object()  # "null went into a non-null position": propagate upward
@@ -71,9 +71,9 @@ class Shaper:
         for sel in selections:
             if isinstance(sel, Field):
                 grouped.setdefault(sel.response_key, []).append(
-                    (sel, _and(condition, sel.condition)))
+                    (sel, both(condition, sel.condition)))
             elif isinstance(sel, InlineFragment) and self._fragment_applies(sel.type_condition, runtime):
-                self._collect(sel.selections, runtime, grouped, _and(condition, sel.condition))
+                self._collect(sel.selections, runtime, grouped, both(condition, sel.condition))
 
     def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
         if cond is None or cond == runtime:
@@ -163,10 +163,6 @@ class Shaper:
             runtime = ftype.name  # type: ignore[union-attr]
         shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
         return None if shaped is _INVALID else shaped
-
-
-def _and(a: Condition, b: Condition) -> Condition:
-    return a + tuple(term for term in b if term not in a) if b else a
 
 
 def _related(error_path: tuple[Any, ...], path: list[Any]) -> bool:

@@ -27,7 +27,14 @@ from graphql import (
     print_ast,
 )
 
-from gateway.planner.operation import Condition, Field, InlineFragment, Operation, Selection
+from gateway.planner.operation import (
+    Condition,
+    Field,
+    InlineFragment,
+    Operation,
+    Selection,
+    both,
+)
 from gateway.planner.plan import (
     ConditionNode,
     EntityInput,
@@ -176,7 +183,7 @@ class QueryPlanner:
                inherited: Condition = ()) -> list[Want | WantFragment]:
         out: list[Want | WantFragment] = []
         for sel in selections:
-            condition = _and(inherited, sel.condition)
+            condition = both(inherited, sel.condition)
             if isinstance(sel, Field):
                 # a field's own @skip/@include on a variable travels to the subgraph with it
                 directives = tuple(d for d in sel.node.directives or ()
@@ -776,10 +783,6 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
         f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
     ]
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
-
-
-def _and(a: Condition, b: Condition) -> Condition:
-    return a + tuple(term for term in b if term not in a)
 
 
 def _common(a: Condition, b: Condition) -> Condition:

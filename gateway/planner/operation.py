@@ -87,6 +87,11 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     raise OperationError(f'Unknown operation named "{operation_name}".')
 
 
+def both(a: Condition, b: Condition) -> Condition:
+    """Selected under `a` and, inside it, under `b`."""
+    return a + tuple(term for term in b if term not in a) if b else a
+
+
 def holds(condition: Condition, variables: Mapping[str, Any]) -> bool:
     return all((variables.get(name) is True) is want for name, want in condition)
 
