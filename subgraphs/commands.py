@@ -66,6 +66,10 @@ def _server_options(parser: argparse.ArgumentParser, port: int) -> None:
         "--data-dir", type=Path, default=None,
         help=f"where `govgraph seed` wrote the databases (default ${DATA_DIR_ENV} or ./data)",
     )
+    parser.add_argument(
+        "--access-log", action="store_true",
+        help="log one line per request (off by default: a gateway's fan-out would flood the log)",
+    )
 
 
 def _province(value: str) -> reference.Province:
@@ -91,14 +95,16 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(build: Callable[[], Starlette], host: str, port: int) -> int:
+def _serve(build: Callable[[], Starlette], args: argparse.Namespace) -> int:
     """Build the app (refusing to start on missing data) and run uvicorn until SIGINT/SIGTERM."""
     try:
         app = build()
     except FileNotFoundError as error:
         print(f"govgraph subgraph: {error}", file=sys.stderr)
         return 1
-    _Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")).run()
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="on",
+                            access_log=args.access_log)
+    _Server(config).run()
     return 0
 
 
@@ -106,7 +112,7 @@ def run_national(args: argparse.Namespace) -> int:
     from subgraphs.national.app import create_app
 
     data_dir: Path = args.data_dir or default_data_dir()
-    return _serve(lambda: create_app(data_dir), args.host, args.port)
+    return _serve(lambda: create_app(data_dir), args)
 
 
 def run_provincial(args: argparse.Namespace) -> int:
@@ -114,7 +120,7 @@ def run_provincial(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir or default_data_dir()
     provinces = list(dict.fromkeys(args.provinces or reference.PLATFORM_PROVINCES))
-    return _serve(lambda: create_app(data_dir, provinces), args.host, args.port)
+    return _serve(lambda: create_app(data_dir, provinces), args)
 
 
 def run_sdl(args: argparse.Namespace) -> int:

@@ -42,12 +42,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Server:
     """One `govgraph subgraph provincial` process on a free port."""
 
-    def __init__(self, data_dir: Path, *provinces: str) -> None:
+    def __init__(self, data_dir: Path, *provinces: str, extra: tuple[str, ...] = (), capture: bool = False) -> None:
         self.port = free_port()
-        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir)]
+        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir), *extra]
         for code in provinces:
             args += ["--province", code]
-        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE,
+                                        stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -80,6 +81,12 @@ class Server:
         self.process.wait(timeout=10)
         if self.process.stderr:
             self.process.stderr.close()
+
+    def stop_and_read_log(self) -> str:
+        """Stop gracefully and return everything the server wrote to stderr."""
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=15)
+        return (out or b"").decode(errors="replace") + err.decode(errors="replace")
 
 
 @pytest.fixture
@@ -189,3 +196,31 @@ def test_sdl_command_prints_the_federation_sdl() -> None:
                             text=True, timeout=60)
     assert result.returncode == 0
     assert 'type Application @key(fields: "provinceCode applicationNo")' in result.stdout
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_one_log_line_per_request_only_with_access_log(data_dir: Path, flag: bool) -> None:
+    """A scatter sends 31 requests at once: logging each one is opt-in."""
+    running = Server(data_dir, "44", extra=("--access-log",) if flag else (), capture=True)
+    try:
+        status, _ = running.post("440000", "{ applications(first: 1) { applicationNo } }")
+        assert status == 200
+        log = running.stop_and_read_log()
+    finally:
+        running.stop()
+    assert ("POST /provinces/440000/graphql HTTP/1.1" in log) is flag, log
+    assert "Application startup complete" in log
+
+
+def test_kept_documents_serve_each_request_its_own_variables_and_errors(server: Server) -> None:
+    """Parsed and validated documents are reused across requests; answers and errors are not."""
+    query = "query($first: Int) { applications(first: $first) { applicationNo } }"
+    _, one = server.post("440000", query, {"first": 1})
+    _, two = server.post("440000", query, {"first": 2})
+    assert len(one["data"]["applications"]) == 1 and len(two["data"]["applications"]) == 2
+    bad = "{ applications(first: 1) { noSuchField } }"
+    for _ in range(2):
+        _, answer = server.post("440000", bad)
+        assert answer.get("data") is None and "noSuchField" in answer["errors"][0]["message"], answer
+    _, again = server.post("110000", query, {"first": 1})
+    assert again["data"]["applications"][0]["applicationNo"].startswith("11"), again

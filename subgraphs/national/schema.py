@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
+from subgraphs.caching import document_caches
 from subgraphs.national import arguments
 from subgraphs.national.context import NationalContext
 from subgraphs.national.types import (
@@ -140,6 +141,7 @@ schema = NationalSchema(
     query=Query,
     types=list(ENTITY_TYPES),
     federation_version=FEDERATION_VERSION,
+    extensions=document_caches(),
 )
 
 

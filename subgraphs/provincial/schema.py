@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext, Info
 
 from resolvers.provincial.repository import ShardInputError, Submission
+from subgraphs.caching import document_caches
 from subgraphs.provincial.enums import (
     ApplicationStatus,
     Channel,
@@ -231,6 +232,7 @@ schema = ProvincialSchema(
     types=[Agency, ServiceHall, Application, ELicence, DataAccessRecord, Evaluation, ImplementationItem,
            CatalogItem, Division, Subject, LicenceType, SharedDataResource],
     federation_version="2.3",
+    extensions=document_caches(),
 )
 
 
