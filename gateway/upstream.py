@@ -8,9 +8,9 @@ The wire itself is a small swappable `Transport` (see `gateway.transport`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -23,6 +23,8 @@ SUBGRAPH_TIMEOUT = "SUBGRAPH_TIMEOUT"
 SUBGRAPH_BAD_RESPONSE = "SUBGRAPH_BAD_RESPONSE"
 
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -97,17 +99,22 @@ class Upstream:
             raise SubgraphFailure(SUBGRAPH_UNAVAILABLE, service,
                                   f'Subgraph "{service}" has no URL configured.')
         try:
-            async with asyncio.timeout(timeout):
-                if idempotent and self.deduplicate:
-                    key = (target, body, tuple(headers.items()))
-                    task = self._inflight.get(key)
-                    if task is None:
-                        task = asyncio.ensure_future(asyncio.wait_for(
-                            transport.post(target, body, headers, idempotent), timeout))
-                        self._inflight[key] = task
-                        task.add_done_callback(lambda t, k=key: self._settled(k, t))
+            if idempotent and self.deduplicate:
+                key = (target, body, tuple(headers.items()))
+                task = self._inflight.get(key)
+                if task is None:
+                    # the shared request carries the time limit itself, so the caller that
+                    # starts it needs no second timer; later callers bring their own
+                    task = asyncio.get_running_loop().create_task(
+                        _bounded(transport.post(target, body, headers, idempotent), timeout))
+                    self._inflight[key] = task
+                    task.add_done_callback(lambda t, k=key: self._settled(k, t))
                     status, raw = await asyncio.shield(task)
                 else:
+                    async with asyncio.timeout(timeout):
+                        status, raw = await asyncio.shield(task)
+            else:
+                async with asyncio.timeout(timeout):
                     status, raw = await transport.post(target, body, headers, idempotent)
         except TimeoutError:
             raise SubgraphFailure(SUBGRAPH_TIMEOUT, service,
@@ -121,6 +128,12 @@ class Upstream:
     def _settled(self, key: tuple[Any, ...], task: asyncio.Future[Any]) -> None:
         self._inflight.pop(key, None)
         observe_outcome(task)
+
+
+async def _bounded(call: Awaitable[T], timeout: float) -> T:
+    """`call`, failing with TimeoutError after `timeout` seconds (one task, unlike wait_for)."""
+    async with asyncio.timeout(timeout):
+        return await call
 
 
 def observe_outcome(task: asyncio.Future[Any]) -> None:
