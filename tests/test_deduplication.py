@@ -39,7 +39,8 @@ type Mutation @join__type(graph: HALLS) { book: String }
 class SlowSubgraph:
     """Answers every operation after a pause, counting the requests it saw."""
 
-    def __init__(self) -> None:
+    def __init__(self, pause_s: float = 0.3) -> None:
+        self.pause_s = pause_s
         self.calls: list[dict[str, Any]] = []
         self.headers: list[str | None] = []
 
@@ -47,14 +48,14 @@ class SlowSubgraph:
         body = orjson.loads(await request.read())
         self.calls.append(body)
         self.headers.append(request.headers.get("authorization"))
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(self.pause_s)
         field = "book" if body["query"].startswith("mutation") else "hall"
         return web.Response(body=orjson.dumps({"data": {field: "广州市政务服务中心"}}),
                             content_type="application/json")
 
 
-async def _serve() -> tuple[web.AppRunner, SlowSubgraph, str]:
-    subgraph = SlowSubgraph()
+async def _serve(pause_s: float = 0.3) -> tuple[web.AppRunner, SlowSubgraph, str]:
+    subgraph = SlowSubgraph(pause_s)
     app = web.Application()
     app.router.add_post("/graphql", subgraph.handle)
     runner = web.AppRunner(app, access_log=None)
@@ -108,3 +109,27 @@ def test_client_deduplication_keeps_callers_with_different_authorization_apart()
     assert bodies == [{"data": {"hall": "广州市政务服务中心"}}] * 8
     assert len(subgraph.calls) == 2
     assert sorted(subgraph.headers) == ["Bearer 0", "Bearer 1"]
+
+
+def test_a_shared_request_that_times_out_fails_every_caller_and_is_not_reused() -> None:
+    async def scenario() -> tuple[list[Any], list[Any], float, int]:
+        runner, subgraph, url = await _serve(pause_s=3.0)
+        gateway = Gateway(SUPERGRAPH.replace("URL", url), GatewayConfig(subgraph_timeout_s=0.2))
+        await gateway.startup()
+        try:
+            started = asyncio.get_running_loop().time()
+            first = await asyncio.gather(*(gateway.execute(GraphQLRequest(query="{ hall }")) for _ in range(4)))
+            elapsed = asyncio.get_running_loop().time() - started
+            later = await gateway.execute(GraphQLRequest(query="{ hall }"))
+            return [r.body for r in first], [later.body], elapsed, len(subgraph.calls)
+        finally:
+            await gateway.shutdown()
+            await runner.cleanup()
+
+    first, later, elapsed, calls = asyncio.run(scenario())
+    for body in first + later:
+        assert body["data"] == {"hall": None}, body
+        assert body["errors"][0]["extensions"]["code"] == "SUBGRAPH_TIMEOUT", body
+    assert elapsed < 2.0, f"callers waited {elapsed:.2f} s for a subgraph that takes 3 s"
+    # the four callers shared one request; the one after the timeout started a new one
+    assert calls == 2

@@ -26,6 +26,7 @@ class PortalStack:
     service: Service
     gateway_pid: int
     gateway_port: int
+    provincial_port: int
     subgraph_pids: list[int]
 
     @property
@@ -64,7 +65,8 @@ def start_portal(data_dir: Path, workdir: Path, layout: CpuLayout, label: str) -
     except BenchError:
         service.stop()
         raise
-    return PortalStack(service=service, gateway_pid=gateway_pid, gateway_port=gateway, subgraph_pids=subgraph_pids)
+    return PortalStack(service=service, gateway_pid=gateway_pid, gateway_port=gateway, provincial_port=provincial,
+                       subgraph_pids=subgraph_pids)
 
 
 def _roles(run_pid: int) -> tuple[int, list[int]]:

@@ -18,6 +18,7 @@ from bench.options import Options
 from bench.processes import BenchError, CpuLayout, failure_text
 from bench.procstat import load_average, settle, usage
 from bench.targets import ROOT
+from bench.w2.latency import DELAYS_MS, LATENCY_CONNECTIONS, run_latency
 from bench.w2.operations import OPERATIONS, PortalOperation
 from bench.w2.stack import GOVGRAPH, PortalStack, seed, start_portal
 from bench.wrk import run_load
@@ -46,22 +47,30 @@ def run_w2(options: Options, workdir: Path, layout: CpuLayout) -> dict[str, Any]
     data_dir = (options.results_dir / f"w2-data-scale-{options.w2_scale:g}").resolve()
     seed(data_dir, options.w2_scale)
     runs: list[dict[str, Any]] = []
+    latency: list[dict[str, Any]] = []
     for round_number in range(1, options.rounds + 1):
-        runs.extend(_round(round_number, options, data_dir, workdir, layout))
+        loaded, timed = _round(round_number, options, data_dir, workdir, layout)
+        runs.extend(loaded)
+        latency.extend(timed)
     shards = len(list((data_dir / "provinces").glob("*.db")))
     return {"workload": "w2", "scale": options.w2_scale, "shards": shards,
-            "operations": {op.name: op.reach for op in OPERATIONS}, "runs": runs}
+            "operations": {op.name: op.reach for op in OPERATIONS}, "runs": runs,
+            "latency": {"delays_ms": list(DELAYS_MS), "connections": LATENCY_CONNECTIONS, "runs": latency}}
 
 
 def _round(round_number: int, options: Options, data_dir: Path, workdir: Path,
-           layout: CpuLayout) -> list[dict[str, Any]]:
+           layout: CpuLayout) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The portal stack under load, operation by operation; then scatter latency through the stand-ins."""
     try:
         stack = start_portal(data_dir, workdir, layout, f"w2-r{round_number}")
     except BenchError as exc:
         return [{"target": "govgraph", "operation": op.name, "round": round_number, "failed": failure_text(exc)}
-                for op in OPERATIONS]
+                for op in OPERATIONS], []
     try:
-        return [_operation(op, round_number, options, stack, workdir, layout) for op in OPERATIONS]
+        loaded = [_operation(op, round_number, options, stack, workdir, layout) for op in OPERATIONS]
+        timed = run_latency({op.name: op for op in OPERATIONS}, round_number, options, stack, data_dir, workdir,
+                            layout)
+        return loaded, timed
     finally:
         stack.stop()
 
