@@ -284,31 +284,45 @@ class PartitionRouter:
 
     async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext,
                        idempotent: bool = True) -> list[_ShardResult]:
-        headers = ctx.headers
-        timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
+        """One request per shard, all in flight at once; results in the order of `bodies`.
 
-        async def call(key: str, body: bytes) -> _ShardResult:
-            breaker = self.breakers[key]
-            now = time.monotonic()
-            if not breaker.allows(now):
-                return _ShardResult(key, None, SubgraphFailure(
+        The requests are started without a task each and awaited together: a scatter's cost
+        is per shard, so per-shard overhead is what it saves.
+        """
+        timeout = max(0.001, min(self.partition.shard_timeout_s or self.config.timeout_for(self.service),
+                                 ctx.remaining()))
+        await self.upstream.start()
+        now = time.monotonic()
+        started: dict[str, asyncio.Future[tuple[int, bytes]]] = {}
+        skipped: dict[str, _ShardResult] = {}
+        for key, body in bodies.items():
+            if self.breakers[key].allows(now):
+                started[key] = self.upstream.begin(self.partition.shards[key], body, ctx.headers, timeout,
+                                                   idempotent)
+            else:
+                skipped[key] = _ShardResult(key, None, SubgraphFailure(
                     SUBGRAPH_UNAVAILABLE, self.service,
                     f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
                     f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
                     {"circuit": "open"}))
+        if started:
+            # asyncio.wait never cancels what it waits for: another caller may share a request
+            await asyncio.wait(started.values(), timeout=timeout)
+        now = time.monotonic()
+        results: list[_ShardResult] = []
+        for key in bodies:
+            if key in skipped:
+                results.append(skipped[key])
+                continue
             try:
-                response = await self.upstream.post(
-                    self.graph, body, headers, max(0.001, min(timeout, ctx.remaining())),
-                    url=self.partition.shards[key], label=f"{self.service}[{key}]",
-                    idempotent=idempotent)
+                response = self.upstream.outcome(f"{self.service}[{key}]", started[key], timeout)
             except SubgraphFailure as failure:
-                breaker.record(False, time.monotonic())
+                self.breakers[key].record(False, now)
                 failure.service = self.service
-                return _ShardResult(key, None, failure)
-            breaker.record(True, time.monotonic())
-            return _ShardResult(key, response, None)
-
-        results = await asyncio.gather(*(call(k, b) for k, b in bodies.items()))
+                results.append(_ShardResult(key, None, failure))
+                continue
+            self.breakers[key].record(True, now)
+            results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(
             self.service, {"answered": [], "failed": []})
         for r in results:

@@ -101,33 +101,73 @@ class Upstream:
         try:
             if idempotent and self.deduplicate:
                 key = (target, body, tuple(headers.items()))
-                task = self._inflight.get(key)
-                if task is None:
-                    # the shared request carries the time limit itself, so the caller that
-                    # starts it needs no second timer; later callers bring their own
-                    task = asyncio.get_running_loop().create_task(
-                        _bounded(transport.post(target, body, headers, idempotent), timeout))
-                    self._inflight[key] = task
-                    task.add_done_callback(lambda t, k=key: self._settled(k, t))
-                    status, raw = await asyncio.shield(task)
-                else:
+                shared = key in self._inflight
+                task = self.begin(target, body, headers, timeout, idempotent)
+                if shared:
+                    # later callers bring their own timer; the request has the first caller's
                     async with asyncio.timeout(timeout):
                         status, raw = await asyncio.shield(task)
+                else:
+                    status, raw = await asyncio.shield(task)
             else:
                 async with asyncio.timeout(timeout):
                     status, raw = await transport.post(target, body, headers, idempotent)
         except TimeoutError:
-            raise SubgraphFailure(SUBGRAPH_TIMEOUT, service,
-                                  f'Subgraph "{service}" did not answer within {timeout:g} s.') from None
+            raise _timed_out(service, timeout) from None
         except TransportError as exc:
-            code = SUBGRAPH_BAD_RESPONSE if exc.bad_response else SUBGRAPH_UNAVAILABLE
-            what = "sent a malformed response" if exc.bad_response else "is unavailable"
-            raise SubgraphFailure(code, service, f'Subgraph "{service}" {what}: {exc}') from None
+            raise _unavailable(service, exc) from None
+        return _decode(service, status, raw)
+
+    def begin(self, target: str, body: bytes, headers: Mapping[str, str], timeout: float,
+              idempotent: bool = True) -> asyncio.Future[tuple[int, bytes]]:
+        """Start one request, or join an identical one in flight, and return it without waiting.
+
+        The request is bounded by its own `timeout`. It may be shared, so a caller must never
+        cancel it: wait with `asyncio.wait` or through `asyncio.shield`, then read it with
+        `outcome`. The transport must be started (`start`).
+        """
+        transport = self._transport
+        assert transport is not None, "Upstream.start() first"
+        loop = asyncio.get_running_loop()
+        if not (idempotent and self.deduplicate):
+            task = loop.create_task(_bounded(transport.post(target, body, headers, idempotent), timeout))
+            task.add_done_callback(observe_outcome)
+            return task
+        key = (target, body, tuple(headers.items()))
+        task = self._inflight.get(key)
+        if task is None:
+            task = loop.create_task(_bounded(transport.post(target, body, headers, idempotent), timeout))
+            self._inflight[key] = task
+            task.add_done_callback(lambda t, k=key: self._settled(k, t))
+        return task
+
+    @staticmethod
+    def outcome(service: str, request: asyncio.Future[tuple[int, bytes]] | None,
+                timeout: float) -> dict[str, Any]:
+        """The decoded answer of a request from `begin`; unfinished (None) or failed: SubgraphFailure."""
+        if request is None or not request.done():
+            raise _timed_out(service, timeout)
+        try:
+            status, raw = request.result()
+        except TimeoutError:
+            raise _timed_out(service, timeout) from None
+        except TransportError as exc:
+            raise _unavailable(service, exc) from None
         return _decode(service, status, raw)
 
     def _settled(self, key: tuple[Any, ...], task: asyncio.Future[Any]) -> None:
         self._inflight.pop(key, None)
         observe_outcome(task)
+
+
+def _timed_out(service: str, timeout: float) -> SubgraphFailure:
+    return SubgraphFailure(SUBGRAPH_TIMEOUT, service, f'Subgraph "{service}" did not answer within {timeout:g} s.')
+
+
+def _unavailable(service: str, exc: TransportError) -> SubgraphFailure:
+    code = SUBGRAPH_BAD_RESPONSE if exc.bad_response else SUBGRAPH_UNAVAILABLE
+    what = "sent a malformed response" if exc.bad_response else "is unavailable"
+    return SubgraphFailure(code, service, f'Subgraph "{service}" {what}: {exc}')
 
 
 async def _bounded(call: Awaitable[T], timeout: float) -> T:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.config import GatewayConfig
+from gateway.config import GatewayConfig, PartitionConfig
 from gateway.engine import Gateway
 from gateway.pipeline import GraphQLRequest
 
@@ -58,6 +58,7 @@ async def _serve(pause_s: float = 0.3) -> tuple[web.AppRunner, SlowSubgraph, str
     subgraph = SlowSubgraph(pause_s)
     app = web.Application()
     app.router.add_post("/graphql", subgraph.handle)
+    app.router.add_post("/shards/{key}/graphql", subgraph.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -133,3 +134,30 @@ def test_a_shared_request_that_times_out_fails_every_caller_and_is_not_reused() 
     assert elapsed < 2.0, f"callers waited {elapsed:.2f} s for a subgraph that takes 3 s"
     # the four callers shared one request; the one after the timeout started a new one
     assert calls == 2
+
+
+def test_a_caller_that_gives_up_does_not_cancel_the_scatter_it_shares() -> None:
+    """Two identical scatters share each shard's request; cancelling one leaves the other whole."""
+    async def scenario() -> tuple[Any, Any, int]:
+        runner, subgraph, url = await _serve(pause_s=0.5)
+        base = url.removesuffix("/graphql")
+        config = GatewayConfig(partitions={"halls": PartitionConfig(
+            subgraph="halls", shards={key: f"{base}/shards/{key}/graphql" for key in ("440000", "110000")})})
+        gateway = Gateway(SUPERGRAPH.replace("URL", url), config)
+        await gateway.startup()
+        try:
+            quitter = asyncio.ensure_future(gateway.execute(GraphQLRequest(query="{ hall }")))
+            stayer = asyncio.ensure_future(gateway.execute(GraphQLRequest(query="{ hall }")))
+            await asyncio.sleep(0.1)
+            quitter.cancel()
+            kept = await stayer
+            return quitter.cancelled(), kept.body, len(subgraph.calls)
+        finally:
+            await gateway.shutdown()
+            await runner.cleanup()
+
+    cancelled, body, calls = asyncio.run(scenario())
+    assert cancelled
+    assert body["data"] == {"hall": "广州市政务服务中心"}, body
+    assert body["extensions"]["partitions"]["halls"] == {"answered": ["440000", "110000"], "failed": []}, body
+    assert calls == 2  # one request per shard, shared by both callers
