@@ -87,7 +87,8 @@ TARGETS: dict[str, Target] = {
     )
 }
 
-DEFAULT_TARGETS = ["govgraph", "govgraph-nodedup", "apollo", "hive", "hive-nodedup"]
+# every comparison the results report: deduplication off, on by default, and client requests shared too
+DEFAULT_TARGETS = ["govgraph", "govgraph-nodedup", "govgraph-inbound", "apollo", "hive", "hive-nodedup", "hive-inbound"]
 
 
 def select(names: list[str]) -> list[Target]:
