@@ -142,10 +142,9 @@ class Upstream:
         return task
 
     @staticmethod
-    def outcome(service: str, request: asyncio.Future[tuple[int, bytes]] | None,
-                timeout: float) -> dict[str, Any]:
-        """The decoded answer of a request from `begin`; unfinished (None) or failed: SubgraphFailure."""
-        if request is None or not request.done():
+    def outcome(service: str, request: asyncio.Future[tuple[int, bytes]], timeout: float) -> dict[str, Any]:
+        """The decoded answer of a request from `begin`; one unfinished or failed is a SubgraphFailure."""
+        if not request.done():
             raise _timed_out(service, timeout)
         try:
             status, raw = request.result()
