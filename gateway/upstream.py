@@ -8,6 +8,7 @@ The wire itself is a small swappable `Transport` (see `gateway.transport`).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -128,17 +129,18 @@ class Upstream:
         """
         transport = self._transport
         assert transport is not None, "Upstream.start() first"
-        loop = asyncio.get_running_loop()
-        if not (idempotent and self.deduplicate):
-            task = loop.create_task(_bounded(transport.post(target, body, headers, idempotent), timeout))
+        key = (target, body, tuple(headers.items())) if idempotent and self.deduplicate else None
+        if key is not None:
+            shared = self._inflight.get(key)
+            if shared is not None:
+                return shared
+        task = asyncio.get_running_loop().create_task(
+            _bounded(transport.post(target, body, headers, idempotent), timeout))
+        if key is None:
             task.add_done_callback(observe_outcome)
-            return task
-        key = (target, body, tuple(headers.items()))
-        task = self._inflight.get(key)
-        if task is None:
-            task = loop.create_task(_bounded(transport.post(target, body, headers, idempotent), timeout))
+        else:
             self._inflight[key] = task
-            task.add_done_callback(lambda t, k=key: self._settled(k, t))
+            task.add_done_callback(functools.partial(self._settled, key))
         return task
 
     @staticmethod

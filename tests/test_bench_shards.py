@@ -32,7 +32,7 @@ class Upstream(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Upstream
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         self.server.seen.append((self.path, body))
         status = 500 if "broken" in self.path else 200
