@@ -30,12 +30,13 @@ from bench.targets import ROOT
 from bench.w2.operations import SCATTER_PAIRS, PortalOperation
 from bench.w2.stack import GOVGRAPH, PortalStack
 from bench.wrk import run_load
-from gateway.stack import EFFECTIVE_CONFIG
 
 HERE = Path(__file__).resolve().parent
 DELAYS_MS = (0, 5, 20)
 PARTITION = "provincial"
 LATENCY_CONNECTIONS = 1
+# where `govgraph run` writes the gateway configuration it uses (README: "Running parts on their own")
+EFFECTIVE_CONFIG = "gateway.toml"
 
 
 def run_latency(operations: dict[str, PortalOperation], round_number: int, options: Options, stack: PortalStack,
