@@ -49,7 +49,7 @@ def run_latency(operations: dict[str, PortalOperation], round_number: int, optio
             accepted = {op.name: _answer(stack.gateway_port, op) for op in wanted}
             standins = _start_standins(stack, workdir, layout, label, cleanup)
             gateway = _start_gateway(standins, data_dir, workdir, layout, label, cleanup)
-        except (BenchError, OSError, http.client.HTTPException) as exc:
+        except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
             return [{"operation": op.name, "round": round_number, "delay_ms": delay, "failed": failure_text(exc)}
                     for delay in DELAYS_MS for op in wanted]
         records = []
@@ -60,7 +60,7 @@ def run_latency(operations: dict[str, PortalOperation], round_number: int, optio
                     _post(f"{standins}/__delay?ms={delay}")
                     _measure(op, accepted[op.name], record, options, gateway, standins, workdir,
                              f"{label}-{delay}ms-{op.name}", layout)
-                except (BenchError, OSError, http.client.HTTPException) as exc:
+                except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
                     record["failed"] = failure_text(exc)
                 records.append(record)
         return records
