@@ -30,6 +30,7 @@ from graphql.execution.values import get_variable_values
 from cache.memory import LRUCache
 from gateway.config import GatewayConfig
 from gateway.executor import ExecutionContext, Executor
+from gateway.inflight import InFlight
 from gateway.partition import PartitionRouter
 from gateway.pipeline import GraphQLRequest, GraphQLResponse
 from gateway.planner.builder import PlanningError, QueryPlanner
@@ -41,7 +42,7 @@ from gateway.planner.operation import (
 )
 from gateway.planner.plan import FetchNode, QueryPlan
 from gateway.shaping import CompiledShaper
-from gateway.upstream import Upstream, observe_outcome
+from gateway.upstream import Upstream
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
 
@@ -92,7 +93,7 @@ class Gateway:
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
         self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
         self.executor = Executor(self._send)
-        self._inflight: dict[tuple[Any, ...], asyncio.Future[GraphQLResponse]] = {}
+        self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(dict.fromkeys(
             ["authorization", "cookie", *config.propagate_headers]))
 
@@ -179,11 +180,7 @@ class Gateway:
             orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
             tuple(headers.get(h) for h in self._identity_headers),
         )
-        task = self._inflight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._run(prepared, variables, request, raw_variables))
-            self._inflight[key] = task
-            task.add_done_callback(lambda t: (self._inflight.pop(key, None), observe_outcome(t)))
+        task = self._inflight.join(key, lambda: self._run(prepared, variables, request, raw_variables))
         return await asyncio.shield(task)
 
     def _document(self, query: str) -> ParsedDocument:

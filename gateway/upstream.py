@@ -8,14 +8,14 @@ The wire itself is a small swappable `Transport` (see `gateway.transport`).
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
 
 from gateway.config import GatewayConfig
+from gateway.inflight import InFlight, observe_outcome
 from gateway.transport import Transport, TransportError, make_transport
 from schema.supergraph import Supergraph
 
@@ -62,7 +62,7 @@ class Upstream:
             )
         self._transport: Transport | None = None
         self._propagate = tuple(h.lower() for h in config.propagate_headers)
-        self._inflight: dict[tuple[Any, ...], asyncio.Task[tuple[int, bytes]]] = {}
+        self._inflight: InFlight[tuple[int, bytes]] = InFlight()
         self.deduplicate = config.deduplicate_subgraph_requests
 
     async def start(self) -> None:
@@ -101,11 +101,10 @@ class Upstream:
                                   f'Subgraph "{service}" has no URL configured.')
         try:
             if idempotent and self.deduplicate:
-                key = (target, body, tuple(headers.items()))
-                shared = key in self._inflight
-                task = self.begin(target, body, headers, timeout, idempotent)
-                if shared:
-                    # later callers bring their own timer; the request has the first caller's
+                joined = (target, body, tuple(headers.items())) in self._inflight
+                task = self.begin(target, body, headers, timeout)
+                if joined:
+                    # a caller that joins brings its own timer; the request has its starter's
                     async with asyncio.timeout(timeout):
                         status, raw = await asyncio.shield(task)
                 else:
@@ -129,18 +128,14 @@ class Upstream:
         """
         transport = self._transport
         assert transport is not None, "Upstream.start() first"
-        key = (target, body, tuple(headers.items())) if idempotent and self.deduplicate else None
-        if key is not None:
-            shared = self._inflight.get(key)
-            if shared is not None:
-                return shared
-        task = asyncio.get_running_loop().create_task(
-            _bounded(transport.post(target, body, headers, idempotent), timeout))
-        if key is None:
-            task.add_done_callback(observe_outcome)
-        else:
-            self._inflight[key] = task
-            task.add_done_callback(functools.partial(self._settled, key))
+
+        def start() -> Coroutine[Any, Any, tuple[int, bytes]]:
+            return _bounded(transport.post(target, body, headers, idempotent), timeout)
+
+        if idempotent and self.deduplicate:
+            return self._inflight.join((target, body, tuple(headers.items())), start)
+        task = asyncio.get_running_loop().create_task(start())
+        task.add_done_callback(observe_outcome)
         return task
 
     @staticmethod
@@ -155,10 +150,6 @@ class Upstream:
         except TransportError as exc:
             raise _unavailable(service, exc) from None
         return _decode(service, status, raw)
-
-    def _settled(self, key: tuple[Any, ...], task: asyncio.Future[Any]) -> None:
-        self._inflight.pop(key, None)
-        observe_outcome(task)
 
 
 def _timed_out(service: str, timeout: float) -> SubgraphFailure:
@@ -175,12 +166,6 @@ async def _bounded(call: Awaitable[T], timeout: float) -> T:
     """`call`, failing with TimeoutError after `timeout` seconds (one task, unlike wait_for)."""
     async with asyncio.timeout(timeout):
         return await call
-
-
-def observe_outcome(task: asyncio.Future[Any]) -> None:
-    """Mark a shared request's outcome as seen: its waiters may all have given up already."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _decode(service: str, status: int, raw: bytes) -> dict[str, Any]:
