@@ -7,8 +7,10 @@
 //       many gateways in one process, so the suite loads the gateway modules once: each
 //       stdin line is {"start": PORT, "supergraph": PATH, "urls": {NAME: URL}, "engine": E} or
 //       {"stop": PORT}; each is answered on stdout with {"ok": PORT} or {"error": PORT, "message": ...}.
-//       E is "apollo" (the default) or "hive": Hive Gateway, the second opinion the suite asks
-//       when govgraph and @apollo/gateway disagree.
+//       E is "apollo" (the default), "hive": Hive Gateway, the second opinion the suite asks
+//       when govgraph and @apollo/gateway disagree, or "hive-router": Hive Gateway planning
+//       with the Rust query planner of @graphql-hive/router-runtime, the reference of the
+//       random differential test (tests/conformance/random/).
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
@@ -38,13 +40,19 @@ async function serve(supergraphPath, port, urlFor) {
 }
 
 // Hive Gateway takes subgraph URLs from the supergraph itself, so the overrides are written in.
-async function serveHive(supergraphPath, port, urls) {
+async function serveHive(supergraphPath, port, urls, router = false) {
   const { createGatewayRuntime } = await import("@graphql-hive/gateway-runtime");
+  const extra = {};
+  if (router) {
+    const { unifiedGraphHandler } = await import("@graphql-hive/router-runtime");
+    extra.unifiedGraphHandler = unifiedGraphHandler;
+  }
   const sdl = readFileSync(supergraphPath, "utf8").replace(
     /@join__graph\(name: "([^"]+)", url: "([^"]*)"\)/g,
     (_, name, url) => `@join__graph(name: "${name}", url: "${urls[name] ?? url}")`,
   );
-  const runtime = createGatewayRuntime({ supergraph: sdl, logging: false, graphiql: false });
+  const runtime = createGatewayRuntime({
+    supergraph: sdl, logging: false, graphiql: false, ...extra });
   const http = createServer(runtime);
   await new Promise((resolve) => http.listen(Number(port), "127.0.0.1", resolve));
   return {
@@ -65,8 +73,9 @@ if (args[0] === "--stdin") {
     if ("start" in command) {
       try {
         const urls = command.urls ?? {};
-        const server = command.engine === "hive"
-          ? await serveHive(command.supergraph, command.start, urls)
+        const server = command.engine === "hive" || command.engine === "hive-router"
+          ? await serveHive(command.supergraph, command.start, urls,
+            command.engine === "hive-router")
           : await serve(command.supergraph, command.start, (name) => urls[name]);
         servers.set(command.start, server);
         reply({ ok: command.start });
