@@ -3,6 +3,7 @@
 Synchronous on purpose: the hot path looks up documents and plans without an
 await. A shared (Redis) level can sit behind it later, keyed the same way.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -14,24 +15,20 @@ V = TypeVar("V")
 
 
 class LRUCache(Generic[K, V]):
-    __slots__ = ("_data", "hits", "maxsize", "misses")
+    __slots__ = ("_data", "maxsize")
 
     def __init__(self, maxsize: int = 1024) -> None:
         if maxsize < 1:
             raise ValueError("an LRU cache needs room for at least one entry")
         self.maxsize = maxsize
         self._data: OrderedDict[K, V] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: K) -> V | None:
         try:
             value = self._data[key]
         except KeyError:
-            self.misses += 1
             return None
         self._data.move_to_end(key)
-        self.hits += 1
         return value
 
     def put(self, key: K, value: V) -> None:

@@ -4,6 +4,7 @@ Subcommands come from the `govgraph.commands` entry-point group so that each par
 of the product registers its own command without the gateway importing it: the
 gateway never imports a subgraph (they meet only over HTTP and the supergraph).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govgraph",
-        description="Federated GraphQL gateway and subgraphs for Internet Plus government services.",
+        description="Federated GraphQL gateway and subgraphs for Internet Plus government "
+        "services.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -32,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_unavailable(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-                          name: str, exc: ImportError) -> None:
+def _register_unavailable(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, exc: ImportError
+) -> None:
     reason = f"the {name!r} command cannot be loaded: {exc}"
     parser = commands.add_parser(name, help=f"(unavailable: {exc})")
 

@@ -3,6 +3,7 @@
 Heavy imports (uvicorn, the engine) happen inside the command so that `govgraph
 --help` and the other subcommands stay fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
-    from gateway.pipeline import Engine
+    from gateway.exchange import Engine
+    from gateway.server import GraphQLApp
 
 PROG = "govgraph gateway"
 
@@ -27,18 +29,28 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "gateway",
         help="serve the federated GraphQL API from a supergraph",
         description="Serve GraphQL over HTTP (POST and GET /graphql, GET /health) for a "
-                    "federation v2 supergraph. Command-line flags override the configuration "
-                    "file; GOVGRAPH_* environment variables override the file too.",
+        "federation v2 supergraph. Command-line flags override the configuration "
+        "file; GOVGRAPH_* environment variables override the file too.",
     )
-    parser.add_argument("--supergraph", metavar="PATH|URL",
-                        help="supergraph SDL file or http(s) URL (default: env "
-                             "GOVGRAPH_SUPERGRAPH, then gateway.supergraph in the config)")
+    parser.add_argument(
+        "--supergraph",
+        metavar="PATH|URL",
+        help="supergraph SDL file or http(s) URL (default: env "
+        "GOVGRAPH_SUPERGRAPH, then gateway.supergraph in the config)",
+    )
     parser.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default 4000)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="govgraph.toml configuration file (default: env GOVGRAPH_CONFIG)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes, each with its own engine (default 1)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="govgraph.toml configuration file (default: env GOVGRAPH_CONFIG)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes, each with its own engine (default 1)",
+    )
     parser.set_defaults(func=run_gateway)
 
 
@@ -63,14 +75,20 @@ def run_gateway(args: argparse.Namespace) -> int:
         return _fail(f"--workers must be at least 1, got {config.workers}")
     source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH")
     if not source and config.supergraph:
-        source = _relative_to(Path(config_path).parent, config.supergraph) if config_path \
+        source = (
+            _relative_to(Path(config_path).parent, config.supergraph)
+            if config_path
             else config.supergraph
+        )
     if not source:
-        return _fail("no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
-                     "or gateway.supergraph in the configuration file")
+        return _fail(
+            "no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
+            "or gateway.supergraph in the configuration file"
+        )
     config.supergraph = source
 
-    from gateway.supergraph_source import SupergraphError, load_supergraph
+    from gateway.supergraph_source import load_supergraph
+    from schema.supergraph import SupergraphError
 
     try:
         sdl = load_supergraph(source)
@@ -81,8 +99,11 @@ def run_gateway(args: argparse.Namespace) -> int:
         return 2
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    print(f"{PROG}: serving http://{config.host}:{config.port}/graphql "
-          f"({config.workers} worker{'s' if config.workers > 1 else ''})", file=sys.stderr)
+    print(
+        f"{PROG}: serving http://{config.host}:{config.port}/graphql "
+        f"({config.workers} worker{'s' if config.workers > 1 else ''})",
+        file=sys.stderr,
+    )
     if config.workers == 1:
         from gateway.server import create_app
 
@@ -116,13 +137,14 @@ def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> 
     return 0
 
 
-def _serve(app: object, config: GatewayConfig, *, factory: bool) -> None:
+def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> None:
+    """Serve `app`, or with `factory` the app the import string `app` names."""
     import uvicorn
 
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
-            app,  # type: ignore[arg-type]  # an ASGI app, or an import string with factory=True
+            app,
             factory=factory,
             host=config.host,
             port=config.port,

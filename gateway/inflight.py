@@ -5,6 +5,7 @@ A shared task is never cancelled by one caller giving up: callers wait through
 `asyncio.shield` or `asyncio.wait`. Its outcome is always observed, even when every caller
 has gone, so a failure nobody waits for is not reported as "never retrieved".
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,46 +1,5 @@
-"""The request pipeline: parse → validate → plan → execute → shape.
+"""Moved to `gateway.exchange`; kept until its last importers switch."""
 
-`Gateway` is what the HTTP layer talks to. It knows nothing of HTTP beyond the
-method (a mutation over GET is refused) and the headers it may propagate.
-"""
-from __future__ import annotations
+from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-
-@dataclass(slots=True)
-class GraphQLRequest:
-    query: str | None
-    operation_name: str | None = None
-    variables: dict[str, Any] | None = None
-    extensions: dict[str, Any] | None = None
-    # lower-cased header names
-    headers: Mapping[str, str] = field(default_factory=dict)
-    http_method: str = "POST"
-    # the client asked to see the query plan (header `govgraph-query-plan: true`)
-    want_plan: bool = False
-
-
-@dataclass(slots=True)
-class GraphQLResponse:
-    """`body` is the GraphQL response map ({data, errors, extensions}).
-
-    `request_error` is True when the request never reached execution (parse,
-    validation or variable coercion failed): GraphQL over HTTP answers those with
-    400 under `application/graphql-response+json`. `http_status` forces a status
-    (e.g. 405 for a mutation over GET).
-    """
-
-    body: dict[str, Any]
-    request_error: bool = False
-    http_status: int | None = None
-
-
-class Engine(Protocol):
-    """What the HTTP layer needs of the engine (`gateway.engine.Gateway` is the real one)."""
-
-    async def startup(self) -> None: ...
-    async def shutdown(self) -> None: ...
-    async def execute(self, request: GraphQLRequest) -> GraphQLResponse: ...
+__all__ = ["Engine", "GraphQLRequest", "GraphQLResponse"]

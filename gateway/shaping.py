@@ -5,11 +5,12 @@ type conditions, `@skip`/`@include` on variables, removal of fields the planner 
 (keys, `@requires`), and GraphQL null propagation — a null in a non-null position makes
 the nearest nullable parent null, with one error at the path where it happened.
 """
+
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLSchema
 from graphql.type import (
@@ -23,6 +24,9 @@ from graphql.type import (
 )
 
 from gateway.planner.operation import Condition, Field, InlineFragment, Selection, both, holds
+
+if TYPE_CHECKING:
+    from graphql.type import GraphQLNullableOutputType
 
 _INTROSPECTION = ("__schema", "__type")
 _INVALID = object()  # "null went into a non-null position": propagate upward
@@ -40,8 +44,14 @@ class Shaper:
         self._applies: dict[tuple[str | None, str], bool] = {}
         self._enums: dict[str, frozenset[str]] = {}
 
-    def shape(self, root_type: str, selections: list[Selection], data: dict[str, Any] | None,
-              errors: list[dict[str, Any]], variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    def shape(
+        self,
+        root_type: str,
+        selections: list[Selection],
+        data: dict[str, Any] | None,
+        errors: list[dict[str, Any]],
+        variables: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
         if data is None:
             return None
         error_paths = {tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)}
@@ -66,13 +76,21 @@ class Shaper:
         self._collected[key] = result
         return result
 
-    def _collect(self, selections: list[Selection], runtime: str,
-                 grouped: dict[str, list[tuple[Field, Condition]]], condition: Condition) -> None:
+    def _collect(
+        self,
+        selections: list[Selection],
+        runtime: str,
+        grouped: dict[str, list[tuple[Field, Condition]]],
+        condition: Condition,
+    ) -> None:
         for sel in selections:
             if isinstance(sel, Field):
                 grouped.setdefault(sel.response_key, []).append(
-                    (sel, both(condition, sel.condition)))
-            elif isinstance(sel, InlineFragment) and self._fragment_applies(sel.type_condition, runtime):
+                    (sel, both(condition, sel.condition))
+                )
+            elif isinstance(sel, InlineFragment) and self._fragment_applies(
+                sel.type_condition, runtime
+            ):
                 self._collect(sel.selections, runtime, grouped, both(condition, sel.condition))
 
     def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
@@ -83,14 +101,24 @@ class Shaper:
         if cached is None:
             ctype = self.schema.get_type(cond)
             rtype = self.schema.get_type(runtime)
-            cached = (ctype is not None and isinstance(rtype, GraphQLObjectType)
-                      and is_abstract_type(ctype) and self.schema.is_sub_type(ctype, rtype))  # type: ignore[arg-type]
+            cached = (
+                ctype is not None
+                and isinstance(rtype, GraphQLObjectType)
+                and is_abstract_type(ctype)
+                and self.schema.is_sub_type(ctype, rtype)
+            )
             self._applies[key] = cached
         return cached
 
-    def _object(self, obj: dict[str, Any], runtime: str, selections: list[Selection],
-                path: list[Any], errors: list[dict[str, Any]],
-                error_paths: set[tuple[Any, ...]]) -> Any:
+    def _object(
+        self,
+        obj: dict[str, Any],
+        runtime: str,
+        selections: list[Selection],
+        path: list[Any],
+        errors: list[dict[str, Any]],
+        error_paths: set[tuple[Any, ...]],
+    ) -> Any:
         out: dict[str, Any] = {}
         for key, entries in self.fields(selections, runtime):
             active = [f for f, c in entries if not c or holds(c, self._variables)]
@@ -104,27 +132,40 @@ class Shaper:
                 # answered by graphql-core against the API schema, already in client shape
                 out[key] = obj.get(key)
                 continue
-            subsel = first.selections if len(active) == 1 else [
-                s for f in active for s in (f.selections or ())]
-            value = self._value(first.type, obj.get(key), subsel, path + [key], first, errors,
-                                error_paths)
+            subsel = (
+                first.selections
+                if len(active) == 1
+                else [s for f in active for s in (f.selections or ())]
+            )
+            value = self._value(
+                first.type, obj.get(key), subsel, path + [key], first, errors, error_paths
+            )
             if value is _INVALID:
                 return _INVALID
             out[key] = value
         return out
 
-    def _value(self, ftype: GraphQLOutputType, value: Any, selections: list[Selection] | None,
-               path: list[Any], field: Field, errors: list[dict[str, Any]],
-               error_paths: set[tuple[Any, ...]]) -> Any:
+    def _value(
+        self,
+        ftype: GraphQLOutputType,
+        value: Any,
+        selections: list[Selection] | None,
+        path: list[Any],
+        field: Field,
+        errors: list[dict[str, Any]],
+        error_paths: set[tuple[Any, ...]],
+    ) -> Any:
         if isinstance(ftype, GraphQLNonNull):
             result = self._value(ftype.of_type, value, selections, path, field, errors, error_paths)
             if result is None:
                 if not any(_related(p, path) for p in error_paths):
-                    errors.append({
-                        "message": f"Cannot return null for non-nullable field "
-                                   f"{field.parent_type}.{field.name}.",
-                        "path": path,
-                    })
+                    errors.append(
+                        {
+                            "message": f"Cannot return null for non-nullable field "
+                            f"{field.parent_type}.{field.name}.",
+                            "path": path,
+                        }
+                    )
                     error_paths.add(tuple(path))
                 return _INVALID
             return result
@@ -135,32 +176,38 @@ class Shaper:
                 return None
             items = []
             for i, item in enumerate(value):
-                shaped = self._value(ftype.of_type, item, selections, path + [i], field, errors,
-                                     error_paths)
+                shaped = self._value(
+                    ftype.of_type, item, selections, path + [i], field, errors, error_paths
+                )
                 if shaped is _INVALID:
                     return None
                 items.append(shaped)
             return items
         if is_leaf_type(ftype):
             if isinstance(ftype, GraphQLEnumType) and value not in self._enum_values(ftype):
-                errors.append({
-                    "message": f'Enum "{ftype.name}" cannot represent value: '
-                               f"{json.dumps(value, ensure_ascii=False)}",
-                    "path": path,
-                })
+                errors.append(
+                    {
+                        "message": f'Enum "{ftype.name}" cannot represent value: '
+                        f"{json.dumps(value, ensure_ascii=False)}",
+                        "path": path,
+                    }
+                )
                 error_paths.add(tuple(path))
                 return None
             return value
         if not isinstance(value, dict):
             return None
         if is_abstract_type(ftype):
-            runtime = value.get("__typename")
-            rtype = self.schema.get_type(runtime) if isinstance(runtime, str) else None
-            # an interface object's answer keeps the interface's name: its own fields still apply
-            if not isinstance(rtype, GraphQLObjectType) and runtime != ftype.name:  # type: ignore[union-attr]
+            typename = value.get("__typename")
+            if not isinstance(typename, str):
                 return None
+            # an interface object's answer keeps the interface's name: its own fields still apply
+            rtype = self.schema.get_type(typename)
+            if not isinstance(rtype, GraphQLObjectType) and typename != ftype.name:
+                return None
+            runtime = typename
         else:
-            runtime = ftype.name  # type: ignore[union-attr]
+            runtime = ftype.name
         shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
         return None if shaped is _INVALID else shaped
 
@@ -169,6 +216,10 @@ def _related(error_path: tuple[Any, ...], path: list[Any]) -> bool:
     """An error at, above or below `path` already explains a null there."""
     n = min(len(error_path), len(path))
     return list(error_path[:n]) == path[:n]
+
+
+# a generated shaping function: (data, variables) -> the client's data
+_ShapeFn = Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]]
 
 
 class _Fallback(Exception):
@@ -195,7 +246,7 @@ class CompiledShaper:
         self._tables: list[str] = []  # after every function: tables refer to them by name
         self._objects: dict[tuple[int, str], str] = {}
         self._counter = 0
-        self._root: Any = None
+        self._root: _ShapeFn | None = None
         try:
             root = self._object_fn(selections, root_type)
         except _Fallback:
@@ -206,8 +257,12 @@ class CompiledShaper:
         exec(compile(source, f"<shaper {root_type}>", "exec"), self._ns)  # noqa: S102
         self._root = self._ns[root]
 
-    def shape(self, data: dict[str, Any] | None, errors: list[dict[str, Any]],
-              variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    def shape(
+        self,
+        data: dict[str, Any] | None,
+        errors: list[dict[str, Any]],
+        variables: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
         if data is None:
             return None
         if self._root is not None:
@@ -256,8 +311,11 @@ class CompiledShaper:
             elif first.name in _INTROSPECTION:
                 lines = [f"    {var} = g({k})"]
             else:
-                sub = first.selections if len(fields) == 1 else [
-                    s for f in fields for s in (f.selections or ())]
+                sub = (
+                    first.selections
+                    if len(fields) == 1
+                    else [s for f in fields for s in (f.selections or ())]
+                )
                 lines = self._complete(first.type, f"g({k})", var, sub or [])
             if not conditional:
                 body.extend(lines)
@@ -274,17 +332,23 @@ class CompiledShaper:
         self._lines.append("\n".join([f"def {name}(o, v):"] + body + [ret]))
         return name
 
-    def _complete(self, ftype: GraphQLOutputType, src: str, var: str,
-                  selections: list[Selection]) -> list[str]:
+    def _complete(
+        self, ftype: GraphQLOutputType, src: str, var: str, selections: list[Selection]
+    ) -> list[str]:
         """Statements that set `var` to the completed value of expression `src`."""
-        nonnull = isinstance(ftype, GraphQLNonNull)
-        inner = ftype.of_type if nonnull else ftype
+        inner: GraphQLNullableOutputType
+        if isinstance(ftype, GraphQLNonNull):
+            nonnull, inner = True, ftype.of_type
+        else:
+            nonnull, inner = False, ftype
         if is_leaf_type(inner) and not isinstance(inner, GraphQLEnumType):
             out = [f"    {var} = {src}"]
         elif isinstance(inner, GraphQLEnumType):
             values = self._const(frozenset(inner.values))
-            out = [f"    {var} = {src}",
-                   f"    if {var} is not None and {var} not in {values}: raise F"]
+            out = [
+                f"    {var} = {src}",
+                f"    if {var} is not None and {var} not in {values}: raise F",
+            ]
         else:
             fn = self._value_fn(inner, selections)
             out = [f"    {var} = {fn}({src}, v)"]
@@ -292,7 +356,7 @@ class CompiledShaper:
             out.append(f"    if {var} is None: raise F")
         return out
 
-    def _value_fn(self, ftype: GraphQLOutputType, selections: list[Selection]) -> str:
+    def _value_fn(self, ftype: GraphQLNullableOutputType, selections: list[Selection]) -> str:
         """A function completing one (nullable) value of `ftype`."""
         name = self._name("val")
         if isinstance(ftype, GraphQLList):
@@ -301,29 +365,35 @@ class CompiledShaper:
             bare = item.of_type if item_nonnull else item
             if is_leaf_type(bare) and not isinstance(bare, GraphQLEnumType):
                 check = "    if None in x: raise F\n" if item_nonnull else ""
-                code = (f"def {name}(x, v):\n    if x is None: return None\n"
-                        f"    if x.__class__ is not list: raise F\n{check}    return x")
+                code = (
+                    f"def {name}(x, v):\n    if x is None: return None\n"
+                    f"    if x.__class__ is not list: raise F\n{check}    return x"
+                )
             else:
                 body = self._complete(item, "i", "r", selections)
                 item_fn = self._name("item")
                 self._lines.append(f"def {item_fn}(i, v):\n" + "\n".join(body) + "\n    return r")
-                code = (f"def {name}(x, v):\n    if x is None: return None\n"
-                        f"    if x.__class__ is not list: raise F\n"
-                        f"    return [{item_fn}(i, v) for i in x]")
+                code = (
+                    f"def {name}(x, v):\n    if x is None: return None\n"
+                    f"    if x.__class__ is not list: raise F\n"
+                    f"    return [{item_fn}(i, v) for i in x]"
+                )
         elif is_abstract_type(ftype):
             table = {}
-            for possible in self.schema.get_possible_types(ftype):  # type: ignore[arg-type]
+            for possible in self.schema.get_possible_types(ftype):
                 table[possible.name] = self._object_fn(selections, possible.name)
             # an interface object's answer keeps the interface's name
-            table[ftype.name] = self._object_fn(selections, ftype.name)  # type: ignore[union-attr]
+            table[ftype.name] = self._object_fn(selections, ftype.name)
             entries = ", ".join(f"{t!r}: {fn}" for t, fn in table.items())
             tname = self._name("T")
             self._tables.append(f"{tname} = {{{entries}}}")
-            code = (f"def {name}(x, v):\n    if x is None: return None\n"
-                    f"    f = {tname}.get(x.get('__typename'))\n"
-                    f"    if f is None: raise F\n    return f(x, v)")
+            code = (
+                f"def {name}(x, v):\n    if x is None: return None\n"
+                f"    f = {tname}.get(x.get('__typename'))\n"
+                f"    if f is None: raise F\n    return f(x, v)"
+            )
         else:
-            fn = self._object_fn(selections, ftype.name)  # type: ignore[union-attr]
+            fn = self._object_fn(selections, ftype.name)
             code = f"def {name}(x, v):\n    if x is None: return None\n    return {fn}(x, v)"
         self._lines.append(code)
         return name

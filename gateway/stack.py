@@ -493,7 +493,8 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         default=os.environ.get("GOVGRAPH_DATA_DIR", "data"),
         metavar="DIR",
         help="directory with national.db and provinces/*.db; the effective gateway "
-        f"configuration is written there as {EFFECTIVE_CONFIG} (env GOVGRAPH_DATA_DIR, default data)",
+        f"configuration is written there as {EFFECTIVE_CONFIG} "
+        "(env GOVGRAPH_DATA_DIR, default data)",
     )
     parser.add_argument(
         "--config",
@@ -531,6 +532,7 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="how long the parts may take to stop after SIGTERM before they are killed (default 10)",
+        help="how long the parts may take to stop after SIGTERM before they are killed "
+        "(default 10)",
     )
     parser.set_defaults(func=run)

@@ -3,23 +3,23 @@
 Only fetching lives here; the engine parses and validates what it gets. Errors say
 what went wrong without repeating the source, so callers can prefix it once.
 """
+
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from schema.supergraph import SupergraphError
+
 DEFAULT_TIMEOUT_S = 10.0
 # Far above any real supergraph; a bound so a wrong URL cannot exhaust memory.
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
 
-class SupergraphError(ValueError):
-    """The supergraph source cannot be read; the message names the problem."""
-
-
-def load_supergraph(source: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+def load_supergraph(
+    source: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, max_bytes: int = DEFAULT_MAX_BYTES
+) -> str:
     """Return the supergraph SDL text at `source` (a path or an http(s) URL)."""
     if not source or not source.strip():
         raise SupergraphError("no supergraph given: pass --supergraph PATH or URL")
@@ -54,15 +54,20 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
 
 def _fetch(url: str, timeout_s: float, max_bytes: int) -> bytes:
     request = urllib.request.Request(
-        url, headers={"accept": "application/graphql, text/plain;q=0.9, */*;q=0.5",
-                      "user-agent": "govgraph-gateway"})
+        url,
+        headers={
+            "accept": "application/graphql, text/plain;q=0.9, */*;q=0.5",
+            "user-agent": "govgraph-gateway",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise SupergraphError(f"the response is {declared} bytes, more than the "
-                                      f"{max_bytes}-byte limit")
-            body = response.read(max_bytes + 1)
+                raise SupergraphError(
+                    f"the response is {declared} bytes, more than the {max_bytes}-byte limit"
+                )
+            body: bytes = response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise SupergraphError(f"HTTP {exc.code} {exc.reason}".rstrip()) from None
     except urllib.error.URLError as exc:

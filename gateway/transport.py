@@ -5,6 +5,7 @@ client over asyncio and the httptools parser — the gateway's hot path spends m
 its client time in per-request bookkeeping that a JSON-only POST does not need.
 `AiohttpTransport` is the general client, used for https and when configured.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -29,8 +30,9 @@ class TransportError(Exception):
 
 
 class Transport(Protocol):
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
-                   idempotent: bool) -> tuple[int, bytes]: ...
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], idempotent: bool
+    ) -> tuple[int, bytes]: ...
 
     async def close(self) -> None: ...
 
@@ -47,14 +49,18 @@ class AiohttpTransport:
 
         self._aiohttp = aiohttp
         self.max_bytes = max_bytes
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60,
-                                         ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector,
-                                              cookie_jar=aiohttp.DummyCookieJar(),
-                                              skip_auto_headers=("User-Agent",))
+        connector = aiohttp.TCPConnector(
+            limit=0, limit_per_host=256, keepalive_timeout=60, ttl_dns_cache=300
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent",),
+        )
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
-                   idempotent: bool) -> tuple[int, bytes]:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], idempotent: bool
+    ) -> tuple[int, bytes]:
         try:
             async with self._session.post(url, data=body, headers=dict(headers)) as resp:
                 raw = await resp.content.read(self.max_bytes + 1)
@@ -110,7 +116,9 @@ class _Connection(asyncio.Protocol):
     # ---- asyncio.Protocol ----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # create_connection hands over a stream transport; uvloop's does not subclass
+        # asyncio.Transport, so this can only be a cast, not an isinstance check
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.received = True
@@ -129,15 +137,20 @@ class _Connection(asyncio.Protocol):
         elif not self.received:
             waiter.set_exception(_Dropped("the connection closed before a response"))
         else:
-            waiter.set_exception(TransportError("the connection closed in the middle of a response",
-                                                bad_response=True))
+            waiter.set_exception(
+                TransportError(
+                    "the connection closed in the middle of a response", bad_response=True
+                )
+            )
         self.waiter = None
 
     # ---- httptools callbacks -----------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
         lowered = name.lower()
-        if lowered == b"content-length" or (lowered == b"transfer-encoding" and b"chunked" in value.lower()):
+        if lowered == b"content-length" or (
+            lowered == b"transfer-encoding" and b"chunked" in value.lower()
+        ):
             self.framed = True
 
     def on_headers_complete(self) -> None:
@@ -218,8 +231,9 @@ class _Pool:
                 return conn, True
         loop = asyncio.get_running_loop()
         try:
-            _, conn = await loop.create_connection(lambda: _Connection(self, self.max_bytes),
-                                                   self.host, self.port)
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self, self.max_bytes), self.host, self.port
+            )
         except OSError as exc:
             # the address stays in the gateway's log: a client never learns internal hosts
             log.warning("cannot connect to %s:%s: %s", self.host, self.port, exc)
@@ -261,8 +275,9 @@ class HttpToolsTransport:
         self._targets[url] = (pool, head)
         return pool, head
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str],
-                   idempotent: bool) -> tuple[int, bytes]:
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], idempotent: bool
+    ) -> tuple[int, bytes]:
         target = self._target(url)
         if target is None:
             if self._fallback is None:

@@ -5,6 +5,7 @@ A failed call never raises out of the executor: it becomes a `SubgraphFailure`
 with a GraphQL error code, so the response carries partial data plus the error.
 The wire itself is a small swappable `Transport` (see `gateway.transport`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -82,9 +83,16 @@ class Upstream:
                 headers[name] = value
         return headers
 
-    async def post(self, graph: str, body: bytes, headers: Mapping[str, str],
-                   timeout: float, url: str | None = None, label: str | None = None,
-                   idempotent: bool = True) -> dict[str, Any]:
+    async def post(
+        self,
+        graph: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        url: str | None = None,
+        label: str | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
         """POST one operation; returns the decoded response map or raises SubgraphFailure.
 
         Identical in-flight queries (same URL, body and headers) share one request; each
@@ -97,8 +105,9 @@ class Upstream:
         service = label or self.names.get(graph, graph)
         target = url or self.urls[graph]
         if not target:
-            raise SubgraphFailure(SUBGRAPH_UNAVAILABLE, service,
-                                  f'Subgraph "{service}" has no URL configured.')
+            raise SubgraphFailure(
+                SUBGRAPH_UNAVAILABLE, service, f'Subgraph "{service}" has no URL configured.'
+            )
         try:
             if idempotent and self.deduplicate:
                 joined = (target, body, tuple(headers.items())) in self._inflight
@@ -118,8 +127,14 @@ class Upstream:
             raise _unavailable(service, exc) from None
         return _decode(service, status, raw)
 
-    def begin(self, target: str, body: bytes, headers: Mapping[str, str], timeout: float,
-              idempotent: bool = True) -> asyncio.Future[tuple[int, bytes]]:
+    def begin(
+        self,
+        target: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeout: float,
+        idempotent: bool = True,
+    ) -> asyncio.Future[tuple[int, bytes]]:
         """Start one request, or join an identical one in flight, and return it without waiting.
 
         The request is bounded by its own `timeout`. It may be shared, so a caller must never
@@ -139,8 +154,13 @@ class Upstream:
         return task
 
     @staticmethod
-    def outcome(service: str, request: asyncio.Future[tuple[int, bytes]], timeout: float) -> dict[str, Any]:
-        """The decoded answer of a request from `begin`; one unfinished or failed is a SubgraphFailure."""
+    def outcome(
+        service: str, request: asyncio.Future[tuple[int, bytes]], timeout: float
+    ) -> dict[str, Any]:
+        """The decoded answer of a request from `begin`.
+
+        A request that is unfinished or failed becomes a SubgraphFailure.
+        """
         if not request.done():
             raise _timed_out(service, timeout)
         try:
@@ -153,7 +173,9 @@ class Upstream:
 
 
 def _timed_out(service: str, timeout: float) -> SubgraphFailure:
-    return SubgraphFailure(SUBGRAPH_TIMEOUT, service, f'Subgraph "{service}" did not answer within {timeout:g} s.')
+    return SubgraphFailure(
+        SUBGRAPH_TIMEOUT, service, f'Subgraph "{service}" did not answer within {timeout:g} s.'
+    )
 
 
 def _unavailable(service: str, exc: TransportError) -> SubgraphFailure:
@@ -173,17 +195,23 @@ def _decode(service: str, status: int, raw: bytes) -> dict[str, Any]:
         decoded = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise SubgraphFailure(
-            SUBGRAPH_BAD_RESPONSE, service,
+            SUBGRAPH_BAD_RESPONSE,
+            service,
             f'Subgraph "{service}" sent a response that is not JSON (HTTP {status}).',
             {"status": status},
         ) from None
     if not isinstance(decoded, dict) or ("data" not in decoded and "errors" not in decoded):
         raise SubgraphFailure(
-            SUBGRAPH_BAD_RESPONSE, service,
+            SUBGRAPH_BAD_RESPONSE,
+            service,
             f'Subgraph "{service}" sent JSON that is not a GraphQL response (HTTP {status}).',
             {"status": status},
         )
     if status >= 400 and not decoded.get("errors") and decoded.get("data") is None:
-        raise SubgraphFailure(SUBGRAPH_BAD_RESPONSE, service,
-                              f'Subgraph "{service}" answered HTTP {status}.', {"status": status})
+        raise SubgraphFailure(
+            SUBGRAPH_BAD_RESPONSE,
+            service,
+            f'Subgraph "{service}" answered HTTP {status}.',
+            {"status": status},
+        )
     return decoded

@@ -4,6 +4,7 @@ Composition machinery (`link`, `join__*`, `@tag`, `@inaccessible`) is removed,
 and so is every element marked `@inaccessible`, so introspection and validation
 against this schema never reveal or admit them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -74,15 +75,23 @@ def api_schema(document: DocumentNode, prefixes: dict[str, tuple[str, str]]) -> 
             return None
 
     definitions = [
-        d for d in document.definitions
-        if not (isinstance(d, (TypeDefinitionNode, TypeExtensionNode)) and d.name.value in hidden_types)
+        d
+        for d in document.definitions
+        if not (
+            isinstance(d, (TypeDefinitionNode, TypeExtensionNode)) and d.name.value in hidden_types
+        )
     ]
     stripped = visit(DocumentNode(definitions=tuple(definitions)), Strip())
     # a schema definition left with only default root names is dropped by build_ast_schema
-    stripped = DocumentNode(definitions=tuple(
-        d for d in stripped.definitions
-        if not (isinstance(d, SchemaExtensionNode) and not d.directives and not d.operation_types)
-    ))
+    stripped = DocumentNode(
+        definitions=tuple(
+            d
+            for d in stripped.definitions
+            if not (
+                isinstance(d, SchemaExtensionNode) and not d.directives and not d.operation_types
+            )
+        )
+    )
     schema = build_ast_schema(stripped, assume_valid_sdl=True)
     return schema
 

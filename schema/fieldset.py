@@ -1,4 +1,5 @@
 """`join__FieldSet` values (keys, `@requires`, `@provides`) as selection sets."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -5,10 +5,11 @@ composers. This module answers the planner's questions — which subgraphs can
 resolve `Type.field`, by which keys an entity can be fetched, what a field
 `@requires` or `@provides` — and knows nothing of HTTP or of any domain.
 """
+
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
@@ -17,6 +18,7 @@ from graphql import (
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumValueNode,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     ListValueNode,
@@ -38,7 +40,7 @@ SUPPORTED_JOIN_VERSIONS = ("0.1", "0.2", "0.3", "0.4", "0.5")
 
 
 class SupergraphError(ValueError):
-    """The supergraph cannot be served; the message names the problem."""
+    """The supergraph cannot be read or served; the message names the problem."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,9 @@ class Supergraph:
         try:
             document = parse(sdl)
         except GraphQLError as exc:
-            raise SupergraphError(f"the supergraph is not valid GraphQL SDL: {exc.message}") from None
+            raise SupergraphError(
+                f"the supergraph is not valid GraphQL SDL: {exc.message}"
+            ) from None
         self.sdl = sdl
         self.hash = hashlib.sha256(sdl.encode()).hexdigest()
         self.document: DocumentNode = document
@@ -122,7 +126,8 @@ class Supergraph:
         if join is None:
             raise SupergraphError(
                 "the supergraph has no @link to the join spec "
-                "(https://specs.apollo.dev/join/v0.x): is this a subgraph SDL rather than a supergraph?"
+                "(https://specs.apollo.dev/join/v0.x): "
+                "is this a subgraph SDL rather than a supergraph?"
             )
         self.join_prefix = join[0]
         try:
@@ -148,8 +153,11 @@ class Supergraph:
     def _read_graphs(self) -> None:
         enum_name = self._d("Graph")
         enum_def = next(
-            (d for d in self.document.definitions
-             if isinstance(d, EnumTypeDefinitionNode) and d.name.value == enum_name),
+            (
+                d
+                for d in self.document.definitions
+                if isinstance(d, EnumTypeDefinitionNode) and d.name.value == enum_name
+            ),
             None,
         )
         if enum_def is None:
@@ -161,11 +169,11 @@ class Supergraph:
                     f"{enum_name}.{value.name.value} has no @{self._d('graph')}(name:, url:)"
                 )
             args = _args(directive)
-            name = args.get("name") or value.name.value.lower()
-            url = args.get("url")
-            if not isinstance(url, str):
-                url = ""
-            self.subgraphs[value.name.value] = Subgraph(name=name, enum_value=value.name.value, url=url)
+            name = _string(args, "name") or value.name.value.lower()
+            url = _string(args, "url") or ""
+            self.subgraphs[value.name.value] = Subgraph(
+                name=name, enum_value=value.name.value, url=url
+            )
         if not self.subgraphs:
             raise SupergraphError(f"the supergraph's {enum_name} lists no subgraphs")
 
@@ -188,30 +196,43 @@ class Supergraph:
                     args = _args(directive)
                     if dname == self._d("type"):
                         graph = args.get("graph")
-                        if graph not in self.subgraphs:
-                            raise SupergraphError(f"@{dname} on {name} names unknown graph {graph!r}")
-                        key_text = args.get("key")
+                        if not isinstance(graph, str) or graph not in self.subgraphs:
+                            raise SupergraphError(
+                                f"@{dname} on {name} names unknown graph {graph!r}"
+                            )
+                        key_text = _string(args, "key")
                         key = None
                         if key_text:
                             try:
                                 key = parse_field_set(key_text)
                             except GraphQLError as exc:
                                 raise SupergraphError(
-                                    f"key {key_text!r} of {name} is not a valid field set: {exc.message}"
+                                    f"key {key_text!r} of {name} is not a valid field set: "
+                                    f"{exc.message}"
                                 ) from None
-                        model.join_types.append(JoinType(
-                            graph=graph, key=key, key_text=key_text,
-                            extension=bool(args.get("extension", False)),
-                            resolvable=args.get("resolvable", True) is not False,
-                            is_interface_object=bool(args.get("isInterfaceObject", False)),
-                        ))
+                        model.join_types.append(
+                            JoinType(
+                                graph=graph,
+                                key=key,
+                                key_text=key_text,
+                                extension=bool(args.get("extension", False)),
+                                resolvable=args.get("resolvable", True) is not False,
+                                is_interface_object=bool(args.get("isInterfaceObject", False)),
+                            )
+                        )
                     elif dname == self._d("owner"):
                         # join v0.1: fields without @join__field belong to the owning graph
-                        model.owner = args.get("graph")  # type: ignore[assignment]
+                        model.owner = _string(args, "graph")
                     elif dname == self._d("implements"):
-                        model.implements.setdefault(args["graph"], set()).add(args["interface"])
+                        where = f"@{dname} on {name}"
+                        model.implements.setdefault(_required(args, "graph", where), set()).add(
+                            _required(args, "interface", where)
+                        )
                     elif dname == self._d("unionMember"):
-                        model.union_members.setdefault(args["graph"], set()).add(args["member"])
+                        where = f"@{dname} on {name}"
+                        model.union_members.setdefault(_required(args, "graph", where), set()).add(
+                            _required(args, "member", where)
+                        )
                 for fdef in getattr(d, "fields", None) or ():
                     fm = model.fields.setdefault(fdef.name.value, FieldModel(fdef.name.value))
                     for directive in fdef.directives or ():
@@ -219,25 +240,26 @@ class Supergraph:
                             continue
                         fm.has_joins = True
                         args = _args(directive)
-                        graph = args.get("graph")
-                        requires_text = args.get("requires")
-                        provides_text = args.get("provides")
+                        graph = _string(args, "graph")
+                        requires_text = _string(args, "requires")
+                        provides_text = _string(args, "provides")
                         jf = JoinField(
                             graph=graph,
                             requires=parse_field_set(requires_text) if requires_text else None,
                             requires_text=requires_text,
                             provides=parse_field_set(provides_text) if provides_text else None,
-                            type=args.get("type"),
+                            type=_string(args, "type"),
                             external=bool(args.get("external", False)),
-                            override=args.get("override"),
+                            override=_string(args, "override"),
                             used_overridden=bool(args.get("usedOverridden", False)),
-                            override_label=args.get("overrideLabel"),
+                            override_label=_string(args, "overrideLabel"),
                         )
                         if graph is not None:
                             fm.joins[graph] = jf
             model.graphs = frozenset(jt.graph for jt in model.join_types)
             if not model.join_types and kind in ("OBJECT", "INTERFACE", "UNION"):
-                # join v0.1 supergraphs may omit join__type on value types: every graph may have them
+                # join v0.1 supergraphs may omit join__type on value types:
+                # every graph may have them
                 model.graphs = frozenset(self.subgraphs)
             self.types[name] = model
         for model in self.types.values():
@@ -265,11 +287,10 @@ class Supergraph:
     @staticmethod
     def _in_every_key(model: TypeModel, field_name: str) -> bool:
         """A key field is resolvable in every graph that declares the key (join v0.1)."""
-        keyed = [jt for jt in model.join_types if jt.key is not None]
-        return bool(keyed) and all(
-            any(getattr(s, "name", None) is not None and s.name.value == field_name
-                for s in jt.key.selections)
-            for jt in keyed
+        keys = [jt.key for jt in model.join_types if jt.key is not None]
+        return bool(keys) and all(
+            any(isinstance(s, FieldNode) and s.name.value == field_name for s in key.selections)
+            for key in keys
         )
 
     # ---- queries of the planner ---------------------------------------------
@@ -338,11 +359,14 @@ class Supergraph:
 
 
 def override_label_active(label: str) -> bool:
-    """Progressive override labels default to the overriding subgraph; `percent(0)` keeps the old one."""
+    """Progressive override labels default to the overriding subgraph.
+
+    `percent(0)` keeps the overridden one.
+    """
     text = label.strip()
     if text.startswith("percent(") and text.endswith(")"):
         try:
-            return float(text[len("percent("):-1]) > 0
+            return float(text[len("percent(") : -1]) > 0
         except ValueError:
             return True
     return True
@@ -368,9 +392,10 @@ def _read_links(document: DocumentNode) -> dict[str, tuple[str, str]]:
             if name == "join" and version not in SUPPORTED_JOIN_VERSIONS:
                 raise SupergraphError(
                     f"join spec v{version} is not supported (supported: "
-                    + ", ".join("v" + v for v in SUPPORTED_JOIN_VERSIONS) + ")"
+                    + ", ".join("v" + v for v in SUPPORTED_JOIN_VERSIONS)
+                    + ")"
                 )
-            out[name] = (args.get("as") or name, version)
+            out[name] = (_string(args, "as") or name, version)
     return out
 
 
@@ -383,6 +408,19 @@ def _directive(directives: Iterable[DirectiveNode] | None, name: str) -> Directi
 
 def _args(directive: DirectiveNode) -> dict[str, object]:
     return {arg.name.value: _literal(arg.value) for arg in directive.arguments or ()}
+
+
+def _string(args: Mapping[str, object], name: str) -> str | None:
+    """A string argument (`String`, `join__FieldSet`, a `join__Graph` value), or None."""
+    value = args.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _required(args: Mapping[str, object], name: str, where: str) -> str:
+    value = _string(args, name)
+    if value is None:
+        raise SupergraphError(f"{where} needs a string {name}: argument, got {args.get(name)!r}")
+    return value
 
 
 def _literal(node: ValueNode) -> object:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway.config import GatewayConfig, PartitionConfig
 from gateway.engine import Gateway
-from gateway.pipeline import GraphQLRequest
+from gateway.exchange import GraphQLRequest
 
 SUPERGRAPH = """
 schema @link(url: "https://specs.apollo.dev/link/v1.0")

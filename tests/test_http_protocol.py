@@ -1,6 +1,6 @@
 """GraphQL over HTTP status codes, media types and request checks of the gateway's ASGI app.
 
-The engine is replaced by a small fake with the `gateway.pipeline.Gateway` interface, so
+The engine is replaced by a small fake with the `gateway.exchange.Engine` interface, so
 these tests pin the HTTP layer alone; the ASGI app is driven directly, message by message.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from gateway.config import GatewayConfig
-from gateway.pipeline import GraphQLRequest, GraphQLResponse
+from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.server import create_app
 
 GQL = "application/graphql-response+json"
@@ -408,15 +408,18 @@ def test_query_plan_is_not_requested_when_not_exposed() -> None:
     assert "extensions" not in reply.json
 
 
-def test_unexpected_engine_failure_is_a_clean_500_and_is_logged(
+def test_unexpected_engine_failure_is_a_coded_error_with_a_request_id_and_is_logged(
         client: Client, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="govgraph.gateway.http"):
         reply = client.post({"query": "{ boom }"})
-    assert reply.status == 500
-    assert reply.json == {"errors": [{"message": "Internal server error",
-                                      "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
-    assert b"hunter2" not in reply.body and b"Traceback" not in reply.body
-    assert any("hunter2" in (r.exc_text or "") for r in caplog.records)
+    assert reply.status == 200
+    request_id = reply.headers["x-request-id"]
+    assert reply.json["data"] is None
+    assert reply.json["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR",
+                                                     "requestId": request_id}
+    assert b"hunter2" not in reply.body and b"RuntimeError" not in reply.body
+    assert any(request_id in r.getMessage() and "hunter2" in (r.exc_text or "")
+               for r in caplog.records)
 
 
 def test_unknown_path_is_404(client: Client) -> None:

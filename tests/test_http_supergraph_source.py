@@ -10,7 +10,8 @@ from typing import ClassVar
 
 import pytest
 
-from gateway.supergraph_source import SupergraphError, load_supergraph
+from gateway.supergraph_source import load_supergraph
+from schema.supergraph import SupergraphError
 
 SDL = 'schema @link(url: "https://specs.apollo.dev/link/v1.0") { query: Query }\n' \
       "type Query { 省: String }\n"
