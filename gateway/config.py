@@ -74,6 +74,10 @@ class GatewayConfig:
     expose_query_plan: bool = True
     introspection: bool = True
     plan_cache_size: int = 1024
+    # Refused before planning: selections once fragments are expanded (fields, inline
+    # fragments and spreads, each alias counted), and nesting of fields.
+    max_expanded_selections: int = 10_000
+    max_depth: int = 100
     # identical in-flight subgraph queries share one request (always safe: each caller
     # decodes its own copy)
     deduplicate_subgraph_requests: bool = True
@@ -119,6 +123,9 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
+    for name in ("max_expanded_selections", "max_depth"):
+        if name in gw:
+            setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
     for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
@@ -146,7 +153,8 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     if "timeout_s" in upstream:
         cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", upstream["timeout_s"])
     if "deduplicate" in upstream:
-        cfg.deduplicate_subgraph_requests = _typed("upstream.deduplicate", upstream["deduplicate"], bool)
+        cfg.deduplicate_subgraph_requests = _typed("upstream.deduplicate",
+                                                   upstream["deduplicate"], bool)
     if "client" in upstream:
         client = upstream["client"]
         if client not in ("httptools", "aiohttp"):
@@ -161,11 +169,14 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             raise ConfigError(f"partitions.{name}.shards must map partition keys to URLs")
         pc = PartitionConfig(subgraph=name, shards={str(k): v for k, v in shards.items()})
         if "shard_timeout_s" in part:
-            pc.shard_timeout_s = _seconds(f"partitions.{name}.shard_timeout_s", part["shard_timeout_s"])
+            pc.shard_timeout_s = _seconds(f"partitions.{name}.shard_timeout_s",
+                                          part["shard_timeout_s"])
         if "breaker_failures" in part:
-            pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures", part["breaker_failures"], int)
+            pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures",
+                                         part["breaker_failures"], int)
         if "breaker_reset_s" in part:
-            pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"])
+            pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s",
+                                          part["breaker_reset_s"])
         routing = part.get("routing", {})
         if not isinstance(routing, Mapping):
             raise ConfigError(f"[partitions.{name}.routing] must be a table")
@@ -187,7 +198,8 @@ def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where:
     if "key_field" in part:
         pc.key_field = _typed(f"{where}.key_field", part["key_field"], str)
     for type_name, fname in dict(part.get("entity_key_fields", {})).items():
-        pc.entity_key_fields[type_name] = _typed(f"{where}.entity_key_fields.{type_name}", fname, str)
+        pc.entity_key_fields[type_name] = _typed(f"{where}.entity_key_fields.{type_name}",
+                                                 fname, str)
     for arg, kind in dict(part.get("arguments", {})).items():
         if kind not in ("key", "prefix"):
             raise ConfigError(f'{where}.arguments.{arg} must be "key" or "prefix", got {kind!r}')
@@ -242,11 +254,14 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
                     partition.shards = {k: value.replace("{key}", k) for k in partition.shards}
                 break
     if "GOVGRAPH_SUBGRAPH_TIMEOUT_S" in env:
-        cfg.subgraph_timeout_s = _seconds("GOVGRAPH_SUBGRAPH_TIMEOUT_S", env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"])
+        cfg.subgraph_timeout_s = _seconds("GOVGRAPH_SUBGRAPH_TIMEOUT_S",
+                                          env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"])
     if "GOVGRAPH_REQUEST_DEADLINE_S" in env:
-        cfg.request_deadline_s = _seconds("GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"])
+        cfg.request_deadline_s = _seconds("GOVGRAPH_REQUEST_DEADLINE_S",
+                                          env["GOVGRAPH_REQUEST_DEADLINE_S"])
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
-        cfg.propagate_headers = [h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()]
+        cfg.propagate_headers = [h.strip().lower()
+                                 for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()]
 
 
 def _shard_list(name: str, value: str) -> dict[str, str]:
@@ -267,6 +282,13 @@ def _typed(name: str, value: Any, kind: type) -> Any:
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")
     return value
+
+
+def _positive(name: str, value: Any) -> int:
+    count: int = _typed(name, value, int)
+    if count <= 0:
+        raise ConfigError(f"{name} must be a whole number greater than zero, got {value!r}")
+    return count
 
 
 def _seconds(name: str, value: Any) -> float:

@@ -3,6 +3,8 @@
 Work that does not depend on the request (parsing, validation, normalisation,
 planning, printing subgraph operations) happens once per distinct operation and
 is cached; a warm request only coerces variables, runs fetches and shapes data.
+Whatever fails inside, the client gets a GraphQL error with a code and, for a fault
+of the gateway, the request id its traceback is logged under.
 """
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import asyncio
 import gc
 import logging
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -29,14 +33,19 @@ from graphql.execution.values import get_variable_values
 
 from cache.memory import LRUCache
 from gateway.config import GatewayConfig
+from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor
 from gateway.inflight import InFlight
 from gateway.partition import PartitionRouter
-from gateway.pipeline import GraphQLRequest, GraphQLResponse
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.operation import (
+    Field,
+    InlineFragment,
     Operation,
     OperationError,
+    OperationLimitError,
+    Selection,
+    measure,
     normalize,
     select_operation,
 )
@@ -68,6 +77,14 @@ class PreparedOperation:
     plan_text: str
 
 
+class PlannerFault(Exception):
+    """The planner failed unexpectedly; `field` is the one it could not plan, when found."""
+
+    def __init__(self, field: str | None) -> None:
+        super().__init__(field)
+        self.field = field
+
+
 class Gateway:
     def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
         self.config = config
@@ -91,7 +108,8 @@ class Gateway:
             name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
-        self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(config.plan_cache_size)
+        self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(
+            config.plan_cache_size)
         self.executor = Executor(self._send)
         self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(dict.fromkeys(
@@ -125,6 +143,16 @@ class Gateway:
     # ---- the pipeline ----------------------------------------------------------
 
     async def execute(self, request: GraphQLRequest) -> GraphQLResponse:
+        """Never raises: a fault of the gateway is logged with its traceback and answered
+        as an `INTERNAL_SERVER_ERROR` naming the request id, never the exception."""
+        request_id = request.request_id or uuid.uuid4().hex
+        try:
+            return await self._execute(request, request_id)
+        except Exception:
+            log.exception("request %s failed (operation %r)", request_id, request.operation_name)
+            return _internal_error(request_id)
+
+    async def _execute(self, request: GraphQLRequest, request_id: str) -> GraphQLResponse:
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
@@ -165,13 +193,24 @@ class Gateway:
                     "message": f"The gateway cannot plan this operation: {exc}",
                     "extensions": {"code": "QUERY_PLANNING_FAILED"},
                 }]})
+            except PlannerFault as fault:
+                log.exception("request %s: the planner failed on %s", request_id,
+                              fault.field or "an unknown field")
+                where = f" at field {fault.field}" if fault.field else ""
+                return GraphQLResponse({"data": None, "errors": [{
+                    "message": f"The gateway failed to plan this operation{where}. This is a "
+                               f"fault of the gateway, not of the operation; it is logged under "
+                               f"request id {request_id}.",
+                    "extensions": {"code": "QUERY_PLANNING_FAILED", "requestId": request_id},
+                }]})
             self.prepared.put(key, prepared)
         if kind == "query" and self.config.deduplicate_requests:
             return await self._run_shared(prepared, coerced, request, raw_variables)
         return await self._run(prepared, coerced, request, raw_variables)
 
     async def _run_shared(self, prepared: PreparedOperation, variables: dict[str, Any],
-                          request: GraphQLRequest, raw_variables: dict[str, Any]) -> GraphQLResponse:
+                          request: GraphQLRequest,
+                          raw_variables: dict[str, Any]) -> GraphQLResponse:
         """Identical in-flight queries — same document, operation, variables, and the headers
         that reach subgraphs or identify the caller — share one execution."""
         headers = request.headers
@@ -180,7 +219,8 @@ class Gateway:
             orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
             tuple(headers.get(h) for h in self._identity_headers),
         )
-        task = self._inflight.join(key, lambda: self._run(prepared, variables, request, raw_variables))
+        task = self._inflight.join(
+            key, lambda: self._run(prepared, variables, request, raw_variables))
         return await asyncio.shield(task)
 
     def _document(self, query: str) -> ParsedDocument:
@@ -192,20 +232,33 @@ class Gateway:
         except GraphQLError as exc:
             parsed = ParsedDocument(None, [_format(exc)])
         else:
-            errors = validate(self.schema, document)
-            if not errors and not self.config.introspection and _uses_introspection(document):
-                errors = [GraphQLError("Introspection is disabled on this gateway.")]
-            if errors:
-                parsed = ParsedDocument(None, [_format(e) for e in errors])
-            else:
-                parsed = ParsedDocument(document, None)
+            parsed = self._validated(document)
         self.documents.put(query, parsed)
         return parsed
+
+    def _validated(self, document: DocumentNode) -> ParsedDocument:
+        """Limits first: validation and everything after it grow with the expanded size."""
+        try:
+            measure(document, max_selections=self.config.max_expanded_selections,
+                    max_depth=self.config.max_depth)
+        except OperationLimitError as exc:
+            return ParsedDocument(None, [{"message": str(exc), "extensions": {"code": exc.code}}])
+        errors = validate(self.schema, document)
+        if not errors and not self.config.introspection and _uses_introspection(document):
+            errors = [GraphQLError("Introspection is disabled on this gateway.")]
+        if errors:
+            return ParsedDocument(None, [_format(e) for e in errors])
+        return ParsedDocument(document, None)
 
     def _prepare(self, document: DocumentNode, definition: OperationDefinitionNode,
                  variables: dict[str, Any]) -> PreparedOperation:
         operation = normalize(self.schema, document, definition, variables)
-        plan = self.planner.plan(operation)
+        try:
+            plan = self.planner.plan(operation)
+        except PlanningError:
+            raise
+        except Exception as exc:
+            raise PlannerFault(_unplannable_field(self.planner.plan, operation)) from exc
         return PreparedOperation(
             operation=operation,
             plan=plan,
@@ -267,6 +320,55 @@ class Gateway:
         assert parsed.document is not None
         definition = select_operation(parsed.document, operation_name)
         return self._prepare(parsed.document, definition, variables or {}).plan
+
+
+def _internal_error(request_id: str) -> GraphQLResponse:
+    return GraphQLResponse({"data": None, "errors": [{
+        "message": f"The gateway failed while answering this request; the failure is logged "
+                   f"under request id {request_id}.",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }]})
+
+
+# Plans tried to find the field behind an unexpected planner failure, at most.
+_FAULT_SEARCH_TRIALS = 32
+
+
+def _unplannable_field(plan: Callable[[Operation], object], operation: Operation) -> str | None:
+    """The field an unexpected planner failure is about: the first root field that fails on
+    its own, then within it the first sub-selection that does, as deep as it goes."""
+    trials = _FAULT_SEARCH_TRIALS
+
+    def fails(selections: list[Selection]) -> bool:
+        nonlocal trials
+        trials -= 1
+        try:
+            plan(replace(operation, selections=selections))
+        except Exception:
+            return True
+        return False
+
+    def narrow(selections: list[Selection],
+               rebuild: Callable[[list[Selection]], list[Selection]]) -> Field | None:
+        for sel in selections:
+            if trials <= 0:
+                return None
+            if not fails(rebuild([sel])):
+                continue
+
+            def inside(inner: list[Selection], sel: Selection = sel) -> list[Selection]:
+                return rebuild([replace(sel, selections=inner)])
+
+            if isinstance(sel, InlineFragment):
+                return narrow(sel.selections, inside)
+            return (narrow(sel.selections, inside) if sel.selections else None) or sel
+        return None
+
+    found = narrow(operation.selections, lambda selections: selections)
+    if found is None:
+        return None
+    alias = f" (as {found.alias})" if found.alias else ""
+    return f"{found.parent_type}.{found.name}{alias}"
 
 
 def _tune_garbage_collector() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from gateway.config import GatewayConfig, load_config
-from gateway.pipeline import Engine, GraphQLRequest, GraphQLResponse
+from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,10 +40,9 @@ _CONTENT_TYPE = {
     GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
     APPLICATION_JSON: b"application/json; charset=utf-8",
 }
-_INTERNAL_ERROR_BODY = orjson.dumps(
-    {"errors": [{"message": "Internal server error",
-                 "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
-)
+REQUEST_ID_HEADER = "x-request-id"
+# A client's request id is reused when it is this short and printable ASCII without spaces.
+MAX_REQUEST_ID_LENGTH = 128
 _HEALTH_BODY = {
     "ok": orjson.dumps({"status": "ok"}),
     "starting": orjson.dumps({"status": "starting"}),
@@ -128,9 +128,13 @@ class GraphQLApp:
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
 
     async def _graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every answer carries `x-request-id`; a failure the engine did not turn into a
+        GraphQL error still becomes one, never a 500."""
         media_type = APPLICATION_JSON
+        request_id = ""
         try:
             headers = _headers(scope)
+            request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
             method = scope["method"]
             if method not in ("GET", "POST"):
                 raise HttpError(405, f"HTTP method {method} is not allowed on {GRAPHQL_PATH}; "
@@ -150,26 +154,32 @@ class GraphQLApp:
                 extensions=params[3], headers=headers, http_method=method,
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
+                request_id=request_id,
             )
         except HttpError as error:
-            await _respond(send, error.status, media_type, error.body(), error.headers)
+            await _respond(send, error.status, media_type, error.body(),
+                           error.headers + _id_header(request_id))
             return
         except _ClientGone:
             return
         except Exception:
-            logger.exception("unexpected failure reading a GraphQL request")
-            await _respond(send, 500, media_type, _INTERNAL_ERROR_BODY)
+            request_id = request_id or uuid.uuid4().hex
+            logger.exception("request %s: unexpected failure reading a GraphQL request", request_id)
+            await _respond(send, 200, media_type, _internal_error(request_id),
+                           _id_header(request_id))
             return
 
         try:
             response = await self.gateway.execute(request)
             body = orjson.dumps(response.body)
         except Exception:
-            logger.exception("unexpected failure executing operation %r", request.operation_name)
-            await _respond(send, 500, media_type, _INTERNAL_ERROR_BODY)
+            logger.exception("request %s: unexpected failure executing operation %r",
+                             request_id, request.operation_name)
+            await _respond(send, 200, media_type, _internal_error(request_id),
+                           _id_header(request_id))
             return
         status, extra = _status(response, media_type)
-        await _respond(send, status, media_type, body, extra)
+        await _respond(send, status, media_type, body, extra + _id_header(request_id))
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
@@ -212,6 +222,27 @@ def app_from_environment() -> GraphQLApp:
         raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
     config.supergraph = source
     return create_app(EngineGateway(load_supergraph(source), config), config)
+
+
+def _client_request_id(value: str | None) -> str | None:
+    """The client's request id, when it is safe to log and echo."""
+    if value and len(value) <= MAX_REQUEST_ID_LENGTH and value.isascii() and value.isprintable() \
+            and " " not in value:
+        return value
+    return None
+
+
+def _id_header(request_id: str) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"x-request-id", request_id.encode("ascii")),)
+
+
+def _internal_error(request_id: str) -> bytes:
+    """Like the engine's own: the code and the request id the traceback is logged under."""
+    return orjson.dumps({"data": None, "errors": [{
+        "message": f"The gateway failed while answering this request; the failure is logged "
+                   f"under request id {request_id}.",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }]})
 
 
 class _ClientGone(Exception):

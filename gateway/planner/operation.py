@@ -1,8 +1,11 @@
-"""The client's operation, normalised for planning and shaping.
+"""The client's operation, measured and normalised for planning and shaping.
 
 Fragment spreads become inline fragments, `@skip`/`@include` are decided with the
 request's variables, and every field knows its parent type and output type, so the
-planner and the shaper never look at fragments or directives again.
+planner and the shaper never look at fragments or directives again. Before that,
+`measure` bounds the size the operation will have once its fragments are inlined:
+a short document of fragments that each spread the next one twice would otherwise
+expand to billions of selections.
 """
 from __future__ import annotations
 
@@ -73,6 +76,31 @@ class OperationError(Exception):
     """The request cannot be planned (e.g. no such operation); the message says why."""
 
 
+class OperationLimitError(OperationError):
+    """The operation is larger or deeper than the gateway's limits allow."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+MAX_EXPANDED_SELECTIONS_EXCEEDED = "MAX_EXPANDED_SELECTIONS_EXCEEDED"
+MAX_DEPTH_EXCEEDED = "MAX_DEPTH_EXCEEDED"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSize:
+    """The operation as normalisation would build it, before `@skip`/`@include`.
+
+    `selections` counts every field, inline fragment and fragment spread once per place it
+    lands after spreads are inlined (a field with its sub-selection); `depth` is the
+    deepest nesting of fields.
+    """
+
+    selections: int
+    depth: int
+
+
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
@@ -87,6 +115,86 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     raise OperationError(f'Unknown operation named "{operation_name}".')
 
 
+def measure(document: DocumentNode, *, max_selections: int, max_depth: int) -> OperationSize:
+    """The expanded size of the document's largest operation, or OperationLimitError as
+    soon as one operation passes a limit.
+
+    Each fragment is walked once and its size remembered, so the work is linear in the
+    document whatever the expanded size (Apollo's `max_recursive_selections`, counted the
+    same way). It needs no schema: it runs before validation, which is itself not cheap.
+    """
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    sizes: dict[str, OperationSize] = {}  # a fragment's selections and depth, relative
+    walking: set[str] = set()
+    count = 0
+    operation = "The operation"
+
+    def too_many() -> OperationLimitError:
+        return OperationLimitError(
+            f"{operation} has more than {max_selections} selections once its fragments are "
+            f"expanded, the limit set by [gateway] max_expanded_selections; split it into "
+            f"smaller operations or spread fragments fewer times.",
+            MAX_EXPANDED_SELECTIONS_EXCEEDED,
+        )
+
+    def too_deep() -> OperationLimitError:
+        return OperationLimitError(
+            f"{operation} nests fields more than {max_depth} levels deep, the limit set by "
+            f"[gateway] max_depth; select less deeply nested data.",
+            MAX_DEPTH_EXCEEDED,
+        )
+
+    def walk(selection_set: SelectionSetNode, depth: int) -> int:
+        """Count the selections under `selection_set`, whose fields are at `depth` + 1;
+        return the deepest field level reached below `depth`."""
+        nonlocal count
+        deepest = 0
+        for sel in selection_set.selections:
+            count += 1
+            if count > max_selections:
+                raise too_many()
+            if isinstance(sel, FieldNode):
+                if depth + 1 > max_depth:
+                    raise too_deep()
+                below = walk(sel.selection_set, depth + 1) if sel.selection_set else 0
+                deepest = max(deepest, 1 + below)
+            elif isinstance(sel, InlineFragmentNode):
+                deepest = max(deepest, walk(sel.selection_set, depth))
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                size = sizes.get(name)
+                if size is None:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in walking:  # validation refuses both
+                        continue
+                    walking.add(name)
+                    before = count
+                    inner = walk(fragment.selection_set, depth)
+                    walking.discard(name)
+                    size = sizes[name] = OperationSize(count - before, inner)
+                else:
+                    count += size.selections
+                    if count > max_selections:
+                        raise too_many()
+                    if depth + size.depth > max_depth:
+                        raise too_deep()
+                deepest = max(deepest, size.depth)
+        return deepest
+
+    largest = OperationSize(0, 0)
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        operation = (f'Operation "{definition.name.value}"' if definition.name
+                     else "The operation")
+        count = 0
+        depth = walk(definition.selection_set, 0)
+        largest = OperationSize(max(largest.selections, count), max(largest.depth, depth))
+    return largest
+
+
 def both(a: Condition, b: Condition) -> Condition:
     """Selected under `a` and, inside it, under `b`."""
     return a + tuple(term for term in b if term not in a) if b else a
@@ -99,7 +207,10 @@ def holds(condition: Condition, variables: Mapping[str, Any]) -> bool:
 def normalize(schema: GraphQLSchema, document: DocumentNode, definition: OperationDefinitionNode,
               variables: Mapping[str, Any]) -> Operation:
     """Literal `@skip`/`@include` are applied here; those reading a variable stay on the
-    selection as its `condition`, so one plan serves every value of the variable."""
+    selection as its `condition`, so one plan serves every value of the variable.
+
+    Each spread is inlined where it lands, so the result has as many selections as
+    `measure` counts, at most: call it first, with the gateway's limits."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
