@@ -40,21 +40,24 @@ from gateway.planner.plan import (
     EntityInput,
     FetchNode,
     FlattenNode,
-    ParallelNode,
     PlanNode,
     QueryPlan,
     RepField,
     SequenceNode,
+)
+from gateway.planner.fetch_graph import (
+    FetchStep,
+    PlanningError,
+    StepInput,
+    effective_dependencies,
+    lay_out,
+    topological,
 )
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 from schema.supergraph import Supergraph
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
-
-
-class PlanningError(Exception):
-    """The operation cannot be split over the subgraphs (an unsatisfiable supergraph)."""
 
 
 @dataclass(slots=True)
@@ -74,41 +77,6 @@ class Want:
 class WantFragment:
     type_condition: str | None
     sub: list[Want | WantFragment]
-
-
-@dataclass(slots=True)
-class _Input:
-    runtime_types: set[str]
-    typename: str | None
-    source_group: FetchGroup
-    source_target: SelectionSet
-    fields: list[RepField] = field(default_factory=list)
-    key_names: tuple[str, ...] = ()  # key fields: an object whose key is null is not fetched
-
-
-class FetchGroup:
-    def __init__(self, gid: int, graph: str, path: tuple[str, ...], parent: FetchGroup | None,
-                 is_entity: bool) -> None:
-        self.id = gid
-        self.graph = graph
-        self.path = path
-        self.parent = parent
-        self.is_entity = is_entity
-        self.selection = SelectionSet()
-        self.inputs: dict[str, _Input] = {}  # type condition in the subgraph -> input
-        self.depends: set[FetchGroup] = set()
-        self.children: dict[tuple[str, tuple[str, ...]], FetchGroup] = {}
-        # the @skip/@include condition every use of this fetch shares (() when unconditional)
-        self.condition: Condition | None = None
-
-    def used_under(self, condition: Condition) -> None:
-        if self.condition is None:
-            self.condition = condition
-        elif self.condition != condition:
-            self.condition = _common(self.condition, condition)
-
-    def __repr__(self) -> str:
-        return f"<FetchGroup {self.id} {self.graph} {'.'.join(self.path)}>"
 
 
 def _list_depth(t: GraphQLOutputType) -> int:
@@ -144,13 +112,14 @@ class QueryPlanner:
 
     def plan(self, operation: Operation) -> QueryPlan:
         self._ids = count()
-        self._groups: list[FetchGroup] = []
+        self._groups: list[FetchStep] = []
         # jumps whose key fields are being planned: never route those fields through them
         self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
+        self._requirers: list[FetchStep] = []  # steps whose @requires are being planned
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
-        self._ancestry: list[tuple[FetchGroup, str, tuple[str, ...], SelectionSet, Want]] = []
+        self._ancestry: list[tuple[FetchStep, str, tuple[str, ...], SelectionSet, Want]] = []
         variable_types = {
             v.variable.name.value: print_ast(v.type)
             for v in operation.definition.variable_definitions or ()
@@ -204,7 +173,7 @@ class QueryPlanner:
 
     def _plan_query(self, operation: Operation, wants: list[Want],
                     variable_types: dict[str, str]) -> PlanNode | None:
-        roots: dict[tuple[str, str], FetchGroup] = {}
+        roots: dict[tuple[str, str], FetchStep] = {}
         root_type = operation.root_type
         # how many root fields each subgraph could serve: a shared root field joins the
         # subgraph that serves the others, so the operation needs as few fetches as possible
@@ -253,7 +222,7 @@ class QueryPlanner:
     def _plan_mutation(self, operation: Operation, wants: list[Want],
                        variable_types: dict[str, str]) -> PlanNode | None:
         """Root mutation fields run one after the other; neighbours on one subgraph share a fetch."""
-        steps: list[FetchGroup] = []
+        steps: list[FetchStep] = []
         root_type = operation.root_type
         for w in wants:
             graphs = self.sg.field_graphs(root_type, w.name)
@@ -267,7 +236,7 @@ class QueryPlanner:
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         nodes = []
         for root in steps:
-            members = [g for g in self._groups if self._root_of(g) is root]
+            members = [g for g in self._groups if g.root() is root]
             node = self._layout_groups(members, operation, variable_types, kind="mutation")
             if node is not None:
                 nodes.append(node)
@@ -277,9 +246,9 @@ class QueryPlanner:
 
     # ---- planning fields -------------------------------------------------------
 
-    def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchGroup | None,
-                   is_entity: bool) -> FetchGroup:
-        group = FetchGroup(next(self._ids), graph, path, parent, is_entity)
+    def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchStep | None,
+                   is_entity: bool) -> FetchStep:
+        group = FetchStep(next(self._ids), graph, path, parent, is_entity)
         if parent is not None:
             group.depends.add(parent)
         self._groups.append(group)
@@ -293,9 +262,9 @@ class QueryPlanner:
         gs = set(graphs)
         return next(g for g in self._graph_order if g in gs)
 
-    def _plan_selections(self, group: FetchGroup, parent_type: str, wants: list[Want | WantFragment],
+    def _plan_selections(self, group: FetchStep, parent_type: str, wants: list[Want | WantFragment],
                          path: tuple[str, ...], target: SelectionSet,
-                         provided: SelectionSetNode | None, depth: int) -> set[FetchGroup]:
+                         provided: SelectionSetNode | None, depth: int) -> set[FetchStep]:
         touched = {group}
         for w in wants:
             if isinstance(w, WantFragment):
@@ -308,9 +277,9 @@ class QueryPlanner:
         model = self.sg.types.get(type_name)
         return model is not None and graph in model.graphs
 
-    def _plan_fragment(self, group: FetchGroup, parent_type: str, frag: WantFragment,
+    def _plan_fragment(self, group: FetchStep, parent_type: str, frag: WantFragment,
                        path: tuple[str, ...], target: SelectionSet,
-                       provided: SelectionSetNode | None, depth: int) -> set[FetchGroup]:
+                       provided: SelectionSetNode | None, depth: int) -> set[FetchStep]:
         cond = frag.type_condition
         if cond is None or cond == parent_type:
             return self._plan_selections(group, parent_type, frag.sub, path, target, provided, depth)
@@ -343,7 +312,7 @@ class QueryPlanner:
         gtype = self.schema.get_type(parent_type)
         return gtype.fields[name].type  # type: ignore[union-attr]
 
-    def _plan_field(self, group: FetchGroup, parent_type: str, w: Want, path: tuple[str, ...],
+    def _plan_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
                     target: SelectionSet, provided: SelectionSetNode | None, depth: int,
                     ) -> tuple:  # (FieldSel, owner group, touched groups)
         if depth > _MAX_DEPTH:
@@ -357,7 +326,7 @@ class QueryPlanner:
         finally:
             self._condition = saved
 
-    def _place_field(self, group: FetchGroup, parent_type: str, w: Want, path: tuple[str, ...],
+    def _place_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
                      target: SelectionSet, provided: SelectionSetNode | None, depth: int,
                      ) -> tuple:
         g = group.graph
@@ -466,7 +435,7 @@ class QueryPlanner:
         fs, owner, t = self._plan_field(child, type_cond, w, path, ctarget, None, depth + 1)
         return fs, owner, t | {group}
 
-    def _jump_through_parent_entity(self, group: FetchGroup, parent_type: str, w: Want,
+    def _jump_through_parent_entity(self, group: FetchStep, parent_type: str, w: Want,
                                     path: tuple[str, ...], depth: int) -> tuple | None:
         """A field of a value type (no key) that only another subgraph resolves: go back to the
         nearest entity above it and fetch the whole way down from there in that subgraph."""
@@ -498,7 +467,7 @@ class QueryPlanner:
                 return fs, owner, t2 | {group}
         return None
 
-    def _choose_jump(self, group: FetchGroup, parent_type: str, field_name: str,
+    def _choose_jump(self, group: FetchStep, parent_type: str, field_name: str,
                      graphs: frozenset[str], path: tuple[str, ...],
                      ) -> tuple[str, str, str | None] | None:
         model = self.sg.types[parent_type]
@@ -528,7 +497,7 @@ class QueryPlanner:
                     return g, iface.name, iface.name
         return None
 
-    def _interface_object_owner(self, group: FetchGroup, model, field_name: str) -> str | None:
+    def _interface_object_owner(self, group: FetchStep, model, field_name: str) -> str | None:
         """A subgraph contributing `field_name` to every implementation through @interfaceObject."""
         if model.kind != "INTERFACE":
             return None
@@ -545,11 +514,19 @@ class QueryPlanner:
             for k in model.resolvable_keys_in(target_graph)
         )
 
-    def _entity_group(self, group: FetchGroup, graph: str, runtime_type: str, type_cond: str,
+    def _entity_group(self, group: FetchStep, graph: str, runtime_type: str, type_cond: str,
                       typename: str | None, path: tuple[str, ...], target: SelectionSet,
-                      depth: int) -> tuple[FetchGroup, SelectionSet]:
+                      depth: int) -> tuple[FetchStep, SelectionSet]:
         child = group.children.get((graph, path))
-        if child is None:
+        if child is not None and child.waits_for(self._requirers):
+            # the requirement being planned is for a step that this fetch already waits on
+            # (A -> B -> A -> B chains): a second fetch to the same subgraph breaks the cycle
+            child = next((c for c in group.extra_children.get((graph, path), ())
+                          if not c.waits_for(self._requirers)), None)
+            if child is None:
+                child = self._new_group(graph, path, group, True)
+                group.extra_children.setdefault((graph, path), []).append(child)
+        elif child is None:
             child = group.children[(graph, path)] = self._new_group(graph, path, group, True)
         entry = child.inputs.get(type_cond)
         if entry is None:
@@ -573,7 +550,7 @@ class QueryPlanner:
             finally:
                 self._opening.discard(opening)
             child.depends |= touched
-            entry = child.inputs[type_cond] = _Input({runtime_type}, typename, group, target,
+            entry = child.inputs[type_cond] = StepInput({runtime_type}, typename, group, target,
                                                      list(fields), tuple(f.name for f in fields))
         elif runtime_type not in entry.runtime_types and entry.source_target is not target:
             # another runtime type reaches the same fetch from another fragment: it needs the key too
@@ -584,9 +561,9 @@ class QueryPlanner:
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
 
-    def _entity_jump_for_interface_object(self, group: FetchGroup, iface: str,
+    def _entity_jump_for_interface_object(self, group: FetchStep, iface: str,
                                           path: tuple[str, ...], target: SelectionSet, depth: int,
-                                          ) -> tuple[FetchGroup, SelectionSet, str]:
+                                          ) -> tuple[FetchStep, SelectionSet, str]:
         """From a subgraph that knows an interface only as an object, jump to one that knows it."""
         model = self.sg.types[iface]
         for g in self._graph_order:
@@ -600,26 +577,30 @@ class QueryPlanner:
             f"no subgraph knows the implementations of interface {iface} (none has it with a @key)"
         )
 
-    def _add_requires(self, group: FetchGroup, parent_type: str, requires: SelectionSetNode,
+    def _add_requires(self, group: FetchStep, parent_type: str, requires: SelectionSetNode,
                       depth: int) -> None:
         """Fetch `@requires` fields before `group` and add them to its representations."""
         entry = next((i for c, i in group.inputs.items()
                       if parent_type == c or parent_type in i.runtime_types), None)
         if entry is None:
             raise PlanningError(f"@requires on {parent_type} outside an entity fetch")
-        fields, touched = self._ensure(entry.source_group, parent_type, requires, group.path,
-                                       entry.source_target, depth + 1)
+        self._requirers.append(group)
+        try:
+            fields, touched = self._ensure(entry.source_group, parent_type, requires, group.path,
+                                           entry.source_target, depth + 1)
+        finally:
+            self._requirers.pop()
         group.depends |= touched
         for f in fields:
             if f not in entry.fields:
                 entry.fields.append(f)
 
-    def _ensure(self, group: FetchGroup, parent_type: str, field_set: SelectionSetNode,
+    def _ensure(self, group: FetchStep, parent_type: str, field_set: SelectionSetNode,
                 path: tuple[str, ...], target: SelectionSet, depth: int,
-                ) -> tuple[tuple[RepField, ...], set[FetchGroup]]:
+                ) -> tuple[tuple[RepField, ...], set[FetchStep]]:
         """Make sure the data at `path` will hold `field_set`; returns how to read it back."""
         reps: list[RepField] = []
-        touched: set[FetchGroup] = {group}
+        touched: set[FetchStep] = {group}
         for sel in field_set.selections:
             if isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition.name.value if sel.type_condition else parent_type
@@ -650,50 +631,40 @@ class QueryPlanner:
 
     # ---- layout ----------------------------------------------------------------
 
-    def _root_of(self, group: FetchGroup) -> FetchGroup:
-        while group.parent is not None:
-            group = group.parent
-        return group
-
-    def _layout_groups(self, groups: list[FetchGroup], operation: Operation,
+    def _layout_groups(self, groups: list[FetchStep], operation: Operation,
                        variable_types: dict[str, str], kind: str) -> PlanNode | None:
-        level: dict[int, int] = {}
-
-        def level_of(g: FetchGroup) -> int:
-            if g.id not in level:
-                level[g.id] = 1 + max((level_of(d) for d in g.depends if d is not g), default=-1)
-            return level[g.id]
-
-        by_level: dict[int, list[PlanNode]] = {}
-        same_fetch: dict[tuple[int, str, str, tuple[str, ...]], FlattenNode] = {}
+        """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
         for g in groups:
             g.selection.prune()
-            if g.selection.is_empty():
-                continue
+        kept = {g for g in groups if not g.selection.is_empty()}
+        deps = effective_dependencies(groups, kept)
+        nodes: dict[FetchStep, PlanNode] = {}
+        # identical entity fetches needing the same steps are one request serving several paths
+        twins: dict[tuple[object, ...], tuple[FetchStep, FlattenNode]] = {}
+        for g in topological(deps):
             node = self._fetch_node(g, operation, variable_types, kind)
             condition = self._effective_condition(g)
-            if g.is_entity:
-                # one request for identical entity fetches of one step at several paths
-                twin_key = (level_of(g), node.graph, g.selection.print(),
-                            tuple(i.printed for i in node.inputs), condition)
-                twin = same_fetch.get(twin_key)
-                if twin is not None and not self._splits_entities(node):
-                    twin.more_paths += (g.path,)
-                    continue
-                flatten = same_fetch.setdefault(twin_key, FlattenNode(g.path, node))
-                wrapped: PlanNode = _guarded(flatten, condition)
-            else:
-                wrapped = _guarded(node, condition)
-            by_level.setdefault(level_of(g), []).append(wrapped)
-        steps: list[PlanNode] = []
-        for lv in sorted(by_level):
-            nodes = by_level[lv]
-            steps.append(nodes[0] if len(nodes) == 1 else ParallelNode(nodes))
-        if not steps:
-            return None
-        return steps[0] if len(steps) == 1 else SequenceNode(steps)
+            if not g.is_entity:
+                nodes[g] = _guarded(node, condition)
+                continue
+            twin_key = (node.graph, g.selection.print(), tuple(i.printed for i in node.inputs),
+                        condition, frozenset(d.id for d in deps[g]))
+            twin = twins.get(twin_key)
+            if twin is not None and not self._splits_entities(node):
+                kept_step, flatten = twin
+                flatten.more_paths += (g.path,)
+                for other in deps.values():
+                    if g in other:
+                        other.discard(g)
+                        other.add(kept_step)
+                del deps[g]
+                continue
+            flatten = FlattenNode(g.path, node)
+            twins.setdefault(twin_key, (g, flatten))
+            nodes[g] = _guarded(flatten, condition)
+        return lay_out(topological(deps), deps, nodes.__getitem__)
 
-    def _effective_condition(self, g: FetchGroup) -> Condition:
+    def _effective_condition(self, g: FetchStep) -> Condition:
         """What a fetch needs beyond its parent's condition (which already gates its data)."""
         own = g.condition or ()
         parent = (g.parent.condition or ()) if g.parent is not None else ()
@@ -704,7 +675,7 @@ class QueryPlanner:
         return any((t, name) in self.entity_fetched
                    for t, fields in node.entity_fields.items() for _, name, _ in fields)
 
-    def _fetch_node(self, g: FetchGroup, operation: Operation, variable_types: dict[str, str],
+    def _fetch_node(self, g: FetchStep, operation: Operation, variable_types: dict[str, str],
                     kind: str) -> FetchNode:
         service = self.sg.subgraphs[g.graph].name
         used = g.selection.variables([])
