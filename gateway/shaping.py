@@ -184,7 +184,11 @@ class Shaper:
                 items.append(shaped)
             return items
         if is_leaf_type(ftype):
-            if isinstance(ftype, GraphQLEnumType) and value not in self._enum_values(ftype):
+            # enum values travel as their names; a list or an object in their place is no name
+            # (and cannot be looked up in a set)
+            if isinstance(ftype, GraphQLEnumType) and not (
+                isinstance(value, str) and value in self._enum_values(ftype)
+            ):
                 errors.append(
                     {
                         "message": f'Enum "{ftype.name}" cannot represent value: '
