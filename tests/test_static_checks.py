@@ -24,7 +24,6 @@ CLEAN = [
     "gateway/commands.py",
     "gateway/exchange.py",
     "gateway/inflight.py",
-    "gateway/pipeline.py",
     "gateway/shaping.py",
     "gateway/stack.py",
     "gateway/supergraph_source.py",
