@@ -40,7 +40,6 @@ from gateway.partition import PartitionRouter
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.operation import (
     Field,
-    InlineFragment,
     Operation,
     OperationError,
     OperationLimitError,
@@ -97,13 +96,10 @@ class Gateway:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
         self.upstream = Upstream(self.supergraph, config)
         self.routers = self._partition_routers()
-        hints: dict[tuple[str, str], tuple[str, ...]] = {}
         fan_out: set[tuple[str, str]] = set()
         for router in self.routers.values():
-            hints.update(router.field_hints())
             fan_out |= router.contributed_fields()
-        self.planner = QueryPlanner(self.supergraph, isolated_root_graphs=frozenset(self.routers),
-                                    field_hints=hints, entity_fetched=frozenset(fan_out))
+        self.planner = QueryPlanner(self.supergraph, entity_fetched=frozenset(fan_out))
         self.object_types = frozenset(
             name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
@@ -228,13 +224,21 @@ class Gateway:
         if cached is not None:
             return cached
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.config.max_tokens)
         except GraphQLError as exc:
-            parsed = ParsedDocument(None, [_format(exc)])
+            parsed = ParsedDocument(None, [self._syntax_error(exc)])
         else:
             parsed = self._validated(document)
         self.documents.put(query, parsed)
         return parsed
+
+    def _syntax_error(self, error: GraphQLError) -> dict[str, Any]:
+        limit = self.config.max_tokens
+        if f"more than {limit} tokens" in error.message:  # graphql-core's words for max_tokens
+            return {"message": f"The document has more than {limit} tokens, the limit set by "
+                               f"[gateway] max_tokens; send a smaller document.",
+                    "extensions": {"code": "MAX_TOKENS_EXCEEDED"}}
+        return _format(error)
 
     def _validated(self, document: DocumentNode) -> ParsedDocument:
         """Limits first: validation and everything after it grow with the expanded size."""
@@ -259,6 +263,9 @@ class Gateway:
             raise
         except Exception as exc:
             raise PlannerFault(_unplannable_field(self.planner.plan, operation)) from exc
+        # partitioned subgraphs adapt the finished plan: the planner knows nothing of shards
+        for router in self.routers.values():
+            plan = router.prepare(plan)
         return PreparedOperation(
             operation=operation,
             plan=plan,
@@ -335,12 +342,16 @@ _FAULT_SEARCH_TRIALS = 32
 
 
 def _unplannable_field(plan: Callable[[Operation], object], operation: Operation) -> str | None:
-    """The field an unexpected planner failure is about: the first root field that fails on
-    its own, then within it the first sub-selection that does, as deep as it goes."""
+    """The field an unexpected planner failure is about: the first root selection that fails
+    on its own, then, level by level, the sub-selection that still fails alone, up to a field
+    that fails whatever it selects."""
     trials = _FAULT_SEARCH_TRIALS
 
-    def fails(selections: list[Selection]) -> bool:
+    def fails(selections: list[Selection]) -> bool | None:
+        """None once the trials are spent."""
         nonlocal trials
+        if trials == 0:
+            return None
         trials -= 1
         try:
             plan(replace(operation, selections=selections))
@@ -348,27 +359,36 @@ def _unplannable_field(plan: Callable[[Operation], object], operation: Operation
             return True
         return False
 
-    def narrow(selections: list[Selection],
-               rebuild: Callable[[list[Selection]], list[Selection]]) -> Field | None:
-        for sel in selections:
-            if trials <= 0:
+    def narrow(sel: Selection, rebuild: Callable[[list[Selection]], list[Selection]]
+               ) -> Field | None:
+        """`sel` fails on its own (`rebuild` puts it back into a whole operation)."""
+        here = sel if isinstance(sel, Field) else None
+        children = sel.selections or []
+
+        def inside(inner: list[Selection]) -> list[Selection]:
+            return rebuild([replace(sel, selections=inner)])
+
+        verdicts: list[bool] = []
+        for child in children:
+            verdict = fails(inside([child]))
+            if verdict is None:
+                return here
+            verdicts.append(verdict)
+        if not any(verdicts) or (here is not None and all(verdicts)):
+            return here
+        return narrow(children[verdicts.index(True)], inside)
+
+    for sel in operation.selections:
+        verdict = fails([sel])
+        if verdict is None:
+            return None
+        if verdict:
+            found = narrow(sel, lambda selections: selections)
+            if found is None:
                 return None
-            if not fails(rebuild([sel])):
-                continue
-
-            def inside(inner: list[Selection], sel: Selection = sel) -> list[Selection]:
-                return rebuild([replace(sel, selections=inner)])
-
-            if isinstance(sel, InlineFragment):
-                return narrow(sel.selections, inside)
-            return (narrow(sel.selections, inside) if sel.selections else None) or sel
-        return None
-
-    found = narrow(operation.selections, lambda selections: selections)
-    if found is None:
-        return None
-    alias = f" (as {found.alias})" if found.alias else ""
-    return f"{found.parent_type}.{found.name}{alias}"
+            alias = f" (as {found.alias})" if found.alias else ""
+            return f"{found.parent_type}.{found.name}{alias}"
+    return None
 
 
 def _tune_garbage_collector() -> None:

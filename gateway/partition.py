@@ -13,19 +13,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema, value_from_ast_untyped
+from graphql import GraphQLSchema, get_named_type, value_from_ast_untyped
 from graphql.pyutils import Undefined
 
 from gateway.config import GatewayConfig, MergeRule, PartitionConfig
 from gateway.executor import ExecutionContext
-from gateway.planner.plan import FetchNode
+from gateway.planner.fetch_graph import parallel, sequence
+from gateway.planner.plan import (
+    ConditionNode,
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    QueryPlan,
+    SequenceNode,
+)
+from gateway.planner.selection import FragmentSel, SelectionSet
 from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
 
 PARTITION_REQUIRED = "PARTITION_REQUIRED"
+# the response key of a merge rule's sort field: names starting with "__" are the gateway's own
+_SORT_ALIAS = "__gg_sort"
 PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
 
 
@@ -92,16 +104,88 @@ class PartitionRouter:
         self.query_type = schema.query_type.name if schema.query_type else "Query"
         self.mutation_type = schema.mutation_type.name if schema.mutation_type else "Mutation"
 
-    def field_hints(self) -> dict[tuple[str, str], tuple[str, ...]]:
-        """Sub-fields the planner must fetch so merged lists can be sorted."""
-        hints: dict[tuple[str, str], tuple[str, ...]] = {}
-        for coordinate, rule in self.partition.merge.items():
-            if rule.sort:
-                type_name, field_name = coordinate.split(".", 1)
-                hints[(type_name, field_name)] = (rule.sort,)
-        return hints
+    def prepare(self, plan: QueryPlan) -> QueryPlan:
+        """Adapt a finished plan to this partitioned subgraph: a root fetch per root field
+        (each routes on its own arguments), and the sort fields of merge rules fetched under
+        internal aliases that no client key can collide with."""
+        return QueryPlan(self._prepare_node(plan.node))
+
+    def _prepare_node(self, node: PlanNode | None) -> PlanNode | None:
+        if node is None:
+            return None
+        if isinstance(node, FetchNode):
+            if node.graph != self.graph:
+                return node
+            parts = self._split_root(node)
+            for part in parts:
+                self._add_sort_fields(part)
+                part.render()
+            if len(parts) == 1:
+                return parts[0]
+            if node.operation_kind == "mutation":
+                return sequence(list[PlanNode](parts))
+            return parallel(list[PlanNode](parts))
+        if isinstance(node, FlattenNode):
+            if node.node.graph == self.graph:
+                fetch = replace(node.node, selection=node.node.selection.copy(),
+                                annotations=dict(node.node.annotations))
+                self._add_sort_fields(fetch)
+                fetch.render()
+                return replace(node, node=fetch)
+            return node
+        if isinstance(node, (SequenceNode, ParallelNode)):
+            children = [c for c in map(self._prepare_node, node.nodes) if c is not None]
+            return sequence(children) if isinstance(node, SequenceNode) else parallel(children)
+        if isinstance(node, ConditionNode):
+            return ConditionNode(node.condition, self._prepare_node(node.if_clause),
+                                 self._prepare_node(node.else_clause))
+        return node
+
+    def _split_root(self, fetch: FetchNode) -> list[FetchNode]:
+        items = list(fetch.selection.items.items())
+        if len(items) <= 1:
+            return [replace(fetch, selection=fetch.selection.copy(),
+                            annotations=dict(fetch.annotations))]
+        parts = []
+        for n, (key, item) in enumerate(items):
+            selection = SelectionSet({key: item}).copy()
+            name = f"{fetch.operation_name}_{n}" if fetch.operation_name else ""
+            parts.append(replace(fetch, selection=selection, operation_name=name,
+                                 annotations=dict(fetch.annotations)))
+        return parts
+
+    def _add_sort_fields(self, fetch: FetchNode) -> None:
+        """Fetch each merge rule's sort field under an internal alias; remember the alias."""
+        sort_keys: dict[str, str] = {}
+        if fetch.inputs:
+            for item in fetch.selection.items.values():
+                if isinstance(item, FragmentSel) and item.type_condition:
+                    self._sort_fields_in(item.sub, item.type_condition, sort_keys)
+        else:
+            root = self.mutation_type if fetch.operation_kind == "mutation" else self.query_type
+            self._sort_fields_in(fetch.selection, root, sort_keys)
+        if sort_keys:
+            fetch.annotations["sortKeys"] = sort_keys
+
+    def _sort_fields_in(self, selection: SelectionSet, type_name: str,
+                        sort_keys: dict[str, str]) -> None:
+        gtype = self.schema.get_type(type_name)
+        fields = getattr(gtype, "fields", None) or {}
+        for item in selection.items.values():
+            if isinstance(item, FragmentSel):
+                self._sort_fields_in(item.sub, item.type_condition or type_name, sort_keys)
+                continue
+            if item.sub is None or item.name not in fields:
+                continue
+            coordinate = f"{type_name}.{item.name}"
+            rule = self.partition.merge.get(coordinate)
+            if rule is not None and rule.sort:
+                added = item.sub.add_field(rule.sort, _SORT_ALIAS, internal=True)
+                sort_keys.setdefault(coordinate, added.response_key)
+            self._sort_fields_in(item.sub, get_named_type(fields[item.name].type).name, sort_keys)
 
     def contributed_fields(self) -> frozenset[tuple[str, str]]:
+        """Fields every shard contributes to: the planner fetches them through entity fetches."""
         return frozenset(tuple(c.split(".", 1)) for c in self.partition.contributed)  # type: ignore[misc]
 
     # ---- keys ------------------------------------------------------------------
@@ -200,7 +284,8 @@ class PartitionRouter:
                       for r in answered]  # type: ignore[union-attr]
             if not answered:
                 continue
-            data[response_key] = self._combine(root_type, field_name, arguments, values, variables)
+            data[response_key] = self._combine(root_type, field_name, arguments, values,
+                                               variables, fetch)
         out: dict[str, Any] = {"data": data if answered else None}
         if errors:
             out["errors"] = errors
@@ -276,7 +361,7 @@ class PartitionRouter:
                 fields = fetch.entity_fields.get(typename, ())
                 if not fields:
                     fields = next(iter(fetch.entity_fields.values()), ())
-                entities[i] = self._combine_entities(typename, parts, fields, variables)
+                entities[i] = self._combine_entities(typename, parts, fields, variables, fetch)
         out: dict[str, Any] = {"data": {"_entities": entities}}
         if errors:
             out["errors"] = errors
@@ -339,18 +424,18 @@ class PartitionRouter:
         return self.partition.merge.get(f"{type_name}.{field_name}")
 
     def _combine(self, type_name: str, field_name: str, arguments: Iterable[Any],
-                 values: list[Any], variables: dict[str, Any]) -> Any:
+                 values: list[Any], variables: dict[str, Any], fetch: FetchNode) -> Any:
         present = [v for v in values if v is not None]
         if not present:
             return None
         if all(isinstance(v, list) for v in present):
             merged = [item for v in present for item in v]
-            return self._ordered(type_name, field_name, arguments, merged, variables)
+            return self._ordered(type_name, field_name, arguments, merged, variables, fetch)
         return present[0]
 
     def _combine_entities(self, typename: Any, parts: list[dict[str, Any]],
                           fields: Iterable[tuple[str, str, tuple[Any, ...]]],
-                          variables: dict[str, Any]) -> dict[str, Any]:
+                          variables: dict[str, Any], fetch: FetchNode) -> dict[str, Any]:
         names = {key: (name, args) for key, name, args in fields}
         out: dict[str, Any] = {}
         for part in parts:
@@ -361,16 +446,17 @@ class PartitionRouter:
                     out[key] = out[key] + value
         for key, (name, args) in names.items():
             if isinstance(out.get(key), list):
-                out[key] = self._ordered(str(typename), name, args, out[key], variables)
+                out[key] = self._ordered(str(typename), name, args, out[key], variables, fetch)
         return out
 
     def _ordered(self, type_name: str, field_name: str, arguments: Iterable[Any],
-                 items: list[Any], variables: dict[str, Any]) -> list[Any]:
+                 items: list[Any], variables: dict[str, Any], fetch: FetchNode) -> list[Any]:
         rule = self._rule(type_name, field_name)
         if rule is None:
             return items
         if rule.sort:
-            sort = rule.sort
+            sort_keys = fetch.annotations.get("sortKeys") or {}
+            sort = sort_keys.get(f"{type_name}.{field_name}", rule.sort)
             present = [i for i in items if isinstance(i, dict) and i.get(sort) is not None]
             missing = [i for i in items if not (isinstance(i, dict) and i.get(sort) is not None)]
             present.sort(key=lambda i: i[sort], reverse=rule.descending)

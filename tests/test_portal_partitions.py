@@ -192,6 +192,22 @@ def test_person_applications_are_merged_newest_first_across_provinces(
     assert set(stack.proxy.calls) == set(stack.province_codes())
 
 
+def test_merge_sort_field_does_not_collide_with_a_client_alias_of_its_name(
+        stack: PortalStack, gateway: str) -> None:
+    """The merge rule sorts by `submittedAt`; the client calls another field `submittedAt`."""
+    subject = _applicant_in_several_provinces(stack, "440000")
+    expected = _applications_of(stack, subject)[:3]
+    body = query(gateway, """query ($subject: ID!) {
+      applications(applicantId: $subject, first: 3) { submittedAt: status applicationNo }
+    }""", {"subject": subject})
+    assert "errors" not in body, body.get("errors")
+    got = body["data"]["applications"]
+    # still newest first by the real submission time, and the alias holds the status
+    assert [a["applicationNo"] for a in got] == [no for _, no in expected]
+    assert all(set(a) == {"submittedAt", "applicationNo"} for a in got)
+    assert all(not a["submittedAt"][:1].isdigit() for a in got)
+
+
 def test_entity_field_every_shard_contributes_is_fanned_out_and_concatenated(
         stack: PortalStack, gateway: str) -> None:
     subject = _applicant_in_several_provinces(stack, "440000")

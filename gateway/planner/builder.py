@@ -10,7 +10,7 @@ is laid out as a `Sequence` of `Parallel` levels.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import count
 
 from graphql import (
@@ -27,6 +27,14 @@ from graphql import (
     print_ast,
 )
 
+from gateway.planner.fetch_graph import (
+    FetchStep,
+    PlanningError,
+    StepInput,
+    effective_dependencies,
+    lay_out,
+    topological,
+)
 from gateway.planner.operation import (
     Condition,
     Field,
@@ -45,15 +53,7 @@ from gateway.planner.plan import (
     RepField,
     SequenceNode,
 )
-from gateway.planner.fetch_graph import (
-    FetchStep,
-    PlanningError,
-    StepInput,
-    effective_dependencies,
-    lay_out,
-    topological,
-)
-from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
+from gateway.planner.selection import FieldSel, SelectionSet
 from schema.supergraph import Supergraph
 
 _ABSTRACT = ("INTERFACE", "UNION")
@@ -94,18 +94,13 @@ def _list_depth(t: GraphQLOutputType) -> int:
 class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache the results."""
 
-    def __init__(self, supergraph: Supergraph, *, isolated_root_graphs: frozenset[str] = frozenset(),
-                 field_hints: dict[tuple[str, str], tuple[str, ...]] | None = None,
+    def __init__(self, supergraph: Supergraph, *,
                  entity_fetched: frozenset[tuple[str, str]] = frozenset()) -> None:
-        """`isolated_root_graphs`: subgraphs whose root fields each get a fetch of their own (a
-        partitioned subgraph routes per root field). `field_hints`: sub-fields always fetched
-        with `Type.field` (e.g. the sort key a partition merge needs)."""
+        """`entity_fetched`: fields always fetched through an entity fetch of their own, even
+        where the subgraph at hand could resolve them in passing."""
         self.sg = supergraph
         self.schema = supergraph.schema
         self._graph_order = list(supergraph.subgraphs)
-        self.isolated_root_graphs = isolated_root_graphs
-        self.field_hints = field_hints or {}
-        # fields always fetched through an entity fetch of their own, never in passing
         self.entity_fetched = entity_fetched
 
     # ---- entry point -----------------------------------------------------------
@@ -120,8 +115,10 @@ class QueryPlanner:
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
         self._ancestry: list[tuple[FetchStep, str, tuple[str, ...], SelectionSet, Want]] = []
+        # each subgraph operation declares the variables it uses as the client did, defaults too
         variable_types = {
-            v.variable.name.value: print_ast(v.type)
+            v.variable.name.value: print_ast(v.type) + (
+                " = " + print_ast(v.default_value) if v.default_value is not None else "")
             for v in operation.definition.variable_definitions or ()
         }
         wants = self._root_wants(operation.selections)
@@ -173,7 +170,7 @@ class QueryPlanner:
 
     def _plan_query(self, operation: Operation, wants: list[Want],
                     variable_types: dict[str, str]) -> PlanNode | None:
-        roots: dict[tuple[str, str], FetchStep] = {}
+        roots: dict[str, FetchStep] = {}
         root_type = operation.root_type
         # how many root fields each subgraph could serve: a shared root field joins the
         # subgraph that serves the others, so the operation needs as few fetches as possible
@@ -188,7 +185,7 @@ class QueryPlanner:
             if len(graphs) == 1:
                 graph = next(iter(graphs))
             else:
-                joined = {g for g, slot in roots if slot == ""}
+                joined = set(roots)
                 # a shared root field goes where its whole selection costs the fewest fetches
                 # (a subgraph that can only declare part of it @external may not serve it at all);
                 # joining a fetch the operation already makes costs one fetch less
@@ -196,10 +193,9 @@ class QueryPlanner:
                          for g in self._ordered(graphs)}
                 graph = min(self._ordered(graphs),
                             key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)))
-            slot = (graph, w.alias or w.name) if graph in self.isolated_root_graphs else (graph, "")
-            group = roots.get(slot)
+            group = roots.get(graph)
             if group is None:
-                group = roots[slot] = self._new_group(graph, (), None, False)
+                group = roots[graph] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
@@ -228,7 +224,7 @@ class QueryPlanner:
             graphs = self.sg.field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
-            if steps and steps[-1].graph in graphs and steps[-1].graph not in self.isolated_root_graphs:
+            if steps and steps[-1].graph in graphs:
                 group = steps[-1]
             else:
                 group = self._new_group(self._first(graphs), (), None, False)
@@ -379,8 +375,6 @@ class QueryPlanner:
                 named = get_named_type(ftype).name
                 if self.sg.types[named].kind in _ABSTRACT:
                     fs.sub.add_field("__typename", None, internal=True)
-                for hint in self.field_hints.get((parent_type, w.name), ()):
-                    fs.sub.add_field(hint, None, internal=True)
                 self._ancestry.append((group, parent_type, path, target, w))
                 try:
                     touched |= self._plan_selections(group, named, w.sub or [],
@@ -678,24 +672,6 @@ class QueryPlanner:
     def _fetch_node(self, g: FetchStep, operation: Operation, variable_types: dict[str, str],
                     kind: str) -> FetchNode:
         service = self.sg.subgraphs[g.graph].name
-        used = g.selection.variables([])
-        var_defs = [f"${v}: {variable_types[v]}" for v in used if v in variable_types]
-        name = ""
-        if operation.name:
-            name = f"{operation.name}__{_safe(service)}__{g.id}"
-        if g.is_entity:
-            defs = ", ".join(["$representations: [_Any!]!"] + var_defs)
-            op_text = (f"query {name}({defs}) {{ _entities(representations: $representations) "
-                       f"{g.selection.print()} }}")
-            printed = "{\n  _entities(representations: $representations) " + \
-                g.selection.print(1, pretty=True) + "\n}"
-        else:
-            op_kind = "mutation" if kind == "mutation" else "query"
-            head = op_kind + (" " + name if name else "")
-            if var_defs:
-                head += "(" + ", ".join(var_defs) + ")"
-            op_text = (head + " " if head != "query" else "") + g.selection.print()
-            printed = g.selection.print(0, pretty=True)
         inputs = tuple(
             EntityInput(
                 runtime_types=frozenset(i.runtime_types),
@@ -708,29 +684,21 @@ class QueryPlanner:
             )
             for cond, i in g.inputs.items()
         )
-        root_fields: tuple = ()
-        entity_fields: dict = {}
-        if g.is_entity:
-            for item in g.selection.items.values():
-                if isinstance(item, FragmentSel) and item.type_condition:
-                    entity_fields[item.type_condition] = _top_fields(item.sub)
-        else:
-            root_fields = _top_fields(g.selection)
         used_aliases = _aliases(g.selection)
-        renames = {a: k for a, k in self._renames.items() if a in used_aliases}
-        return FetchNode(
-            renames=renames,
-            root_fields=root_fields,
-            entity_fields=entity_fields,
+        node = FetchNode(
             service=service,
             graph=g.graph,
-            operation=op_text,
+            selection=g.selection,
+            variable_definitions=variable_types,
+            operation_name=(f"{operation.name}__{_safe(service)}__{g.id}"
+                            if operation.name else ""),
             operation_kind="mutation" if (kind == "mutation" and not g.is_entity) else "query",
-            variable_usages=tuple(v for v in used if v in variable_types),
             inputs=inputs,
-            printed_selection=printed,
+            renames={a: k for a, k in self._renames.items() if a in used_aliases},
             id=g.id,
         )
+        node.render()
+        return node
 
 
 def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
@@ -741,11 +709,6 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
         if item.sub is not None:
             _aliases(item.sub, out)
     return out
-
-
-def _top_fields(selection: SelectionSet) -> tuple[tuple[str, str, tuple[ArgumentNode, ...]], ...]:
-    return tuple((f.response_key, f.name, f.arguments) for f in selection.items.values()
-                 if isinstance(f, FieldSel))
 
 
 def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:

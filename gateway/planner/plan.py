@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import ArgumentNode
+
+from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
+
 
 @dataclass(frozen=True, slots=True)
 class RepField:
@@ -35,29 +39,72 @@ class EntityInput:
     key_names: tuple[str, ...] = ()
 
 
+# a top-level field of a fetch: (response key, field name, argument nodes)
+TopField = tuple[str, str, tuple[ArgumentNode, ...]]
+
+
 @dataclass(slots=True)
 class FetchNode:
+    """One subgraph operation. Its text is rendered from `selection`, so a pass that changes
+    the selection (e.g. the partition layer's internal aliases) calls `render()` again."""
+
     service: str  # subgraph name
     graph: str  # join__Graph value
-    operation: str  # compact operation text sent to the subgraph
-    operation_kind: str
-    variable_usages: tuple[str, ...]
+    selection: SelectionSet
+    variable_definitions: dict[str, str]  # the client's: name -> "Type" or "Type = default"
+    operation_name: str = ""
+    operation_kind: str = "query"
     inputs: tuple[EntityInput, ...] = ()
-    printed_selection: str = ""
-    # top-level fields: of the root for a root fetch, per entity type condition for an
-    # entity fetch, as (response key, field name, argument nodes)
-    root_fields: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
-    entity_fields: dict[str, tuple[tuple[str, str, tuple[Any, ...]], ...]] = field(
-        default_factory=dict)
     # aliases used towards the subgraph -> the client's response keys (see builder)
     renames: dict[str, str] = field(default_factory=dict)
-    # filled once by a partition router when the subgraph is sharded
-    routing: object | None = None
     id: int = 0
+    # what layers above the planner (partition routing) note about this fetch
+    annotations: dict[str, Any] = field(default_factory=dict)
+    # rendered from the above by render()
+    operation: str = ""  # compact operation text sent to the subgraph
+    printed_selection: str = ""
+    variable_usages: tuple[str, ...] = ()
+    # top-level fields: of the root for a root fetch, per entity type condition for an
+    # entity fetch
+    root_fields: tuple[TopField, ...] = ()
+    entity_fields: dict[str, tuple[TopField, ...]] = field(default_factory=dict)
 
     @property
     def is_entity_fetch(self) -> bool:
         return bool(self.inputs)
+
+    def render(self) -> None:
+        """Print the subgraph operation and index its top-level fields, once, at plan time."""
+        selection = self.selection
+        used = [v for v in selection.variables([]) if v in self.variable_definitions]
+        var_defs = [f"${v}: {self.variable_definitions[v]}" for v in used]
+        name = self.operation_name
+        if self.inputs:
+            defs = ", ".join(["$representations: [_Any!]!", *var_defs])
+            self.operation = (f"query {name}({defs}) {{ _entities(representations: "
+                              f"$representations) {selection.print()} }}")
+            self.printed_selection = ("{\n  _entities(representations: $representations) "
+                                      + selection.print(1, pretty=True) + "\n}")
+            self.entity_fields = {
+                item.type_condition: _top_fields(item.sub)
+                for item in selection.items.values()
+                if isinstance(item, FragmentSel) and item.type_condition
+            }
+            self.root_fields = ()
+        else:
+            head = self.operation_kind + (" " + name if name else "")
+            if var_defs:
+                head += "(" + ", ".join(var_defs) + ")"
+            self.operation = (head + " " if head != "query" else "") + selection.print()
+            self.printed_selection = selection.print(0, pretty=True)
+            self.root_fields = _top_fields(selection)
+            self.entity_fields = {}
+        self.variable_usages = tuple(used)
+
+
+def _top_fields(selection: SelectionSet) -> tuple[TopField, ...]:
+    return tuple((f.response_key, f.name, f.arguments) for f in selection.items.values()
+                 if isinstance(f, FieldSel))
 
 
 @dataclass(slots=True)

@@ -77,6 +77,17 @@ class SelectionSet:
         self.items[key] = frag
         return frag.sub
 
+    def copy(self) -> SelectionSet:
+        """A deep copy, for passes that add to a finished plan's selections."""
+        out = SelectionSet()
+        for key, item in self.items.items():
+            if isinstance(item, FieldSel):
+                out.items[key] = FieldSel(item.name, item.alias, item.arguments, item.directives,
+                                          item.sub.copy() if item.sub is not None else None)
+            else:
+                out.items[key] = FragmentSel(item.type_condition, item.sub.copy(), item.directives)
+        return out
+
     def is_empty(self) -> bool:
         return not self.items
 
