@@ -30,6 +30,7 @@ from graphql import (
 from gateway.planner.fetch_graph import (
     FetchStep,
     PlanningError,
+    RepSource,
     StepInput,
     effective_dependencies,
     lay_out,
@@ -586,14 +587,14 @@ class QueryPlanner:
             self._requirers.pop()
         group.depends |= touched
         for f in fields:
-            if f not in entry.fields:
+            if not any(f.same(e) for e in entry.fields):
                 entry.fields.append(f)
 
     def _ensure(self, group: FetchStep, parent_type: str, field_set: SelectionSetNode,
                 path: tuple[str, ...], target: SelectionSet, depth: int,
-                ) -> tuple[tuple[RepField, ...], set[FetchStep]]:
+                ) -> tuple[tuple[RepSource, ...], set[FetchStep]]:
         """Make sure the data at `path` will hold `field_set`; returns how to read it back."""
-        reps: list[RepField] = []
+        reps: list[RepSource] = []
         touched: set[FetchStep] = {group}
         for sel in field_set.selections:
             if isinstance(sel, InlineFragmentNode):
@@ -604,13 +605,14 @@ class QueryPlanner:
                 sub, t = self._ensure(group, cond, sel.selection_set, path, sub_target, depth)
                 if cond != parent_type:
                     sub = tuple(replace(r, optional=True) for r in sub)
-                reps.extend(r for r in sub if r not in reps)
+                reps.extend(r for r in sub if not any(r.same(e) for e in reps))
                 touched |= t
                 continue
             assert isinstance(sel, FieldNode)
             name = sel.name.value
             composite = sel.selection_set is not None
-            w = Want(name, None, sub=[] if composite else None, internal=True)
+            w = Want(name, None, arguments=tuple(sel.arguments or ()),
+                     sub=[] if composite else None, internal=True)
             fs, owner, t = self._plan_field(group, parent_type, w, path, target, None, depth)
             touched |= t
             sub_reps = None
@@ -620,7 +622,7 @@ class QueryPlanner:
                 sub_reps, t2 = self._ensure(owner, get_named_type(ftype).name, sel.selection_set,
                                             sub_path, fs.sub, depth)
                 touched |= t2
-            reps.append(RepField(name, fs.response_key, sub_reps))
+            reps.append(RepSource(name, fs, sub_reps))
         return tuple(reps), touched
 
     # ---- layout ----------------------------------------------------------------
@@ -676,13 +678,14 @@ class QueryPlanner:
             EntityInput(
                 runtime_types=frozenset(i.runtime_types),
                 typename=i.typename,
-                fields=tuple(i.fields),
-                printed=f"... on {cond} " + _print_reps(i.fields),
-                flat=(tuple((f.name, f.key) for f in i.fields)
-                      if all(f.sub is None and not f.optional for f in i.fields) else None),
+                fields=fields,
+                printed=f"... on {cond} " + _print_reps(fields),
+                flat=(tuple((f.name, f.key) for f in fields)
+                      if all(f.sub is None and not f.optional for f in fields) else None),
                 key_names=i.key_names,
             )
             for cond, i in g.inputs.items()
+            for fields in [tuple(f.finish() for f in i.fields)]
         )
         used_aliases = _aliases(g.selection)
         node = FetchNode(

@@ -12,11 +12,29 @@ from dataclasses import dataclass, field
 
 from gateway.planner.operation import Condition
 from gateway.planner.plan import ParallelNode, PlanNode, RepField, SequenceNode
-from gateway.planner.selection import SelectionSet
+from gateway.planner.selection import FieldSel, SelectionSet
 
 
 class PlanningError(Exception):
     """The operation cannot be split over the subgraphs; the message names what failed."""
+
+
+@dataclass(slots=True, eq=False)
+class RepSource:
+    """A representation field while planning: read from `field`, whose response key may still
+    change (a planner field moves to an alias when a client field needs its key)."""
+
+    name: str
+    field: FieldSel
+    sub: tuple[RepSource, ...] | None = None
+    optional: bool = False  # under a type condition: absent for other types
+
+    def finish(self) -> RepField:
+        sub = tuple(s.finish() for s in self.sub) if self.sub is not None else None
+        return RepField(self.name, self.field.response_key, sub, self.optional)
+
+    def same(self, other: RepSource) -> bool:
+        return self.name == other.name and self.field is other.field
 
 
 @dataclass(slots=True)
@@ -27,7 +45,7 @@ class StepInput:
     typename: str | None  # sent as __typename instead of the object's (interface objects)
     source_group: FetchStep
     source_target: SelectionSet
-    fields: list[RepField] = field(default_factory=list)
+    fields: list[RepSource] = field(default_factory=list)
     key_names: tuple[str, ...] = ()  # key fields: an object whose key is null is not fetched
 
 

@@ -14,6 +14,9 @@ class FieldSel:
     arguments: tuple[ArgumentNode, ...] = ()
     directives: tuple[DirectiveNode, ...] = ()
     sub: SelectionSet | None = None
+    # added by the planner (keys, requirements), not asked for by the client: it may move
+    # to an alias of its own when a client field needs its response key
+    internal: bool = False
 
     @property
     def response_key(self) -> str:
@@ -39,7 +42,8 @@ class SelectionSet:
                   internal: bool = False) -> FieldSel:
         """Add (or find) a field; an internal field whose key is taken by another field gets an alias."""
         key = alias or name
-        wanted = FieldSel(name, alias, arguments, directives, SelectionSet() if composite else None)
+        wanted = FieldSel(name, alias, arguments, directives,
+                          SelectionSet() if composite else None, internal)
         existing = self.items.get(key)
         if isinstance(existing, FieldSel):
             if existing.signature() == wanted.signature():
@@ -51,9 +55,17 @@ class SelectionSet:
                     mine = {print_ast(d) for d in directives}
                     existing.directives = tuple(d for d in existing.directives
                                                 if print_ast(d) in mine)
+                existing.internal = existing.internal and internal
                 return existing
             if not internal:
-                raise PlanningConflict(f"response key {key!r} is used by two different fields")
+                if not existing.internal:
+                    raise PlanningConflict(f"response key {key!r} is used by two different fields")
+                # the planner's own field gives way to the client's and moves to an alias
+                moved = self._free_key(existing.name)
+                existing.alias = moved
+                self.items[moved] = existing
+                self.items[key] = wanted
+                return wanted
             n = 0
             while True:
                 key = f"__gg_{name}_{n}"
@@ -66,6 +78,12 @@ class SelectionSet:
                 n += 1
         self.items[key] = wanted
         return wanted
+
+    def _free_key(self, name: str) -> str:
+        n = 0
+        while f"__gg_{name}_{n}" in self.items:
+            n += 1
+        return f"__gg_{name}_{n}"
 
     def fragment(self, type_condition: str | None,
                  directives: tuple[DirectiveNode, ...] = ()) -> SelectionSet:
@@ -83,7 +101,8 @@ class SelectionSet:
         for key, item in self.items.items():
             if isinstance(item, FieldSel):
                 out.items[key] = FieldSel(item.name, item.alias, item.arguments, item.directives,
-                                          item.sub.copy() if item.sub is not None else None)
+                                          item.sub.copy() if item.sub is not None else None,
+                                          item.internal)
             else:
                 out.items[key] = FragmentSel(item.type_condition, item.sub.copy(), item.directives)
         return out
