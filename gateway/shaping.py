@@ -41,6 +41,8 @@ class Shaper:
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
         self._collected: dict[tuple[int, str], Collected] = {}
+        # where the key order depends on the variables: each occurrence's key and condition
+        self._orders: dict[tuple[int, str], list[tuple[str, Condition]] | None] = {}
         self._applies: dict[tuple[str | None, str], bool] = {}
         self._enums: dict[str, frozenset[str]] = {}
 
@@ -71,10 +73,23 @@ class Shaper:
         if cached is not None:
             return cached
         grouped: dict[str, list[tuple[Field, Condition]]] = {}
-        self._collect(selections, runtime, grouped, ())
+        occurrences: list[tuple[str, Condition]] = []
+        self._collect(selections, runtime, grouped, (), occurrences)
         result = list(grouped.items())
         self._collected[key] = result
+        # CollectFields puts a key where its first *included* occurrence is: when that first
+        # occurrence is conditional and the key occurs again, the order depends on variables
+        variable = any(entries[0][1] and len({c for _, c in entries}) > 1
+                       for _, entries in result)
+        self._orders[key] = occurrences if variable else None
         return result
+
+    def key_order(self, selections: list[Selection], runtime: str
+                  ) -> list[tuple[str, Condition]] | None:
+        """Every occurrence of a response key with its condition, when the order of the keys
+        depends on the variables (None when it does not)."""
+        self.fields(selections, runtime)
+        return self._orders[(id(selections), runtime)]
 
     def _collect(
         self,
@@ -82,16 +97,18 @@ class Shaper:
         runtime: str,
         grouped: dict[str, list[tuple[Field, Condition]]],
         condition: Condition,
+        occurrences: list[tuple[str, Condition]],
     ) -> None:
         for sel in selections:
             if isinstance(sel, Field):
-                grouped.setdefault(sel.response_key, []).append(
-                    (sel, both(condition, sel.condition))
-                )
+                applied = both(condition, sel.condition)
+                grouped.setdefault(sel.response_key, []).append((sel, applied))
+                occurrences.append((sel.response_key, applied))
             elif isinstance(sel, InlineFragment) and self._fragment_applies(
                 sel.type_condition, runtime
             ):
-                self._collect(sel.selections, runtime, grouped, both(condition, sel.condition))
+                self._collect(sel.selections, runtime, grouped, both(condition, sel.condition),
+                              occurrences)
 
     def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
         if cond is None or cond == runtime:
@@ -143,6 +160,10 @@ class Shaper:
             if value is _INVALID:
                 return _INVALID
             out[key] = value
+        order = self.key_order(selections, runtime)
+        if order is not None:
+            keys = [k for k, c in order if k in out and (not c or holds(c, self._variables))]
+            out = {k: out[k] for k in dict.fromkeys(keys)}
         return out
 
     def _value(
@@ -297,6 +318,8 @@ class CompiledShaper:
             return existing
         name = self._objects[key] = self._name("obj")
         collected = self.exact.fields(selections, runtime)
+        if self.exact.key_order(selections, runtime) is not None:
+            raise _Fallback  # the order of the keys depends on the variables
         conditional = any(c for _, entries in collected for _, c in entries)
         body: list[str] = ["    g = o.get"]
         items: list[str] = []
