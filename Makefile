@@ -10,7 +10,7 @@ PYTHON_DEPS := $(VENV)/.govgraph-installed
 # npm ci writes this file last; it is newer than the lock file after a good install.
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test supergraph bench clean
+.PHONY: run test supergraph bench clean conformance
 
 $(PYTHON_DEPS): pyproject.toml
 	scripts/venv.sh $(VENV)
@@ -26,6 +26,15 @@ run: $(PYTHON_DEPS)
 test: $(PYTHON_DEPS) $(NODE_DEPS)
 	scripts/redis.sh
 	$(VENV)/bin/pytest -q </dev/null
+
+# govgraph against Hive Gateway (Rust query planner) on random schemas and queries;
+# writes tests/conformance/RESULTS.md (see tests/conformance/README.md).
+CONFORMANCE_SCHEMAS ?= 200
+CONFORMANCE_QUERIES ?= 100
+CONFORMANCE_BUDGET_S ?= 2400
+conformance: $(PYTHON_DEPS) $(NODE_DEPS)
+	$(VENV)/bin/python -m tests.conformance.random run --schemas $(CONFORMANCE_SCHEMAS) \
+		--queries $(CONFORMANCE_QUERIES) --budget-s $(CONFORMANCE_BUDGET_S) </dev/null
 
 supergraph: $(PYTHON_DEPS) $(NODE_DEPS)
 	scripts/supergraph.sh schema/supergraph.graphql

@@ -1,0 +1,418 @@
+"""The differential run: govgraph against the reference on generated schemas and queries.
+
+For each seed: generate a subgraph set, compose it (one batched node process), serve the
+subgraphs, start `govgraph gateway` and the reference (Hive Gateway with the Rust query
+planner, engine "hive-router" of apollo_gateway.mjs), draw queries from the API schema the
+reference serves, and compare the two answers: `data` exactly (key order included),
+errors by presence, HTTP status, timeouts. Each disagreement is shrunk with `minimize`.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphql import GraphQLSchema, build_client_schema, get_introspection_query
+
+from .generate import SchemaSet, generate
+from .minimize import minimize
+from .querygen import Operation, QueryGenerator
+from .subgraphs import SubgraphServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gateways import (  # noqa: E402
+    ApolloHost,
+    GatewayProcess,
+    GatewayStartError,
+    free_port,
+    govgraph_command,
+    subgraph_env,
+)
+
+HERE = Path(__file__).resolve().parent
+PROJECT_DIR = HERE.parents[2]
+COMPOSER = HERE / "compose_batch.mjs"
+REFERENCE_ENGINE = "hive-router"
+KINDS = {
+    "govgraph-error-only": "govgraph answers with errors, the reference without",
+    "reference-error-only": "the reference answers with errors, govgraph without",
+    "data-differs": "both answer, with different `data` (values, nulls or key order)",
+    "http-non-200": "the HTTP statuses differ (one of them is not 200)",
+    "timeout": "govgraph did not answer in time",
+    "reference-timeout": "the reference did not answer in time",
+    "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
+}
+QUERY_TIMEOUT_S = 15.0
+
+
+class Client:
+    """GraphQL over HTTP with one kept-alive connection."""
+
+    def __init__(self, port: int, timeout_s: float = QUERY_TIMEOUT_S) -> None:
+        self.port = port
+        self.timeout_s = timeout_s
+        self._connection: http.client.HTTPConnection | None = None
+
+    def post(self, payload: dict[str, Any]) -> Answer:
+        body = json.dumps(payload).encode()
+        headers = {"content-type": "application/json",
+                   "accept": "application/graphql-response+json, application/json"}
+        for attempt in range(2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                              timeout=self.timeout_s)
+            try:
+                self._connection.request("POST", "/graphql", body, headers)
+                response = self._connection.getresponse()
+                raw = response.read()
+            except (TimeoutError, socket.timeout):
+                self.close()
+                return Answer(None, None, "timeout")
+            except (OSError, http.client.HTTPException) as error:
+                self.close()
+                if attempt == 0:
+                    continue
+                return Answer(None, None, f"connection: {error}")
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = raw.decode("utf-8", "replace")[:500]
+            return Answer(response.status, decoded)
+        return Answer(None, None, "connection")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+@dataclass(slots=True)
+class Answer:
+    status: int | None
+    body: Any
+    failure: str | None = None
+
+    def errors(self) -> bool:
+        return isinstance(self.body, dict) and bool(self.body.get("errors"))
+
+    def data_text(self) -> str:
+        """`data` as canonical JSON text: key order kept, 743.0 and 743 the same number."""
+        if not isinstance(self.body, dict):
+            return "<no JSON object>"
+        return json.dumps(_numbers(self.body.get("data", "<absent>")))
+
+    def show(self) -> str:
+        if self.failure:
+            return f"<{self.failure}>"
+        text = json.dumps(self.body)
+        return text if self.status == 200 else f"HTTP {self.status}: {text}"
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers(item) for key, item in value.items()}
+    return value
+
+
+def classify(ours: Answer, reference: Answer) -> str | None:
+    """The kind of disagreement between two answers, or None when they agree."""
+    if ours.failure == "timeout":
+        return "timeout"
+    if reference.failure == "timeout":
+        return "reference-timeout"
+    if ours.failure or reference.failure:
+        return "http-non-200"
+    if ours.status != reference.status:
+        return "http-non-200"
+    if ours.status != 200:
+        return None
+    if ours.errors() and not reference.errors():
+        return "govgraph-error-only"
+    if reference.errors() and not ours.errors():
+        return "reference-error-only"
+    if ours.data_text() != reference.data_text():
+        return "data-differs"
+    return None
+
+
+@dataclass(slots=True)
+class Served:
+    schema: GraphQLSchema
+    ours: Client
+    reference: Client
+
+
+@dataclass(slots=True)
+class Disagreement:
+    seed: int
+    index: int
+    kind: str
+    operation: Operation
+    ours: str
+    reference: str
+    minimal: Operation | None = None
+    minimal_ours: str = ""
+    minimal_reference: str = ""
+    checks: int = 0
+    tags: list[str] = field(default_factory=list)
+
+    def key(self) -> tuple[int, int, str]:
+        return self.seed, self.index, self.kind
+
+
+@dataclass(slots=True)
+class Totals:
+    generated: int = 0
+    composed: int = 0
+    composition_failed: int = 0
+    reference_refused: int = 0
+    served: int = 0
+    queries: int = 0
+    agreed: int = 0
+    composition_errors: dict[str, int] = field(default_factory=dict)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    sets: dict[int, SchemaSet] = field(default_factory=dict)
+    stopped_early: bool = False
+
+
+class Composer:
+    """The reference composer in one node process for many subgraph sets."""
+
+    def compose(self, sets: Iterable[SchemaSet]) -> dict[int, tuple[str | None, list[str]]]:
+        lines = [json.dumps({"id": s.seed, "subgraphs": [
+            {"name": name, "url": f"http://{name}.invalid/graphql", "sdl": s.sdl(name)}
+            for name in s.subgraphs]}) for s in sets]
+        done = subprocess.run(["node", str(COMPOSER)], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True, cwd=PROJECT_DIR, check=True)
+        results: dict[int, tuple[str | None, list[str]]] = {}
+        for line in done.stdout.splitlines():
+            reply = json.loads(line)
+            results[int(reply["id"])] = (reply.get("supergraph"), list(reply.get("errors", [])))
+        return results
+
+
+def require_node() -> None:
+    if shutil.which("node") is None:
+        raise RuntimeError("node is not installed: the reference composer and gateway need it")
+
+
+class Runner:
+    """Runs seeds through both gateways; keeps totals and disagreements."""
+
+    def __init__(self, queries_per_schema: int, minimize_per_kind: int = 2,
+                 minimize_budget_s: float = 30.0, workdir: Path | None = None,
+                 log: Any = None, workers: int = 2,
+                 max_minimized_per_kind: int = 25) -> None:
+        require_node()
+        self.workers = workers
+        self.minimized_total: dict[str, int] = {}
+        self.max_minimized_per_kind = max_minimized_per_kind
+        self.queries_per_schema = queries_per_schema
+        self.minimize_per_kind = minimize_per_kind
+        self.minimize_budget_s = minimize_budget_s
+        self._tmp = tempfile.TemporaryDirectory(prefix="govgraph-random-")
+        self.workdir = workdir or Path(self._tmp.name)
+        self.totals = Totals()
+        self.host = ApolloHost()
+        self.log = log or (lambda message: None)
+
+    def close(self) -> None:
+        self.host.close()
+        self._tmp.cleanup()
+
+    def run(self, seeds: list[int], deadline: float | None = None) -> Totals:
+        started = time.monotonic()
+        sets = [generate(seed) for seed in seeds]
+        self.totals.generated += len(sets)
+        composed = Composer().compose(sets)
+        for schema_set in sets:
+            if deadline is not None and time.monotonic() > deadline:
+                self.totals.stopped_early = True
+                break
+            supergraph, errors = composed.get(schema_set.seed, (None, ["no answer"]))
+            if supergraph is None:
+                self.totals.composition_failed += 1
+                first = (errors or ["?"])[0][:160]
+                self.totals.composition_errors[first] = (
+                    self.totals.composition_errors.get(first, 0) + 1)
+                continue
+            self.totals.composed += 1
+            self.totals.sets[schema_set.seed] = schema_set
+            self.run_schema(schema_set, supergraph, deadline)
+        self.totals.elapsed_s += time.monotonic() - started
+        return self.totals
+
+    @contextmanager
+    def serving(self, schema_set: SchemaSet, supergraph: str) -> Iterator[Served | str]:
+        """Subgraphs, govgraph and the reference on one set; a string says what failed."""
+        path = self.workdir / f"supergraph-{schema_set.seed}.graphql"
+        path.write_text(supergraph, encoding="utf-8")
+        server = SubgraphServer(schema_set)
+        server.start()
+        urls = server.urls()
+        port = free_port()
+        govgraph = GatewayProcess("govgraph", govgraph_command(path, port), port,
+                                  subgraph_env(urls))
+        reference = None
+        try:
+            try:
+                reference = self.host.start(path, urls, engine=REFERENCE_ENGINE)
+            except GatewayStartError as error:
+                yield f"reference: {error}"
+                return
+            reference_client = Client(reference.port)
+            introspection = reference_client.post({"query": get_introspection_query()})
+            if not isinstance(introspection.body, dict) or "data" not in introspection.body:
+                yield f"reference: introspection failed: {introspection.show()[:500]}"
+                return
+            schema = build_client_schema(introspection.body["data"])
+            try:
+                govgraph.wait_ready(timeout_s=30)
+            except GatewayStartError as error:
+                yield f"govgraph: {error}"
+                return
+            ours_client = Client(port)
+            yield Served(schema, ours_client, reference_client)
+            ours_client.close()
+            reference_client.close()
+        finally:
+            govgraph.stop()
+            if reference is not None:
+                self.host.stop(reference)
+            server.stop()
+
+    def run_schema(self, schema_set: SchemaSet, supergraph: str,
+                   deadline: float | None = None) -> None:
+        with self.serving(schema_set, supergraph) as served:
+            if isinstance(served, str):
+                if served.startswith("govgraph"):
+                    self.totals.served += 1
+                    self._record(Disagreement(schema_set.seed, -1, "govgraph-start-failure",
+                                              Operation("{ __typename }"), served[-1500:], ""))
+                else:
+                    self.totals.reference_refused += 1
+                    self.log(f"seed {schema_set.seed}: {served[:300]}")
+                return
+            self.totals.served += 1
+            self.run_queries(schema_set, served.schema, served.ours, served.reference, deadline)
+
+    def ask_once(self, schema_set: SchemaSet, supergraph: str,
+                 operation: Operation) -> tuple[Answer, Answer]:
+        with self.serving(schema_set, supergraph) as served:
+            if isinstance(served, str):
+                raise RuntimeError(served)
+            return served.ours.post(operation.payload()), served.reference.post(operation.payload())
+
+    def run_queries(self, schema_set: SchemaSet, schema: GraphQLSchema, ours: Client,
+                    reference: Client, deadline: float | None) -> None:
+        generator = QueryGenerator(schema, schema_set, random.Random(schema_set.seed * 7919 + 1))
+        operations = [generator.operation() for _ in range(self.queries_per_schema)]
+        local = threading.local()
+
+        def ask(operation: Operation) -> tuple[Answer, Answer] | None:
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            if not hasattr(local, "clients"):
+                local.clients = (Client(ours.port), Client(reference.port))
+            return (local.clients[0].post(operation.payload()),
+                    local.clients[1].post(operation.payload()))
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            answers = list(pool.map(ask, operations))
+        minimized: dict[str, int] = {}
+        for index, (operation, pair) in enumerate(zip(operations, answers, strict=True)):
+            if pair is None:
+                self.totals.stopped_early = True
+                break
+            ours_answer, reference_answer = pair
+            self.totals.queries += 1
+            kind = classify(ours_answer, reference_answer)
+            if kind is None:
+                self.totals.agreed += 1
+                continue
+            found = Disagreement(schema_set.seed, index, kind, operation, ours_answer.show(),
+                                 reference_answer.show())
+            if (minimized.get(kind, 0) < self.minimize_per_kind
+                    and self.minimized_total.get(kind, 0) < self.max_minimized_per_kind
+                    and (deadline is None or time.monotonic() < deadline)):
+                self.minimized_total[kind] = self.minimized_total.get(kind, 0) + 1
+                minimized[kind] = minimized.get(kind, 0) + 1
+                self.shrink(found, schema, ours, reference)
+            self._record(found)
+
+    def shrink(self, found: Disagreement, schema: GraphQLSchema, ours: Client,
+               reference: Client) -> None:
+        def still_fails(candidate: Operation) -> bool:
+            return classify(ours.post(candidate.payload()),
+                            reference.post(candidate.payload())) == found.kind
+
+        minimal, checks = minimize(schema, found.operation, still_fails,
+                                   budget_s=self.minimize_budget_s)
+        found.minimal = minimal
+        found.checks = checks
+        found.minimal_ours = ours.post(minimal.payload()).show()
+        found.minimal_reference = reference.post(minimal.payload()).show()
+        found.tags = feature_tags(self.totals.sets[found.seed], schema, minimal)
+
+    def _record(self, found: Disagreement) -> None:
+        self.totals.disagreements.append(found)
+        self.totals.kinds[found.kind] = self.totals.kinds.get(found.kind, 0) + 1
+        self.log(f"seed {found.seed} query {found.index}: {found.kind}"
+                 + (f": {found.ours[-600:]}" if found.index < 0 else ""))
+
+
+def feature_tags(schema_set: SchemaSet, schema: GraphQLSchema, operation: Operation) -> list[str]:
+    """The federation features the coordinates of an operation take part in."""
+    from graphql import TypeInfo, TypeInfoVisitor, Visitor, parse, visit
+
+    coordinates: set[str] = set()
+    shapes: set[str] = set()
+    info = TypeInfo(schema)
+
+    class Collect(Visitor):
+        def enter_field(self, node: Any, *_: Any) -> None:
+            parent = info.get_parent_type()
+            if parent is not None:
+                coordinates.add(f"{parent.name}.{node.name.value}")
+                coordinates.add(parent.name)
+            if node.alias is not None:
+                shapes.add("q:alias")
+            if node.arguments:
+                shapes.add("q:arguments")
+
+        def enter_inline_fragment(self, *_: Any) -> None:
+            shapes.add("q:inline-fragment")
+
+        def enter_fragment_spread(self, *_: Any) -> None:
+            shapes.add("q:named-fragment")
+
+        def enter_directive(self, *_: Any) -> None:
+            shapes.add("q:skip-include")
+
+        def enter_variable_definition(self, *_: Any) -> None:
+            shapes.add("q:variables")
+
+    visit(parse(operation.query), TypeInfoVisitor(info, Collect()))
+    tags: set[str] = set()
+    for coordinate in coordinates:
+        tags.update(schema_set.tags.get(coordinate, ()))
+    return sorted(tags) + sorted(shapes)
