@@ -79,13 +79,13 @@ class Shaper:
         self._collected[key] = result
         # CollectFields puts a key where its first *included* occurrence is: when that first
         # occurrence is conditional and the key occurs again, the order depends on variables
-        variable = any(entries[0][1] and len({c for _, c in entries}) > 1
-                       for _, entries in result)
+        variable = any(entries[0][1] and len({c for _, c in entries}) > 1 for _, entries in result)
         self._orders[key] = occurrences if variable else None
         return result
 
-    def key_order(self, selections: list[Selection], runtime: str
-                  ) -> list[tuple[str, Condition]] | None:
+    def key_order(
+        self, selections: list[Selection], runtime: str
+    ) -> list[tuple[str, Condition]] | None:
         """Every occurrence of a response key with its condition, when the order of the keys
         depends on the variables (None when it does not)."""
         self.fields(selections, runtime)
@@ -107,8 +107,9 @@ class Shaper:
             elif isinstance(sel, InlineFragment) and self._fragment_applies(
                 sel.type_condition, runtime
             ):
-                self._collect(sel.selections, runtime, grouped, both(condition, sel.condition),
-                              occurrences)
+                self._collect(
+                    sel.selections, runtime, grouped, both(condition, sel.condition), occurrences
+                )
 
     def _fragment_applies(self, cond: str | None, runtime: str) -> bool:
         if cond is None or cond == runtime:
