@@ -74,8 +74,10 @@ class GatewayConfig:
     expose_query_plan: bool = True
     introspection: bool = True
     plan_cache_size: int = 1024
-    # Refused before planning: selections once fragments are expanded (fields, inline
-    # fragments and spreads, each alias counted), and nesting of fields.
+    # Refused before validation and planning: lexical tokens of the document (parsing stops
+    # there), selections once fragments are expanded (fields, inline fragments and spreads,
+    # each alias counted), and nesting of fields.
+    max_tokens: int = 15_000
     max_expanded_selections: int = 10_000
     max_depth: int = 100
     # identical in-flight subgraph queries share one request (always safe: each caller
@@ -123,7 +125,7 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("max_expanded_selections", "max_depth"):
+    for name in ("max_tokens", "max_expanded_selections", "max_depth"):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
     for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
@@ -285,10 +287,9 @@ def _typed(name: str, value: Any, kind: type) -> Any:
 
 
 def _positive(name: str, value: Any) -> int:
-    count: int = _typed(name, value, int)
-    if count <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a whole number greater than zero, got {value!r}")
-    return count
+    return value
 
 
 def _seconds(name: str, value: Any) -> float:
