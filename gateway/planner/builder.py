@@ -9,7 +9,7 @@ is laid out as a `Sequence` of `Parallel` levels.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from itertools import count
 
@@ -192,6 +192,18 @@ class QueryPlanner:
                 # joining a fetch the operation already makes costs one fetch less
                 costs = {g: self._trial_fetches(root_type, w, g) - (g in joined)
                          for g in self._ordered(graphs)}
+                if w.sub and all(c == float("inf") for c in costs.values()):
+                    # no subgraph serves the whole selection: each serves its part of it
+                    parts = self._split_by_owner(root_type, self._ordered(graphs), w.sub,
+                                                 lambda subs, w=w: replace(w, sub=subs))
+                    if parts is not None:
+                        for graph, subs in parts.items():
+                            group = roots.get(graph)
+                            if group is None:
+                                group = roots[graph] = self._new_group(graph, (), None, False)
+                            self._plan_field(group, root_type, replace(w, sub=subs), (),
+                                             group.selection, None, 0)
+                        continue
                 graph = min(self._ordered(graphs),
                             key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)))
             group = roots.get(graph)
@@ -200,12 +212,38 @@ class QueryPlanner:
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
+    def _split_by_owner(self, root_type: str, graphs: list[str], subs: list[Want | WantFragment],
+                        wrap: Callable[[list[Want | WantFragment]], Want],
+                        ) -> dict[str, list[Want | WantFragment]] | None:
+        """Share a shareable root field's selection out among the subgraphs that own its parts
+        (`wrap` rebuilds the root field around a part). None when some part has no owner."""
+        buckets: dict[str, list[Want | WantFragment]] = {}
+        for sub in subs:
+            for graph in sorted(graphs, key=lambda g: g not in buckets):
+                if self._trial_fetches(root_type, wrap([sub]), graph) != float("inf"):
+                    buckets.setdefault(graph, []).append(sub)
+                    break
+            else:
+                if not sub.sub:
+                    return None
+
+                def inner(parts: list[Want | WantFragment],
+                          sub: Want | WantFragment = sub) -> Want:
+                    return wrap([replace(sub, sub=parts)])
+
+                split = self._split_by_owner(root_type, graphs, sub.sub, inner)
+                if split is None:
+                    return None
+                for graph, parts in split.items():
+                    buckets.setdefault(graph, []).append(replace(sub, sub=parts))
+        return buckets
+
     def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:
         """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot)."""
         saved = (self._groups, self._ids, self._opening, self._renames, self._condition,
-                 self._ancestry)
+                 self._ancestry, self._requirers)
         self._groups, self._ids, self._opening = [], count(), set()
-        self._renames, self._ancestry = dict(self._renames), []
+        self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
         try:
             group = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
@@ -214,7 +252,7 @@ class QueryPlanner:
             return float("inf")
         finally:
             (self._groups, self._ids, self._opening, self._renames, self._condition,
-             self._ancestry) = saved
+             self._ancestry, self._requirers) = saved
 
     def _plan_mutation(self, operation: Operation, wants: list[Want],
                        variable_types: dict[str, str]) -> PlanNode | None:
