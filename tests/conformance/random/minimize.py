@@ -168,7 +168,7 @@ def size(operation: Operation) -> int:
 
 def minimize(schema: GraphQLSchema, operation: Operation,
              still_fails: Callable[[Operation], bool], budget_s: float = 60.0,
-             max_checks: int = 400) -> tuple[Operation, int]:
+             max_checks: int = 150) -> tuple[Operation, int]:
     """The smallest operation found that still fails, and the number of checks spent."""
     deadline = time.monotonic() + budget_s
     checks = 0

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from .generate import SchemaSet
-from .run import KINDS, REFERENCE_ENGINE, Disagreement, Totals
+from .run import ARBITER_REFERENCE, KINDS, REFERENCE_ENGINE, Disagreement, Totals
 
 REPROS_PER_GROUP = 1
 
@@ -73,9 +73,11 @@ def verdict(totals: Totals) -> str:
         return "VERDICT: no query ran"
     if not totals.disagreements:
         return f"VERDICT: govgraph agrees with the reference on all {totals.queries} queries"
+    blamed = sum(1 for d in totals.disagreements if d.arbiter == ARBITER_REFERENCE)
     return (f"VERDICT: govgraph agrees with the reference on {rate:.2%} of {totals.queries} "
             f"queries; {len(totals.disagreements)} disagree ({ours} of a kind that can be "
-            "govgraph's fault; reference-only errors and timeouts may be the reference's)")
+            f"govgraph's fault); on {blamed} of them @apollo/gateway answers as the reference "
+            "does, so govgraph is most likely wrong there")
 
 
 def write(totals: Totals, parameters: dict[str, Any]) -> str:
@@ -116,14 +118,26 @@ def write(totals: Totals, parameters: dict[str, Any]) -> str:
         lines += [f"- {n} x `{e}`" for e, n in sorted(totals.composition_errors.items(),
                                                        key=lambda p: -p[1])]
         lines.append("")
-    lines += ["## Disagreements by kind", "", "| kind | meaning | queries |", "| --- | --- | --- |"]
+    arbiters = sorted({d.arbiter for d in totals.disagreements if d.arbiter})
+    lines += [
+        "## Disagreements by kind", "",
+        "Each disagreement is also put to @apollo/gateway on the same supergraph and subgraphs "
+        "(columns: which side it takes). Where it answers as the reference does, govgraph is "
+        "most likely wrong; where it answers as govgraph does, the reference most likely is.",
+        "",
+        "| kind | meaning | queries | " + " | ".join(arbiters) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in arbiters) + " |",
+    ]
     for kind, meaning in KINDS.items():
-        lines.append(f"| {kind} | {meaning} | {totals.kinds.get(kind, 0)} |")
+        counts = [sum(1 for d in totals.disagreements if d.kind == kind and d.arbiter == a)
+                  for a in arbiters]
+        lines.append(f"| {kind} | {meaning} | {totals.kinds.get(kind, 0)} | "
+                     + " | ".join(str(c) for c in counts) + " |")
     lines.append("")
-    groups: dict[tuple[str, tuple[str, ...]], list[Disagreement]] = defaultdict(list)
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Disagreement]] = defaultdict(list)
     for found in totals.disagreements:
         if found.minimal is not None:
-            groups[found.kind, _schema_tags(found)].append(found)
+            groups[found.kind, found.minimal_arbiter, _schema_tags(found)].append(found)
     lines += [
         "## Minimal repros",
         "",
@@ -135,13 +149,16 @@ def write(totals: Totals, parameters: dict[str, Any]) -> str:
         "every subgraph; a `@requires` field hashes the required values it receives.",
         "",
     ]
-    ordered_groups = sorted(groups.items(), key=lambda p: (list(KINDS).index(p[0][0]), -len(p[1])))
-    for number, ((kind, tags), members) in enumerate(ordered_groups, 1):
+    ordered_groups = sorted(groups.items(), key=lambda p: (
+        p[0][1] != ARBITER_REFERENCE, list(KINDS).index(p[0][0]), -len(p[1])))
+    for number, ((kind, arbiter, tags), members) in enumerate(ordered_groups, 1):
         members.sort(key=lambda d: len(d.minimal.query) if d.minimal else 0)
         best = members[0]
         assert best.minimal is not None
         lines += [
             f"### {number}. {kind} — {', '.join(tags) or 'no federation feature'}",
+            "",
+            f"On the minimal query, {arbiter or 'no @apollo/gateway answer'}.",
             "",
             f"{len(members)} minimized disagreement(s) in this group (seeds "
             f"{', '.join(str(s) for s in sorted({m.seed for m in members})[:12])}); "

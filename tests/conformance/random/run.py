@@ -56,6 +56,11 @@ KINDS = {
     "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
 }
 QUERY_TIMEOUT_S = 15.0
+# what @apollo/gateway answers where govgraph and the reference disagree
+ARBITER_OURS = "@apollo/gateway answers as govgraph does"
+ARBITER_REFERENCE = "@apollo/gateway answers as the reference does"
+ARBITER_NEITHER = "@apollo/gateway answers as neither does"
+ARBITER_NONE = "no @apollo/gateway answer"
 
 
 class Client:
@@ -157,6 +162,14 @@ class Served:
     schema: GraphQLSchema
     ours: Client
     reference: Client
+    start_arbiter: Any = None  # () -> Client | None: @apollo/gateway, started on first use
+    arbiter: Client | None = None
+
+    def third(self) -> Client | None:
+        if self.arbiter is None and self.start_arbiter is not None:
+            self.arbiter = self.start_arbiter()
+            self.start_arbiter = None
+        return self.arbiter
 
 
 @dataclass(slots=True)
@@ -172,6 +185,8 @@ class Disagreement:
     minimal_reference: str = ""
     checks: int = 0
     tags: list[str] = field(default_factory=list)
+    arbiter: str = ""
+    minimal_arbiter: str = ""
 
     def key(self) -> tuple[int, int, str]:
         return self.seed, self.index, self.kind
@@ -219,9 +234,9 @@ class Runner:
     """Runs seeds through both gateways; keeps totals and disagreements."""
 
     def __init__(self, queries_per_schema: int, minimize_per_kind: int = 2,
-                 minimize_budget_s: float = 30.0, workdir: Path | None = None,
+                 minimize_budget_s: float = 15.0, workdir: Path | None = None,
                  log: Any = None, workers: int = 2,
-                 max_minimized_per_kind: int = 25) -> None:
+                 max_minimized_per_kind: int = 12) -> None:
         require_node()
         self.workers = workers
         self.minimized_total: dict[str, int] = {}
@@ -291,9 +306,23 @@ class Runner:
                 yield f"govgraph: {error}"
                 return
             ours_client = Client(port)
-            yield Served(schema, ours_client, reference_client)
+            arbiters: list[Any] = []
+
+            def start_arbiter() -> Client | None:
+                try:
+                    arbiters.append(self.host.start(path, urls, engine="apollo"))
+                except GatewayStartError:
+                    return None
+                return Client(arbiters[-1].port)
+
+            served = Served(schema, ours_client, reference_client, start_arbiter)
+            yield served
             ours_client.close()
             reference_client.close()
+            if served.arbiter is not None:
+                served.arbiter.close()
+            for arbiter in arbiters:
+                self.host.stop(arbiter)
         finally:
             govgraph.stop()
             if reference is not None:
@@ -313,7 +342,7 @@ class Runner:
                     self.log(f"seed {schema_set.seed}: {served[:300]}")
                 return
             self.totals.served += 1
-            self.run_queries(schema_set, served.schema, served.ours, served.reference, deadline)
+            self.run_queries(schema_set, served, deadline)
 
     def ask_once(self, schema_set: SchemaSet, supergraph: str,
                  operation: Operation) -> tuple[Answer, Answer]:
@@ -322,8 +351,9 @@ class Runner:
                 raise RuntimeError(served)
             return served.ours.post(operation.payload()), served.reference.post(operation.payload())
 
-    def run_queries(self, schema_set: SchemaSet, schema: GraphQLSchema, ours: Client,
-                    reference: Client, deadline: float | None) -> None:
+    def run_queries(self, schema_set: SchemaSet, served: Served,
+                    deadline: float | None) -> None:
+        schema, ours, reference = served.schema, served.ours, served.reference
         generator = QueryGenerator(schema, schema_set, random.Random(schema_set.seed * 7919 + 1))
         operations = [generator.operation() for _ in range(self.queries_per_schema)]
         local = threading.local()
@@ -351,13 +381,34 @@ class Runner:
                 continue
             found = Disagreement(schema_set.seed, index, kind, operation, ours_answer.show(),
                                  reference_answer.show())
+            found.arbiter = self.arbitrate(served, operation, ours_answer, reference_answer)
             if (minimized.get(kind, 0) < self.minimize_per_kind
                     and self.minimized_total.get(kind, 0) < self.max_minimized_per_kind
                     and (deadline is None or time.monotonic() < deadline)):
                 self.minimized_total[kind] = self.minimized_total.get(kind, 0) + 1
                 minimized[kind] = minimized.get(kind, 0) + 1
                 self.shrink(found, schema, ours, reference)
+                if found.minimal is not None:
+                    found.minimal_arbiter = self.arbitrate(
+                        served, found.minimal, ours.post(found.minimal.payload()),
+                        reference.post(found.minimal.payload()))
             self._record(found)
+
+    @staticmethod
+    def arbitrate(served: Served, operation: Operation, ours: Answer,
+                  reference: Answer) -> str:
+        """Which side @apollo/gateway, a second reference, takes on a disagreement."""
+        third = served.third()
+        if third is None:
+            return ARBITER_NONE
+        answer = third.post(operation.payload())
+        with_ours = classify(ours, answer) is None
+        with_reference = classify(answer, reference) is None
+        if with_ours and not with_reference:
+            return ARBITER_OURS
+        if with_reference and not with_ours:
+            return ARBITER_REFERENCE
+        return ARBITER_NEITHER if not with_ours else ARBITER_NONE
 
     def shrink(self, found: Disagreement, schema: GraphQLSchema, ours: Client,
                reference: Client) -> None:
