@@ -112,6 +112,9 @@ class QueryPlanner:
         # jumps whose key fields are being planned: never route those fields through them
         self._opening: set[tuple[int, str, tuple[str, ...]]] = set()
         self._requirers: list[FetchStep] = []  # steps whose @requires are being planned
+        # (step id, path) -> subgraphs a sibling field must be fetched from
+        self._needed: dict[tuple[int, tuple[str, ...]], set[str]] = {}
+        self._in_trial = False
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
@@ -301,6 +304,13 @@ class QueryPlanner:
                          path: tuple[str, ...], target: SelectionSet,
                          provided: SelectionSetNode | None, depth: int) -> set[FetchStep]:
         touched = {group}
+        # subgraphs that sibling fields can only be fetched from: a fetch there is made anyway
+        needed = self._needed.setdefault((group.id, path), set())
+        for w in wants:
+            if isinstance(w, Want) and not w.name.startswith("__"):
+                owners = self.sg.field_graphs(parent_type, w.name)
+                if len(owners) == 1 and group.graph not in owners:
+                    needed |= owners
         for w in wants:
             if isinstance(w, WantFragment):
                 touched |= self._plan_fragment(group, parent_type, w, path, target, provided, depth)
@@ -390,6 +400,15 @@ class QueryPlanner:
             # an implementation only declares the field @external (to satisfy the interface):
             # its value must come from the subgraph that owns it, so plan per implementation
             local = False
+        if (local and w.sub is not None and provided_sub is False and not w.internal
+                and len(graphs) > 1 and model.kind == "OBJECT" and not self._in_trial):
+            cheaper = self._cheaper_owner(group, parent_type, w, graphs, path)
+            if cheaper is not None:
+                child, ctarget = self._entity_group(group, cheaper, parent_type, parent_type,
+                                                    None, path, target, depth)
+                fs, owner, t = self._plan_field(child, parent_type, w, path, ctarget, None,
+                                                depth + 1)
+                return fs, owner, t | {group}
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None
@@ -467,6 +486,52 @@ class QueryPlanner:
                                             path, target, depth)
         fs, owner, t = self._plan_field(child, type_cond, w, path, ctarget, None, depth + 1)
         return fs, owner, t | {group}
+
+    def _cheaper_owner(self, group: FetchStep, parent_type: str, w: Want, graphs: frozenset[str],
+                       path: tuple[str, ...]) -> str | None:
+        """Another subgraph that serves this shared field's whole selection with fewer fetches
+        than the current one (e.g. through `@provides`), counting a fetch to it as free when the
+        plan makes it anyway at this path."""
+        here = self._trial_field(group.graph, None, parent_type, w)
+        if here <= 1:
+            return None
+        needed = self._needed.get((group.id, path), set())
+        best, best_cost = None, here
+        for graph in self._ordered(graphs):
+            if graph == group.graph or not self.sg.types[parent_type].resolvable_keys_in(graph):
+                continue
+            cost = self._trial_field(group.graph, graph, parent_type, w)
+            if cost == float("inf"):
+                continue
+            if (graph, path) in group.children or graph in needed:
+                cost -= 1  # the fetch to it is made anyway
+            if cost < best_cost:
+                best, best_cost = graph, cost
+        return best
+
+    def _trial_field(self, graph: str, via: str | None, parent_type: str, w: Want) -> float:
+        """How many fetches a field of an entity needs when planned in `graph` (or, with `via`,
+        through an entity fetch to that subgraph from `graph`); inf when it cannot be."""
+        saved = (self._groups, self._ids, self._opening, self._renames, self._condition,
+                 self._ancestry, self._requirers, self._needed, self._in_trial)
+        self._groups, self._ids, self._opening = [], count(), set()
+        self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
+        self._needed, self._in_trial = {}, True
+        try:
+            start = self._new_group(graph, (), None, True)
+            start.inputs[parent_type] = StepInput({parent_type}, None, start, start.selection)
+            if via is None:
+                self._plan_field(start, parent_type, w, (), start.selection, None, 0)
+            else:
+                child, ctarget = self._entity_group(start, via, parent_type, parent_type, None,
+                                                    (), start.selection, 0)
+                self._plan_field(child, parent_type, w, (), ctarget, None, 1)
+            return float(len(self._groups))
+        except PlanningError:
+            return float("inf")
+        finally:
+            (self._groups, self._ids, self._opening, self._renames, self._condition,
+             self._ancestry, self._requirers, self._needed, self._in_trial) = saved
 
     def _jump_through_parent_entity(self, group: FetchStep, parent_type: str, w: Want,
                                     path: tuple[str, ...], depth: int) -> tuple | None:
