@@ -425,7 +425,9 @@ class QueryPlanner:
             if requires is not None and provided_sub is False:
                 self._add_requires(group, parent_type, requires, depth)
             if composite:
-                sub_path = path + (fs.response_key,) + ("@",) * _list_depth(ftype)
+                # entity fetches below find this field under the key it has after renaming
+                data_key = self._renames.get(fs.response_key, fs.response_key)
+                sub_path = path + (data_key,) + ("@",) * _list_depth(ftype)
                 if provided_sub is not False:
                     sub_provided = provided_sub
                 else:
@@ -433,9 +435,16 @@ class QueryPlanner:
                 named = get_named_type(ftype).name
                 if self.sg.types[named].kind in _ABSTRACT:
                     fs.sub.add_field("__typename", None, internal=True)
+                # where this subgraph types the field more narrowly (`@join__field(type:)`),
+                # its selection is planned against that type: fragments that cannot apply
+                # there are dropped, others narrowed to it
+                local_named = (jf.type.strip("[]!") if jf is not None and jf.type is not None
+                               else named)
+                if local_named not in self.sg.types or local_named == named:
+                    local_named = named
                 self._ancestry.append((group, parent_type, path, target, w))
                 try:
-                    touched |= self._plan_selections(group, named, w.sub or [],
+                    touched |= self._plan_selections(group, local_named, w.sub or [],
                                                      sub_path, fs.sub, sub_provided, depth)
                 finally:
                     self._ancestry.pop()
