@@ -94,7 +94,9 @@ def _sample(args: argparse.Namespace) -> int:
           f"{len(disagreements)} disagreements")
     for found in disagreements:
         print(f"\n[[disagreement]]\nseed = {found.seed}\nquery = {found.index}\n"
-              f'kind = "{found.kind}"\nreason = ""')
+              f'kind = "{found.kind}"\n# {found.arbiter}\n'
+              f"# govgraph:  {found.ours[:300]}\n# reference: {found.reference[:300]}\n"
+              'reason = ""')
     return 0
 
 

@@ -160,7 +160,8 @@ class _Builder:
 
     def ensure_color(self, subgraph: str) -> None:
         if "Color" not in self.types(subgraph):
-            self.types(subgraph)["Color"] = TypeDef("enum", "Color", members=["RED", "GREEN", "BLUE"])
+            self.types(subgraph)["Color"] = TypeDef("enum", "Color",
+                                                    members=["RED", "GREEN", "BLUE"])
 
     def ensure_args_types(self, subgraph: str, args: str) -> None:
         if "Color" in args:
@@ -491,7 +492,7 @@ class _Builder:
             template = self.types(owner)[entity].fields[required]
             type_def = self.types(subgraph)[entity]
             if required in type_def.fields or any(
-                    f"{required}Derived" in self.types(s).get(entity, TypeDef("type", entity)).fields
+                    f"{required}Derived" in getattr(self.types(s).get(entity), "fields", {})
                     for s in self.names):
                 continue
             type_def.fields[required] = FieldDef(required, template.type, template.args,

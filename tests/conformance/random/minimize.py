@@ -106,7 +106,8 @@ class _Used(Visitor):
         self.variables.add(node.name.value)
 
 
-def _clean(document: DocumentNode, variables: dict[str, Any]) -> tuple[DocumentNode, dict[str, Any]]:
+def _clean(document: DocumentNode,
+           variables: dict[str, Any]) -> tuple[DocumentNode, dict[str, Any]]:
     """Without unused fragments and unused variables."""
     while True:
         used = _Used()

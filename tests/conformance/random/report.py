@@ -110,7 +110,8 @@ def write(totals: Totals, parameters: dict[str, Any]) -> str:
         f"| queries run | {totals.queries} |",
         f"| queries agreed | {totals.agreed} |",
         f"| agreement rate | {rate:.2%} |",
-        f"| elapsed | {totals.elapsed_s:.0f} s{' (stopped by the time budget)' if totals.stopped_early else ''} |",
+        f"| elapsed | {totals.elapsed_s:.0f} s"
+        + (" (stopped by the time budget)" if totals.stopped_early else "") + " |",
         "",
     ]
     if totals.composition_errors:

@@ -12,14 +12,13 @@ import http.client
 import json
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +82,7 @@ class Client:
                 self._connection.request("POST", "/graphql", body, headers)
                 response = self._connection.getresponse()
                 raw = response.read()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 self.close()
                 return Answer(None, None, "timeout")
             except (OSError, http.client.HTTPException) as error:
