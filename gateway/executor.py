@@ -92,12 +92,34 @@ class Executor:
 
     async def _entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
         fetch = flatten.node
+        if fetch.context_inputs:
+            await self._contextual_entity_fetch(flatten, ctx)
+            return
         if flatten.more_paths:
             targets = [o for path in flatten.paths for o in collect(ctx.data, path)]
         else:
             targets = collect(ctx.data, flatten.path)
-        if not targets:
-            return
+        if targets:
+            await self._fetch_entities(flatten, ctx, targets, None)
+
+    async def _contextual_entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
+        """Entities whose ancestors hold different context values are fetched separately,
+        each request with its values as variables."""
+        fetch = flatten.node
+        groups: dict[bytes, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for path in flatten.paths:
+            for obj, chain in collect_with_ancestors(ctx.data, path):
+                values = {c.variable: context_value(chain[c.depth], c.fields)
+                          for c in fetch.context_inputs if c.depth < len(chain)}
+                key = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+                groups.setdefault(key, (values, []))[1].append(obj)
+        await asyncio.gather(*(self._fetch_entities(flatten, ctx, targets, values)
+                               for values, targets in groups.values()))
+
+    async def _fetch_entities(self, flatten: FlattenNode, ctx: ExecutionContext,
+                              targets: list[dict[str, Any]],
+                              extra_variables: dict[str, Any] | None) -> None:
+        fetch = flatten.node
         representations: list[dict[str, Any]] = []
         owners: list[list[dict[str, Any]]] = []
         index: dict[Any, int] = {}
@@ -129,7 +151,10 @@ class Executor:
         if not representations:
             return
         try:
-            response = await self.transport(fetch, self._variables(fetch, ctx), representations, ctx)
+            variables = self._variables(fetch, ctx)
+            if extra_variables:
+                variables.update(extra_variables)
+            response = await self.transport(fetch, variables, representations, ctx)
         except SubgraphFailure as failure:
             ctx.errors.append(failure.to_error(_paths(ctx.data, flatten).get(id(owners[0][0]))))
             return
@@ -274,6 +299,35 @@ def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]
             current = [x for v in current
                        if v.__class__ is dict and (x := v.get(seg)) is not None]
     return [o for o in current if o.__class__ is dict]
+
+
+def collect_with_ancestors(data: dict[str, Any], path: tuple[str, ...]
+                           ) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The objects at a Flatten path, each with the objects above it (index: path segments
+    consumed, `@` included), for values an entity reads from its ancestors."""
+    current: list[tuple[Any, list[Any]]] = [(data, [data])]
+    for seg in path:
+        nxt: list[tuple[Any, list[Any]]] = []
+        for value, chain in current:
+            if seg == "@":
+                if isinstance(value, list):
+                    nxt.extend((x, chain + [x]) for x in value if x is not None)
+            elif isinstance(value, dict) and value.get(seg) is not None:
+                nxt.append((value[seg], chain + [value[seg]]))
+        current = nxt
+    return [(o, chain) for o, chain in current if isinstance(o, dict)]
+
+
+def context_value(ancestor: Any, fields: tuple[RepField, ...]) -> Any:
+    """The one value a context selection names on an ancestor (`{ locale }`, `{ a { b } }`)."""
+    value = ancestor
+    for f in fields[:1]:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(f.key)
+        if f.sub:
+            return context_value(value, f.sub)
+    return value
 
 
 def _paths_by_id(data: dict[str, Any], path: tuple[str, ...]) -> dict[int, list[Any]]:

@@ -23,6 +23,7 @@ from graphql import (
     GraphQLSchema,
     ListValueNode,
     NullValueNode,
+    ObjectValueNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     StringValueNode,
@@ -61,6 +62,16 @@ class JoinType:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """An argument filled from a context an ancestor sets (join v0.5, `@fromContext`)."""
+
+    context: str  # the name an ancestor type sets with @context
+    name: str  # the argument of the field
+    type: str  # its type, as the subgraph declares it
+    selection: FieldSet  # what to read on the ancestor
+
+
+@dataclass(frozen=True, slots=True)
 class JoinField:
     graph: str | None
     requires: FieldSet | None = None
@@ -71,6 +82,7 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: tuple[ContextArgument, ...] = ()
 
 
 @dataclass(slots=True)
@@ -95,6 +107,7 @@ class TypeModel:
     # graph -> union members in that graph
     union_members: dict[str, set[str]] = field(default_factory=dict)
     owner: str | None = None  # join v0.1 @join__owner
+    contexts: frozenset[str] = frozenset()  # the contexts this type sets (@context(name:))
 
     def keys_in(self, graph: str) -> list[JoinType]:
         return [jt for jt in self.join_types if jt.graph == graph and jt.key is not None]
@@ -178,6 +191,8 @@ class Supergraph:
             raise SupergraphError(f"the supergraph's {enum_name} lists no subgraphs")
 
     def _read_types(self) -> None:
+        context = self.prefixes.get("context")
+        context_directive = context[0] if context is not None else None
         nodes: dict[str, list[TypeDefinitionNode | TypeExtensionNode]] = {}
         for d in self.document.definitions:
             if isinstance(d, (TypeDefinitionNode, TypeExtensionNode)):
@@ -220,6 +235,8 @@ class Supergraph:
                                 is_interface_object=bool(args.get("isInterfaceObject", False)),
                             )
                         )
+                    elif context_directive is not None and dname == context_directive:
+                        model.contexts |= {_required(args, "name", f"@{dname} on {name}")}
                     elif dname == self._d("owner"):
                         # join v0.1: fields without @join__field belong to the owning graph
                         model.owner = _string(args, "graph")
@@ -253,6 +270,8 @@ class Supergraph:
                             override=_string(args, "override"),
                             used_overridden=bool(args.get("usedOverridden", False)),
                             override_label=_string(args, "overrideLabel"),
+                            context_arguments=_context_arguments(
+                                args.get("contextArguments"), f"{name}.{fdef.name.value}"),
                         )
                         if graph is not None:
                             fm.joins[graph] = jf
@@ -423,6 +442,33 @@ def _required(args: Mapping[str, object], name: str, where: str) -> str:
     return value
 
 
+def _context_arguments(value: object, where: str) -> tuple[ContextArgument, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SupergraphError(f"contextArguments of {where} must be a list")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("context", "name", "type", "selection")
+        ):
+            raise SupergraphError(
+                f"contextArguments of {where} need context, name, type and selection strings"
+            )
+        text = item["selection"].strip()
+        if text.startswith("{") and text.endswith("}"):
+            text = text[1:-1]  # written as a selection set, braces included
+        try:
+            selection = parse_field_set(text)
+        except GraphQLError as exc:
+            raise SupergraphError(
+                f"context selection {item['selection']!r} of {where} is not a valid field set: "
+                f"{exc.message}"
+            ) from None
+        out.append(ContextArgument(item["context"], item["name"], item["type"], selection))
+    return tuple(out)
+
+
 def _literal(node: ValueNode) -> object:
     if isinstance(node, StringValueNode):
         return node.value
@@ -434,6 +480,8 @@ def _literal(node: ValueNode) -> object:
         return None
     if isinstance(node, ListValueNode):
         return [_literal(v) for v in node.values]
+    if isinstance(node, ObjectValueNode):
+        return {f.name.value: _literal(f.value) for f in node.fields}
     return getattr(node, "value", None)
 
 

@@ -21,6 +21,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLOutputType,
     InlineFragmentNode,
+    NameNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
@@ -28,6 +29,7 @@ from graphql import (
 )
 
 from gateway.planner.fetch_graph import (
+    ContextSource,
     FetchStep,
     PlanningError,
     RepSource,
@@ -45,6 +47,7 @@ from gateway.planner.operation import (
     both,
 )
 from gateway.planner.plan import (
+    ContextInput,
     ConditionNode,
     EntityInput,
     FetchNode,
@@ -55,7 +58,7 @@ from gateway.planner.plan import (
     SequenceNode,
 )
 from gateway.planner.selection import FieldSel, SelectionSet
-from schema.supergraph import Supergraph
+from schema.supergraph import ContextArgument, Supergraph
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
@@ -391,7 +394,9 @@ class QueryPlanner:
         at_entity_level = (group.is_entity and path == group.path
                            and any(parent_type == c or parent_type in i.runtime_types
                                    for c, i in group.inputs.items()))
-        own_fetch = requires is not None or (parent_type, w.name) in self.entity_fetched
+        contextual = jf.context_arguments if jf is not None and g in graphs else ()
+        own_fetch = (requires is not None or bool(contextual)
+                     or (parent_type, w.name) in self.entity_fetched)
         local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
         if (local and provided_sub is False and model.kind == "INTERFACE"
                 and any(g not in self.sg.field_graphs(t, w.name)
@@ -420,7 +425,10 @@ class QueryPlanner:
                 # which the subgraph would reject; fetch it under an alias, renamed on arrival
                 alias = f"_gg{len(self._renames)}_{w.alias or w.name}"
                 self._renames[alias] = w.alias or w.name
-            fs = target.add_field(w.name, alias, w.arguments, w.directives, composite, w.internal)
+            arguments = w.arguments
+            if contextual and provided_sub is False:
+                arguments += self._add_context(group, parent_type, contextual, path, depth)
+            fs = target.add_field(w.name, alias, arguments, w.directives, composite, w.internal)
             touched = {group}
             if requires is not None and provided_sub is False:
                 self._add_requires(group, parent_type, requires, depth)
@@ -702,6 +710,70 @@ class QueryPlanner:
             if not any(f.same(e) for e in entry.fields):
                 entry.fields.append(f)
 
+    def _add_context(self, group: FetchStep, parent_type: str,
+                     contextual: tuple[ContextArgument, ...], path: tuple[str, ...],
+                     depth: int) -> tuple[ArgumentNode, ...]:
+        """Arguments filled from a context an ancestor sets (`@fromContext`): the ancestor's
+        selection is fetched first, and each entity's value travels as a variable."""
+        entry = next((i for c, i in group.inputs.items()
+                      if parent_type == c or parent_type in i.runtime_types), None)
+        out: list[ArgumentNode] = []
+        for argument in contextual:
+            source = self._context_source(argument.context, parent_type, path, entry,
+                                          argument.selection)
+            if source is None:
+                continue  # no ancestor sets the context here: the argument is left out
+            source_group, source_type, source_path, source_target = source
+            self._requirers.append(group)
+            try:
+                reps, touched = self._ensure(source_group, source_type, argument.selection,
+                                             source_path, source_target, depth + 1)
+            finally:
+                self._requirers.pop()
+            group.depends |= touched
+            variable = f"__ctx{len(group.context_inputs)}_{argument.name}"
+            group.context_inputs.append(
+                ContextSource(variable, argument.type, len(source_path), list(reps)))
+            out.append(ArgumentNode(name=NameNode(value=argument.name),
+                                    value=VariableNode(name=NameNode(value=variable))))
+        return tuple(out)
+
+    def _context_source(self, context: str, parent_type: str, path: tuple[str, ...],
+                        entry: StepInput | None, selection: SelectionSetNode,
+                        ) -> tuple[FetchStep, str, tuple[str, ...], SelectionSet] | None:
+        """The nearest object that sets `context` (the parent itself, or an ancestor), read
+        where the fetches holding it can serve `selection` without another fetch if possible."""
+        found: tuple[FetchStep, str, tuple[str, ...], SelectionSet] | None = None
+        if entry is not None and context in self._contexts_of(parent_type):
+            found = entry.source_group, parent_type, path, entry.source_target
+        else:
+            for frame_group, frame_type, frame_path, frame_target, _ in reversed(self._ancestry):
+                if context in self._contexts_of(frame_type):
+                    found = frame_group, frame_type, frame_path, frame_target
+                    break
+        if found is None:
+            return None
+        # the same object as fetched by the steps before (entity inputs at the same path)
+        candidates = [found]
+        step, type_name, at, _ = found
+        while step.is_entity and step.path == at:
+            source = next((i for c, i in step.inputs.items()
+                           if c == type_name or type_name in i.runtime_types), None)
+            if source is None:
+                break
+            candidates.append((source.source_group, type_name, at, source.source_target))
+            step = source.source_group
+        for candidate in candidates:
+            if all(isinstance(s, FieldNode)
+                   and candidate[0].graph in self.sg.field_graphs(type_name, s.name.value)
+                   for s in selection.selections):
+                return candidate
+        return found
+
+    def _contexts_of(self, type_name: str) -> frozenset[str]:
+        model = self.sg.types.get(type_name)
+        return model.contexts if model is not None else frozenset()
+
     def _ensure(self, group: FetchStep, parent_type: str, field_set: SelectionSetNode,
                 path: tuple[str, ...], target: SelectionSet, depth: int,
                 ) -> tuple[tuple[RepSource, ...], set[FetchStep]]:
@@ -800,6 +872,11 @@ class QueryPlanner:
             for fields in [tuple(f.finish() for f in i.fields)]
         )
         used_aliases = _aliases(g.selection)
+        contexts = tuple(ContextInput(c.variable, c.depth, tuple(f.finish() for f in c.fields))
+                         for c in g.context_inputs)
+        if contexts:
+            variable_types = {**variable_types,
+                              **{c.variable: c.type for c in g.context_inputs}}
         node = FetchNode(
             service=service,
             graph=g.graph,
@@ -810,6 +887,7 @@ class QueryPlanner:
             operation_kind="mutation" if (kind == "mutation" and not g.is_entity) else "query",
             inputs=inputs,
             renames={a: k for a, k in self._renames.items() if a in used_aliases},
+            context_inputs=contexts,
             id=g.id,
         )
         node.render()

@@ -38,6 +38,16 @@ class RepSource:
 
 
 @dataclass(slots=True)
+class ContextSource:
+    """An argument value read from an ancestor that sets a context (`@fromContext`)."""
+
+    variable: str  # the variable the subgraph operation receives it in
+    type: str  # its GraphQL type, for the variable's definition
+    depth: int  # the ancestor is the object this many path segments from the root
+    fields: list[RepSource]  # the context's selection, read on the ancestor
+
+
+@dataclass(slots=True)
 class StepInput:
     """How the representations of one entity fetch are read from the data of an earlier step."""
 
@@ -61,6 +71,7 @@ class FetchStep:
         self.is_entity = is_entity
         self.selection = SelectionSet()
         self.inputs: dict[str, StepInput] = {}  # type condition in the subgraph -> input
+        self.context_inputs: list[ContextSource] = []
         self.depends: set[FetchStep] = set()
         self.children: dict[tuple[str, tuple[str, ...]], FetchStep] = {}
         # further entity fetches to the same subgraph and path, where reusing the first

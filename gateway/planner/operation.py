@@ -227,7 +227,7 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
             arg = next((a for a in d.arguments or () if a.name.value == "if"), None)
             if arg is None or isinstance(arg.value, VariableNode):
                 continue
-            value = value_from_ast(arg.value, GraphQLBoolean, variables)
+            value = value_from_ast(arg.value, GraphQLBoolean)  # a literal: no variables in it
             if d.name.value == "skip" and value is True:
                 return False
             if d.name.value == "include" and value is not True:
@@ -264,7 +264,7 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                 elif name == "__type" and parent is root:
                     ftype = TypeMetaFieldDef.type
                 else:
-                    fdef = parent.fields[name]  # type: ignore[union-attr]
+                    fdef = parent.fields[name]  # type: ignore[attr-defined]
                     ftype = fdef.type
                 f = Field(
                     response_key=sel.alias.value if sel.alias else name,
@@ -324,5 +324,5 @@ def runtime_applies(schema: GraphQLSchema, type_condition: str | None, runtime_t
     if cond is None or not isinstance(obj, GraphQLObjectType):
         return False
     if is_abstract_type(cond):
-        return schema.is_sub_type(cond, obj)  # type: ignore[arg-type]
+        return schema.is_sub_type(cond, obj)
     return False

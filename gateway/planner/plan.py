@@ -39,6 +39,16 @@ class EntityInput:
     key_names: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ContextInput:
+    """A variable of an entity fetch whose value each entity's ancestor holds (`@fromContext`):
+    entities with different values are fetched in separate requests."""
+
+    variable: str
+    depth: int  # the ancestor is at this many segments of the Flatten path
+    fields: tuple[RepField, ...]  # the context's selection on the ancestor (one value)
+
+
 # a top-level field of a fetch: (response key, field name, argument nodes)
 TopField = tuple[str, str, tuple[ArgumentNode, ...]]
 
@@ -58,6 +68,7 @@ class FetchNode:
     # aliases used towards the subgraph -> the client's response keys (see builder)
     renames: dict[str, str] = field(default_factory=dict)
     id: int = 0
+    context_inputs: tuple[ContextInput, ...] = ()
     # what layers above the planner (partition routing) note about this fetch
     annotations: dict[str, Any] = field(default_factory=dict)
     # rendered from the above by render()

@@ -7,6 +7,8 @@ Layout of `cases/<name>/`:
     computed.py                    optional: COMPUTED = {"<subgraph>": {"Type.field": fn}},
                                    and reset() to forget state kept between requests
     down.txt                       optional: names of subgraphs that are not running
+    reference-unsupported.txt      optional: why no reference gateway serves this supergraph
+                                   (generated queries are then not compared)
     supergraph.graphql             composed by scripts/compose-supergraph.mjs
     queries.toml                   [[query]] tables, see `Query`
 """
@@ -67,6 +69,7 @@ class Case:
     down: frozenset[str]
     queries: list[Query]
     reset_state: Callable[[], None] = lambda: None
+    reference_unsupported: str | None = None
 
     @property
     def supergraph_path(self) -> Path:
@@ -119,7 +122,10 @@ def load_case(name: str) -> Case:
         )
         for q in raw.get("query", [])
     ]
-    return Case(name, path, sdls, fixtures, computed, down, queries, reset_state)
+    unsupported_path = path / "reference-unsupported.txt"
+    unsupported = (unsupported_path.read_text(encoding="utf-8").strip()
+                   if unsupported_path.exists() else None)
+    return Case(name, path, sdls, fixtures, computed, down, queries, reset_state, unsupported)
 
 
 def compose(case: Case) -> None:

@@ -98,6 +98,8 @@ def test_handwritten_queries_agree_with_apollo_gateway(stack: Stack, query: Quer
 
 
 def test_generated_queries_agree_with_apollo_gateway(stack: Stack) -> None:
+    if stack.case.reference_unsupported:
+        pytest.skip(f"no reference serves this supergraph: {stack.case.reference_unsupported}")
     govgraph = stack.gateway("govgraph")
     apollo = stack.gateway("apollo")
     introspection = apollo.execute(get_introspection_query())
