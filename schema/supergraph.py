@@ -37,6 +37,9 @@ from graphql.type import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionTy
 
 from schema.fieldset import FieldSet, parse_field_set
 
+# features linked `for: SECURITY` or `for: EXECUTION` that the gateway implements; any other
+# is refused when the supergraph loads rather than silently ignored
+HONOURED_FEATURES = frozenset({"link", "core", "join", "context", "inaccessible", "tag"})
 SUPPORTED_JOIN_VERSIONS = ("0.1", "0.2", "0.3", "0.4", "0.5")
 
 
@@ -413,6 +416,16 @@ def _read_links(document: DocumentNode) -> dict[str, tuple[str, str]]:
                     f"join spec v{version} is not supported (supported: "
                     + ", ".join("v" + v for v in SUPPORTED_JOIN_VERSIONS)
                     + ")"
+                )
+            purpose = args.get("for")
+            if purpose in ("SECURITY", "EXECUTION") and name not in HONOURED_FEATURES:
+                consequence = ("answer requests the subgraphs mean to refuse"
+                               if purpose == "SECURITY" else "answer wrongly")
+                raise SupergraphError(
+                    f"the supergraph links {url} for {purpose}, which this gateway does not "
+                    f"implement; serving it anyway would {consequence}. Remove the feature "
+                    f"from the subgraphs or serve this supergraph with a gateway that "
+                    f"implements it"
                 )
             out[name] = (_string(args, "as") or name, version)
     return out

@@ -101,3 +101,16 @@ def test_objects_whose_key_is_null_are_not_sent_as_representations() -> None:
     asyncio.run(Executor(transport).run(plan.node, ctx))
     assert sent == [[{"__typename": "Holder", "id": "h1"}]]
     assert ctx.data["licences"][1]["holder"] == {"__typename": "Holder", "id": None}
+
+
+def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load() -> None:
+    sdl = (Path(__file__).parent / "conformance" / "cases" / "context-fromcontext"
+           / "supergraph.graphql").read_text(encoding="utf-8")
+    authenticated = sdl.replace('@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)',
+                                '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)'
+                                ' @link(url: "https://specs.apollo.dev/authenticated/v0.1",'
+                                ' for: SECURITY)')
+    assert authenticated != sdl
+    Supergraph(sdl)  # context/v0.1 is implemented
+    with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
+        Supergraph(authenticated)
