@@ -25,7 +25,7 @@ from graphql import (
     GraphQLObjectType,
     OperationDefinitionNode,
     SelectionSetNode,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
@@ -289,7 +289,8 @@ class Gateway:
                 "extensions": {"code": "GATEWAY_TIMEOUT"},
             })
         if prepared.introspection is not None:
-            result = execute(self.schema, prepared.introspection, variable_values=raw_variables)
+            result = execute_sync(self.schema, prepared.introspection,
+                                  variable_values=raw_variables)
             if result.data:
                 ctx.data.update(result.data)
             for e in result.errors or ():
