@@ -93,6 +93,9 @@ class GatewayConfig:
     # (GET, or a "simple" content type) unless they carry one of these headers.
     csrf_prevention: bool = True
     csrf_required_headers: list[str] = field(default_factory=lambda: list(CSRF_REQUIRED_HEADERS))
+    # custom progressive @override labels that are on ("percent(N)" labels need nothing here:
+    # they are on for N% of requests)
+    override_labels: list[str] = field(default_factory=list)
 
     def timeout_for(self, subgraph: str) -> float:
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
@@ -138,6 +141,11 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
             raise ConfigError("gateway.propagate_headers must be a list of header names")
         cfg.propagate_headers = [h.lower() for h in headers]
+    if "override_labels" in gw:
+        labels = gw["override_labels"]
+        if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
+            raise ConfigError("gateway.override_labels must be a list of label names")
+        cfg.override_labels = list(labels)
     if "csrf_required_headers" in gw:
         headers = gw["csrf_required_headers"]
         if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -178,11 +179,12 @@ class Gateway:
         coerced: dict[str, Any] = values.coerced
         # one plan per operation: @skip/@include on variables are Condition nodes in it. A shared
         # (Redis) plan cache keys the same with the supergraph's hash in front.
-        key = (query, request.operation_name)
+        labels = self._override_labels()
+        key = (query, request.operation_name, labels)
         prepared = self.prepared.get(key)
         if prepared is None:
             try:
-                prepared = self._prepare(parsed.document, definition, coerced)
+                prepared = self._prepare(parsed.document, definition, coerced, labels)
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
                 return GraphQLResponse({"data": None, "errors": [{
@@ -254,11 +256,28 @@ class Gateway:
             return ParsedDocument(None, [_format(e) for e in errors])
         return ParsedDocument(document, None)
 
+    def _override_labels(self) -> frozenset[str] | None:
+        """The progressive override labels on for one request: "percent(N)" for N% of
+        requests, a custom label when the configuration switches it on."""
+        labels = self.supergraph.override_labels
+        if not labels:
+            return None
+        on = set()
+        for label in labels:
+            percent = _percent(label)
+            if percent is None:
+                if label in self.config.override_labels:
+                    on.add(label)
+            elif percent >= 100 or (percent > 0 and random.random() * 100 < percent):
+                on.add(label)
+        return frozenset(on)
+
     def _prepare(self, document: DocumentNode, definition: OperationDefinitionNode,
-                 variables: dict[str, Any]) -> PreparedOperation:
+                 variables: dict[str, Any],
+                 labels: frozenset[str] | None = None) -> PreparedOperation:
         operation = normalize(self.schema, document, definition, variables)
         try:
-            plan = self.planner.plan(operation)
+            plan = self.planner.plan(operation, labels)
         except PlanningError:
             raise
         except Exception as exc:
@@ -320,14 +339,26 @@ class Gateway:
                                         timeout, idempotent=fetch.operation_kind != "mutation")
 
     def plan_for(self, query: str, operation_name: str | None = None,
-                 variables: dict[str, Any] | None = None) -> QueryPlan:
+                 variables: dict[str, Any] | None = None,
+                 override_labels: frozenset[str] | None = None) -> QueryPlan:
         """The plan of an operation (for tests and the `plan` command)."""
         parsed = self._document(query)
         if parsed.errors is not None:
             raise ValueError(parsed.errors[0]["message"])
         assert parsed.document is not None
         definition = select_operation(parsed.document, operation_name)
-        return self._prepare(parsed.document, definition, variables or {}).plan
+        return self._prepare(parsed.document, definition, variables or {}, override_labels).plan
+
+
+def _percent(label: str) -> float | None:
+    """N of a "percent(N)" label; None for a custom label."""
+    text = label.strip()
+    if not (text.startswith("percent(") and text.endswith(")")):
+        return None
+    try:
+        return float(text[len("percent("):-1])
+    except ValueError:
+        return None
 
 
 def _internal_error(request_id: str) -> GraphQLResponse:

@@ -94,8 +94,11 @@ class FieldModel:
     # graph enum value -> its join__field (only when the supergraph lists any)
     joins: dict[str, JoinField] = field(default_factory=dict)
     has_joins: bool = False
-    # graphs where the field resolves (computed once)
+    # graphs where the field resolves (computed once, with every progressive override label
+    # at its default)
     resolvable_in: frozenset[str] = frozenset()
+    # some join__field carries a progressive override label: resolvability depends on it
+    labelled: bool = False
 
 
 @dataclass(slots=True)
@@ -284,11 +287,19 @@ class Supergraph:
                 # every graph may have them
                 model.graphs = frozenset(self.subgraphs)
             self.types[name] = model
+        labels: set[str] = set()
         for model in self.types.values():
             for fm in model.fields.values():
                 fm.resolvable_in = frozenset(self._resolvable_graphs(model, fm))
+                own = {jf.override_label for jf in fm.joins.values() if jf.override_label}
+                fm.labelled = bool(own)
+                labels |= own
+        # progressive override labels ("percent(N)" or custom), decided per request
+        self.override_labels: frozenset[str] = frozenset(labels)
+        self._labelled_graphs: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
 
-    def _resolvable_graphs(self, model: TypeModel, fm: FieldModel) -> Iterable[str]:
+    def _resolvable_graphs(self, model: TypeModel, fm: FieldModel,
+                           labels: frozenset[str] | None = None) -> Iterable[str]:
         if not fm.has_joins:
             if model.owner is not None and not self._in_every_key(model, fm.name):
                 return [model.owner]
@@ -300,7 +311,8 @@ class Supergraph:
             if jf.override_label:
                 # progressive override: the overriding subgraph serves the field unless the
                 # label is off ("percent(0)"); the overridden side serves it only then
-                active = override_label_active(jf.override_label)
+                active = (override_label_active(jf.override_label) if labels is None
+                          else jf.override_label in labels)
                 if bool(jf.override) != active:
                     continue
             out.append(graph)
@@ -360,12 +372,24 @@ class Supergraph:
                 out.append(t)
         return tuple(out)
 
-    def field_graphs(self, type_name: str, field_name: str) -> frozenset[str]:
+    def field_graphs(self, type_name: str, field_name: str,
+                     labels: frozenset[str] | None = None) -> frozenset[str]:
+        """Subgraphs that resolve the field; with `labels`, only those progressive override
+        labels are on (without, each label has its default: on unless "percent(0)")."""
         model = self.types.get(type_name)
         if model is None:
             return frozenset()
         fm = model.fields.get(field_name)
-        return fm.resolvable_in if fm is not None else frozenset()
+        if fm is None:
+            return frozenset()
+        if labels is None or not fm.labelled:
+            return fm.resolvable_in
+        key = (type_name, field_name, labels)
+        graphs = self._labelled_graphs.get(key)
+        if graphs is None:
+            graphs = frozenset(self._resolvable_graphs(model, fm, labels))
+            self._labelled_graphs[key] = graphs
+        return graphs
 
     def join_field(self, type_name: str, field_name: str, graph: str) -> JoinField | None:
         model = self.types.get(type_name)

@@ -1,12 +1,14 @@
 """Query plans over hand-written supergraphs: their shape, as a reader of Apollo's plans expects."""
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
+from gateway.planner.plan import QueryPlan
 from schema.supergraph import Supergraph, SupergraphError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -114,3 +116,34 @@ def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load
     Supergraph(sdl)  # context/v0.1 is implemented
     with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
         Supergraph(authenticated)
+
+
+def _progressive(label: str) -> str:
+    sdl = (Path(__file__).parent / "conformance" / "cases" / "override-progressive"
+           / "supergraph.graphql").read_text(encoding="utf-8")
+    return sdl.replace('overrideLabel: "percent(100)"', f'overrideLabel: "{label}"')
+
+
+def _services(plan: QueryPlan) -> frozenset[str]:
+    return frozenset(f.service for f in plan.fetches())
+
+
+def test_custom_override_label_is_switched_in_configuration() -> None:
+    off = Gateway(_progressive("beta"), GatewayConfig())
+    on = Gateway(_progressive("beta"), GatewayConfig(override_labels=["beta"]))
+    assert off._override_labels() == frozenset()
+    assert on._override_labels() == frozenset({"beta"})
+    query = '{ product(id: "p1") { price } }'
+    assert "modern" not in _services(off.plan_for(query, override_labels=off._override_labels()))
+    assert "modern" in _services(on.plan_for(query, override_labels=on._override_labels()))
+
+
+def test_percent_override_label_is_decided_per_request() -> None:
+    gateway = Gateway(_progressive("percent(30)"), GatewayConfig())
+    random.seed(7)
+    decisions = [gateway._override_labels() for _ in range(2000)]
+    share = sum(1 for d in decisions if "percent(30)" in (d or ())) / len(decisions)
+    assert 0.25 < share < 0.35
+    query = '{ product(id: "p1") { price } }'
+    plans = {_services(gateway.plan_for(query, override_labels=labels)) for labels in set(decisions)}
+    assert plans == {frozenset({"legacy"}), frozenset({"legacy", "modern"})}

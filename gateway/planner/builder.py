@@ -106,10 +106,18 @@ class QueryPlanner:
         self.schema = supergraph.schema
         self._graph_order = list(supergraph.subgraphs)
         self.entity_fetched = entity_fetched
+        self._labels: frozenset[str] | None = None
 
     # ---- entry point -----------------------------------------------------------
 
-    def plan(self, operation: Operation) -> QueryPlan:
+    def _field_graphs(self, type_name: str, field_name: str) -> frozenset[str]:
+        return self.sg.field_graphs(type_name, field_name, self._labels)
+
+    def plan(self, operation: Operation,
+             override_labels: frozenset[str] | None = None) -> QueryPlan:
+        """The plan of a normalised operation. `override_labels`: the progressive override
+        labels on for this plan (None: each at its default)."""
+        self._labels = override_labels
         self._ids = count()
         self._groups: list[FetchStep] = []
         # jumps whose key fields are being planned: never route those fields through them
@@ -183,10 +191,10 @@ class QueryPlanner:
         # subgraph that serves the others, so the operation needs as few fetches as possible
         reach: dict[str, int] = {}
         for w in wants:
-            for g in self.sg.field_graphs(root_type, w.name):
+            for g in self._field_graphs(root_type, w.name):
                 reach[g] = reach.get(g, 0) + 1
         for w in wants:
-            graphs = self.sg.field_graphs(root_type, w.name)
+            graphs = self._field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
             if len(graphs) == 1:
@@ -266,7 +274,7 @@ class QueryPlanner:
         steps: list[FetchStep] = []
         root_type = operation.root_type
         for w in wants:
-            graphs = self.sg.field_graphs(root_type, w.name)
+            graphs = self._field_graphs(root_type, w.name)
             if not graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
             if steps and steps[-1].graph in graphs:
@@ -311,7 +319,7 @@ class QueryPlanner:
         needed = self._needed.setdefault((group.id, path), set())
         for w in wants:
             if isinstance(w, Want) and not w.name.startswith("__"):
-                owners = self.sg.field_graphs(parent_type, w.name)
+                owners = self._field_graphs(parent_type, w.name)
                 if len(owners) == 1 and group.graph not in owners:
                     needed |= owners
         for w in wants:
@@ -387,7 +395,7 @@ class QueryPlanner:
                 return fs, owner, t | {group}
             fs = target.add_field("__typename", w.alias, internal=w.internal)
             return fs, group, {group}
-        graphs = self.sg.field_graphs(parent_type, w.name)
+        graphs = self._field_graphs(parent_type, w.name)
         provided_sub = _provided(provided, w.name)
         jf = self.sg.join_field(parent_type, w.name, g)
         requires = jf.requires if jf is not None and g in graphs else None
@@ -399,7 +407,7 @@ class QueryPlanner:
                      or (parent_type, w.name) in self.entity_fetched)
         local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
         if (local and provided_sub is False and model.kind == "INTERFACE"
-                and any(g not in self.sg.field_graphs(t, w.name)
+                and any(g not in self._field_graphs(t, w.name)
                         for t in self.sg.possible_types_in(parent_type, g)
                         if w.name in self.sg.types[t].fields)):
             # an implementation only declares the field @external (to satisfy the interface):
@@ -565,9 +573,9 @@ class QueryPlanner:
             for graph in self._graph_order:
                 if graph == group.graph or not model.resolvable_keys_in(graph):
                     continue
-                if graph not in self.sg.field_graphs(parent_type, w.name):
+                if graph not in self._field_graphs(parent_type, w.name):
                     continue
-                if not all(graph in self.sg.field_graphs(t, cw.name) for t, cw in chain):
+                if not all(graph in self._field_graphs(t, cw.name) for t, cw in chain):
                     continue
                 child, ctarget = self._entity_group(group, graph, frame_type, frame_type, None,
                                                     frame_path, frame_target, depth)
@@ -607,7 +615,7 @@ class QueryPlanner:
             if imodel is None:
                 continue
             for g in self._graph_order:
-                if (g in self.sg.field_graphs(iface.name, field_name)
+                if (g in self._field_graphs(iface.name, field_name)
                         and imodel.is_interface_object_in(g) and imodel.resolvable_keys_in(g)):
                     return g, iface.name, iface.name
         return None
@@ -617,14 +625,14 @@ class QueryPlanner:
         if model.kind != "INTERFACE":
             return None
         for g in self._graph_order:
-            if (g != group.graph and g in self.sg.field_graphs(model.name, field_name)
+            if (g != group.graph and g in self._field_graphs(model.name, field_name)
                     and model.is_interface_object_in(g) and self._key_is_local(group.graph, model, g)):
                 return g
         return None
 
     def _key_is_local(self, graph: str, model, target_graph: str) -> bool:
         return any(
-            all(isinstance(s, FieldNode) and graph in self.sg.field_graphs(model.name, s.name.value)
+            all(isinstance(s, FieldNode) and graph in self._field_graphs(model.name, s.name.value)
                 for s in k.key.selections)
             for k in model.resolvable_keys_in(target_graph)
         )
@@ -649,12 +657,12 @@ class QueryPlanner:
             keys = model.resolvable_keys_in(graph)
             local = [k for k in keys if all(
                 isinstance(s, FieldNode)
-                and group.graph in self.sg.field_graphs(runtime_type, s.name.value)
+                and group.graph in self._field_graphs(runtime_type, s.name.value)
                 for s in k.key.selections)]
             # a key whose fields only the target subgraph has cannot be used to reach it
             reachable = [k for k in keys if all(
                 not isinstance(s, FieldNode)
-                or self.sg.field_graphs(runtime_type, s.name.value) - {graph}
+                or self._field_graphs(runtime_type, s.name.value) - {graph}
                 for s in k.key.selections)]
             key = (local or reachable or keys)[0]
             target.add_field("__typename", None, internal=True)
@@ -765,7 +773,7 @@ class QueryPlanner:
             step = source.source_group
         for candidate in candidates:
             if all(isinstance(s, FieldNode)
-                   and candidate[0].graph in self.sg.field_graphs(type_name, s.name.value)
+                   and candidate[0].graph in self._field_graphs(type_name, s.name.value)
                    for s in selection.selections):
                 return candidate
         return found
