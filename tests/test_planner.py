@@ -108,10 +108,9 @@ def test_objects_whose_key_is_null_are_not_sent_as_representations() -> None:
 def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load() -> None:
     sdl = (Path(__file__).parent / "conformance" / "cases" / "context-fromcontext"
            / "supergraph.graphql").read_text(encoding="utf-8")
-    authenticated = sdl.replace('@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)',
-                                '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)'
-                                ' @link(url: "https://specs.apollo.dev/authenticated/v0.1",'
-                                ' for: SECURITY)')
+    context = '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)'
+    extra = ' @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)'
+    authenticated = sdl.replace(context, context + extra)
     assert authenticated != sdl
     Supergraph(sdl)  # context/v0.1 is implemented
     with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
@@ -145,5 +144,6 @@ def test_percent_override_label_is_decided_per_request() -> None:
     share = sum(1 for d in decisions if "percent(30)" in (d or ())) / len(decisions)
     assert 0.25 < share < 0.35
     query = '{ product(id: "p1") { price } }'
-    plans = {_services(gateway.plan_for(query, override_labels=labels)) for labels in set(decisions)}
+    plans = {_services(gateway.plan_for(query, override_labels=labels))
+             for labels in set(decisions)}
     assert plans == {frozenset({"legacy"}), frozenset({"legacy", "modern"})}
