@@ -38,6 +38,7 @@ from gateway.planner.fetch_graph import (
     lay_out,
     topological,
 )
+from gateway.planner.graph import QueryGraph
 from gateway.planner.operation import (
     Condition,
     Field,
@@ -58,7 +59,7 @@ from gateway.planner.plan import (
     SequenceNode,
 )
 from gateway.planner.selection import FieldSel, SelectionSet
-from schema.supergraph import ContextArgument, Supergraph
+from schema.supergraph import ContextArgument, Supergraph, TypeModel
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
@@ -104,6 +105,7 @@ class QueryPlanner:
         where the subgraph at hand could resolve them in passing."""
         self.sg = supergraph
         self.schema = supergraph.schema
+        self.qg = QueryGraph(supergraph)  # built once: every plan of this supergraph asks it
         self._graph_order = list(supergraph.subgraphs)
         self.entity_fetched = entity_fetched
         self._labels: frozenset[str] | None = None
@@ -111,7 +113,7 @@ class QueryPlanner:
     # ---- entry point -----------------------------------------------------------
 
     def _field_graphs(self, type_name: str, field_name: str) -> frozenset[str]:
-        return self.sg.field_graphs(type_name, field_name, self._labels)
+        return self.qg.field_graphs(type_name, field_name, self._labels)
 
     def plan(self, operation: Operation,
              override_labels: frozenset[str] | None = None) -> QueryPlan:
@@ -304,12 +306,10 @@ class QueryPlanner:
         return group
 
     def _ordered(self, graphs: Iterable[str]) -> list[str]:
-        gs = set(graphs)
-        return [g for g in self._graph_order if g in gs]
+        return self.qg.ordered(graphs)
 
     def _first(self, graphs: Iterable[str]) -> str:
-        gs = set(graphs)
-        return next(g for g in self._graph_order if g in gs)
+        return self.qg.ordered(graphs)[0]
 
     def _plan_selections(self, group: FetchStep, parent_type: str, wants: list[Want | WantFragment],
                          path: tuple[str, ...], target: SelectionSet,
@@ -330,8 +330,7 @@ class QueryPlanner:
         return touched
 
     def _knows(self, graph: str, type_name: str) -> bool:
-        model = self.sg.types.get(type_name)
-        return model is not None and graph in model.graphs
+        return self.qg.knows(graph, type_name)
 
     def _plan_fragment(self, group: FetchStep, parent_type: str, frag: WantFragment,
                        path: tuple[str, ...], target: SelectionSet,
@@ -365,8 +364,7 @@ class QueryPlanner:
         return touched
 
     def _field_type(self, parent_type: str, name: str) -> GraphQLOutputType:
-        gtype = self.schema.get_type(parent_type)
-        return gtype.fields[name].type  # type: ignore[union-attr]
+        return self.qg.field_type(parent_type, name)
 
     def _plan_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
                     target: SelectionSet, provided: SelectionSetNode | None, depth: int,
@@ -620,22 +618,18 @@ class QueryPlanner:
                     return g, iface.name, iface.name
         return None
 
-    def _interface_object_owner(self, group: FetchStep, model, field_name: str) -> str | None:
+    def _interface_object_owner(self, group: FetchStep, model: TypeModel,
+                                field_name: str) -> str | None:
         """A subgraph contributing `field_name` to every implementation through @interfaceObject."""
         if model.kind != "INTERFACE":
             return None
-        for g in self._graph_order:
-            if (g != group.graph and g in self._field_graphs(model.name, field_name)
-                    and model.is_interface_object_in(g) and self._key_is_local(group.graph, model, g)):
+        for g in self.qg.interface_object_graphs(model.name, field_name, self._labels):
+            if g != group.graph and self._key_is_local(group.graph, model, g):
                 return g
         return None
 
-    def _key_is_local(self, graph: str, model, target_graph: str) -> bool:
-        return any(
-            all(isinstance(s, FieldNode) and graph in self._field_graphs(model.name, s.name.value)
-                for s in k.key.selections)
-            for k in model.resolvable_keys_in(target_graph)
-        )
+    def _key_is_local(self, graph: str, model: TypeModel, target_graph: str) -> bool:
+        return self.qg.key_is_local(graph, model.name, target_graph, self._labels)
 
     def _entity_group(self, group: FetchStep, graph: str, runtime_type: str, type_cond: str,
                       typename: str | None, path: tuple[str, ...], target: SelectionSet,
@@ -779,8 +773,7 @@ class QueryPlanner:
         return found
 
     def _contexts_of(self, type_name: str) -> frozenset[str]:
-        model = self.sg.types.get(type_name)
-        return model.contexts if model is not None else frozenset()
+        return self.qg.contexts_of(type_name)
 
     def _ensure(self, group: FetchStep, parent_type: str, field_set: SelectionSetNode,
                 path: tuple[str, ...], target: SelectionSet, depth: int,
