@@ -35,7 +35,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         seeds = list(range(args.start, args.start + args.schemas))
         for chunk in range(0, len(seeds), 25):  # compose in batches, run until the budget ends
-            runner.run(seeds[chunk:chunk + 25], deadline)
+            try:
+                runner.run(seeds[chunk:chunk + 25], deadline)
+            except Exception as error:  # noqa: BLE001 - the report of what ran is still written
+                print(f"the run stopped: {error!r}", file=sys.stderr, flush=True)
+                runner.totals.stopped_early = True
+                break
             totals = runner.totals
             print(f"{totals.served} schemas, {totals.queries} queries, {totals.agreed} agreed, "
                   f"{dict(totals.kinds)}", file=sys.stderr, flush=True)

@@ -107,6 +107,7 @@ def write(totals: Totals, parameters: dict[str, Any]) -> str:
         f"| skipped: composition failed | {totals.composition_failed} |",
         f"| skipped: the reference refused the supergraph | {totals.reference_refused} |",
         f"| served by both gateways | {totals.served} |",
+        f"| reference node process deaths (restarted) | {getattr(totals, 'host_crashes', 0)} |",
         f"| queries run | {totals.queries} |",
         f"| queries agreed | {totals.agreed} |",
         f"| agreement rate | {rate:.2%} |",

@@ -52,6 +52,7 @@ KINDS = {
     "http-non-200": "the HTTP statuses differ (one of them is not 200)",
     "timeout": "govgraph did not answer in time",
     "reference-timeout": "the reference did not answer in time",
+    "reference-unavailable": "the reference's connection failed (its node process died)",
     "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
 }
 QUERY_TIMEOUT_S = 15.0
@@ -141,7 +142,9 @@ def classify(ours: Answer, reference: Answer) -> str | None:
         return "timeout"
     if reference.failure == "timeout":
         return "reference-timeout"
-    if ours.failure or reference.failure:
+    if reference.failure:
+        return "reference-unavailable"
+    if ours.failure:
         return "http-non-200"
     if ours.status != reference.status:
         return "http-non-200"
@@ -206,6 +209,37 @@ class Totals:
     elapsed_s: float = 0.0
     sets: dict[int, SchemaSet] = field(default_factory=dict)
     stopped_early: bool = False
+    host_crashes: int = 0
+
+
+class ReferenceHost(ApolloHost):
+    """The node host of the reference gateways, restarted when it dies."""
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-3000:]
+
+    def start(self, supergraph: Path, urls: Any, engine: str = "apollo") -> Any:
+        try:
+            return super().start(supergraph, urls, engine)
+        except (BrokenPipeError, OSError, ValueError) as error:
+            raise GatewayStartError(f"the node host died: {error}\n{self.output()}") from error
+
+    def stop(self, gateway: Any) -> None:
+        if self.alive():
+            try:
+                super().stop(gateway)
+            except (BrokenPipeError, OSError, ValueError, GatewayStartError):
+                pass
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
 
 
 class Composer:
@@ -246,7 +280,7 @@ class Runner:
         self._tmp = tempfile.TemporaryDirectory(prefix="govgraph-random-")
         self.workdir = workdir or Path(self._tmp.name)
         self.totals = Totals()
-        self.host = ApolloHost()
+        self.host = ReferenceHost()
         self.log = log or (lambda message: None)
 
     def close(self) -> None:
@@ -271,7 +305,17 @@ class Runner:
                 continue
             self.totals.composed += 1
             self.totals.sets[schema_set.seed] = schema_set
-            self.run_schema(schema_set, supergraph, deadline)
+            try:
+                self.run_schema(schema_set, supergraph, deadline)
+            except (BrokenPipeError, GatewayStartError, OSError) as error:
+                self.totals.host_crashes += 1
+                self.log(f"seed {schema_set.seed}: the run failed ({error}); node host output:\n"
+                         f"{self.host.output()}")
+            if not self.host.alive():
+                self.log(f"seed {schema_set.seed}: the node host died:\n{self.host.output()}")
+                self.totals.host_crashes += 1
+                self.host.close()
+                self.host = ReferenceHost()
         self.totals.elapsed_s += time.monotonic() - started
         return self.totals
 
