@@ -84,6 +84,40 @@ class WantFragment:
     sub: list[Want | WantFragment]
 
 
+@dataclass(slots=True)
+class Placement:
+    """Where a field ended up: its selection, the step that fetches it, and every step the
+    placing touched (a later step that reads the field depends on them)."""
+
+    field: FieldSel
+    step: FetchStep
+    touched: set[FetchStep]
+
+    def reached_from(self, step: FetchStep) -> Placement:
+        """The same placement, reached through an entity jump from `step`."""
+        return Placement(self.field, self.step, self.touched | {step})
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    """An entity jump: to `graph`, under type condition `type_condition`, sending
+    `typename` as the representations' __typename when set (interface objects)."""
+
+    graph: str
+    type_condition: str
+    typename: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """An object in a step's selection: where fields read from it are fetched."""
+
+    step: FetchStep
+    type_name: str
+    path: tuple[str, ...]
+    selection: SelectionSet
+
+
 def _list_depth(t: GraphQLOutputType) -> int:
     depth = 0
     while True:
@@ -326,7 +360,8 @@ class QueryPlanner:
             if isinstance(w, WantFragment):
                 touched |= self._plan_fragment(group, parent_type, w, path, target, provided, depth)
             else:
-                touched |= self._plan_field(group, parent_type, w, path, target, provided, depth)[2]
+                touched |= self._plan_field(group, parent_type, w, path, target, provided,
+                                            depth).touched
         return touched
 
     def _knows(self, graph: str, type_name: str) -> bool:
@@ -368,7 +403,7 @@ class QueryPlanner:
 
     def _plan_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
                     target: SelectionSet, provided: SelectionSetNode | None, depth: int,
-                    ) -> tuple:  # (FieldSel, owner group, touched groups)
+                    ) -> Placement:
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {parent_type}.{w.name}: the key chain does not end")
         saved = self._condition
@@ -382,17 +417,17 @@ class QueryPlanner:
 
     def _place_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
                      target: SelectionSet, provided: SelectionSetNode | None, depth: int,
-                     ) -> tuple:
+                     ) -> Placement:
         g = group.graph
         model = self.sg.types[parent_type]
         if w.name == "__typename":
             if model.kind == "INTERFACE" and model.is_interface_object_in(g):
                 child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
                                                                                path, target, depth)
-                fs, owner, t = self._plan_field(child, ctype, w, path, ctarget, None, depth + 1)
-                return fs, owner, t | {group}
+                return self._plan_field(child, ctype, w, path, ctarget, None,
+                                        depth + 1).reached_from(group)
             fs = target.add_field("__typename", w.alias, internal=w.internal)
-            return fs, group, {group}
+            return Placement(fs, group, {group})
         graphs = self._field_graphs(parent_type, w.name)
         provided_sub = _provided(provided, w.name)
         jf = self.sg.join_field(parent_type, w.name, g)
@@ -417,9 +452,8 @@ class QueryPlanner:
             if cheaper is not None:
                 child, ctarget = self._entity_group(group, cheaper, parent_type, parent_type,
                                                     None, path, target, depth)
-                fs, owner, t = self._plan_field(child, parent_type, w, path, ctarget, None,
-                                                depth + 1)
-                return fs, owner, t | {group}
+                return self._plan_field(child, parent_type, w, path, ctarget, None,
+                                        depth + 1).reached_from(group)
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None
@@ -468,32 +502,33 @@ class QueryPlanner:
                     # this subgraph answers with the interface's name: learn the concrete type
                     typename = Want("__typename", None, internal=True)
                     touched |= self._plan_field(group, named, typename, sub_path, fs.sub, None,
-                                                depth)[2]
-            return fs, group, touched
+                                                depth).touched
+            return Placement(fs, group, touched)
         if model.kind in _ABSTRACT:
             via = self._interface_object_owner(group, model, w.name)
             if via is not None:
                 child, ctarget = self._entity_group(group, via, parent_type, parent_type,
                                                     parent_type, path, target, depth)
                 child.inputs[parent_type].runtime_types.update(self.sg.possible_types(parent_type))
-                fs, owner, t = self._plan_field(child, parent_type, w, path, ctarget, None, depth + 1)
-                return fs, owner, t | {group}
+                return self._plan_field(child, parent_type, w, path, ctarget, None,
+                                        depth + 1).reached_from(group)
             if model.is_interface_object_in(g) or not self.sg.possible_types_in(parent_type, g):
                 child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
                                                                                path, target, depth)
-                fs, owner, t = self._plan_field(child, ctype, w, path, ctarget, None, depth + 1)
-                return fs, owner, t | {group}
+                return self._plan_field(child, ctype, w, path, ctarget, None,
+                                        depth + 1).reached_from(group)
             touched = {group}
-            result = None
+            result: Placement | None = None
             target.add_field("__typename", None, internal=True)
             for t in self.sg.possible_types_in(parent_type, g):
                 sub = target.fragment(t)
-                fs, owner, tt = self._plan_field(group, t, w, path, sub, _narrow(provided, t), depth)
-                result = result or (fs, owner)
+                placed = self._plan_field(group, t, w, path, sub, _narrow(provided, t), depth)
+                result = result or placed
+                tt = placed.touched
                 touched |= tt
             if result is None:
                 raise PlanningError(f"no subgraph resolves {parent_type}.{w.name}")
-            return result[0], result[1], touched
+            return Placement(result.field, result.step, touched)
         # an object type whose field lives in another subgraph: jump through a key
         jump = self._choose_jump(group, parent_type, w.name, graphs, path)
         if jump is None:
@@ -504,11 +539,10 @@ class QueryPlanner:
                 f"cannot resolve {parent_type}.{w.name} from subgraph "
                 f"{self.sg.subgraphs[g].name!r}: no subgraph that resolves it can be reached by a key"
             )
-        target_graph, type_cond, typename = jump
-        child, ctarget = self._entity_group(group, target_graph, parent_type, type_cond, typename,
-                                            path, target, depth)
-        fs, owner, t = self._plan_field(child, type_cond, w, path, ctarget, None, depth + 1)
-        return fs, owner, t | {group}
+        child, ctarget = self._entity_group(group, jump.graph, parent_type, jump.type_condition,
+                                            jump.typename, path, target, depth)
+        return self._plan_field(child, jump.type_condition, w, path, ctarget, None,
+                                depth + 1).reached_from(group)
 
     def _cheaper_owner(self, group: FetchStep, parent_type: str, w: Want, graphs: frozenset[str],
                        path: tuple[str, ...]) -> str | None:
@@ -557,7 +591,7 @@ class QueryPlanner:
              self._ancestry, self._requirers, self._needed, self._in_trial) = saved
 
     def _jump_through_parent_entity(self, group: FetchStep, parent_type: str, w: Want,
-                                    path: tuple[str, ...], depth: int) -> tuple | None:
+                                    path: tuple[str, ...], depth: int) -> Placement | None:
         """A field of a value type (no key) that only another subgraph resolves: go back to the
         nearest entity above it and fetch the whole way down from there in that subgraph."""
         chain: list[tuple[str, Want]] = []
@@ -584,38 +618,29 @@ class QueryPlanner:
                     if self.sg.types[get_named_type(ftype).name].kind in _ABSTRACT:
                         fs.sub.add_field("__typename", None, internal=True)
                     ctarget = fs.sub
-                fs, owner, t2 = self._plan_field(child, parent_type, w, path, ctarget, None, depth + 1)
-                return fs, owner, t2 | {group}
+                return self._plan_field(child, parent_type, w, path, ctarget, None,
+                                        depth + 1).reached_from(group)
         return None
 
     def _choose_jump(self, group: FetchStep, parent_type: str, field_name: str,
                      graphs: frozenset[str], path: tuple[str, ...],
-                     ) -> tuple[str, str, str | None] | None:
-        model = self.sg.types[parent_type]
-        candidates = [
-            g for g in self._graph_order
-            if g in graphs and model.resolvable_keys_in(g)
-            and (group.id, g, path) not in self._opening
-            and any(not _key_mentions(k.key, field_name) for k in model.resolvable_keys_in(g))
-        ]
-        local_key = [g for g in candidates if self._key_is_local(group.graph, model, g)]
-        # prefer a subgraph the group already jumps to at this path (one fetch, not two),
-        # then one reachable by a key the current subgraph already has
+                     ) -> Jump | None:
+        """The entity jump that reaches a subgraph resolving the field: one the step already
+        makes at this path first (one fetch, not two), then one whose key the subgraph at hand
+        has, then join__Graph order; else an @interfaceObject subgraph of its interfaces."""
+        moves = [m for m in self.qg.key_moves(parent_type, group.graph, self._labels)
+                 if m.graph in graphs and (group.id, m.graph, path) not in self._opening
+                 and not _key_mentions(m.key, field_name)]
+        candidates = self.qg.ordered(m.graph for m in moves)
+        local_key = self.qg.ordered(m.graph for m in moves if m.local)
         for g in local_key + candidates:
             if (g, path) in group.children:
-                return g, parent_type, None
+                return Jump(g, parent_type, None)
         if candidates:
-            return (local_key or candidates)[0], parent_type, None
-        # a field contributed through an @interfaceObject in another subgraph
-        gtype = self.schema.get_type(parent_type)
-        for iface in getattr(gtype, "interfaces", ()):
-            imodel = self.sg.types.get(iface.name)
-            if imodel is None:
-                continue
-            for g in self._graph_order:
-                if (g in self._field_graphs(iface.name, field_name)
-                        and imodel.is_interface_object_in(g) and imodel.resolvable_keys_in(g)):
-                    return g, iface.name, iface.name
+            return Jump((local_key or candidates)[0], parent_type, None)
+        for iface in self.qg.interfaces_of.get(parent_type, ()):
+            for g in self.qg.interface_object_graphs(iface, field_name, self._labels):
+                return Jump(g, iface, iface)
         return None
 
     def _interface_object_owner(self, group: FetchStep, model: TypeModel,
@@ -798,7 +823,8 @@ class QueryPlanner:
             composite = sel.selection_set is not None
             w = Want(name, None, arguments=tuple(sel.arguments or ()),
                      sub=[] if composite else None, internal=True)
-            fs, owner, t = self._plan_field(group, parent_type, w, path, target, None, depth)
+            placed = self._plan_field(group, parent_type, w, path, target, None, depth)
+            fs, owner, t = placed.field, placed.step, placed.touched
             touched |= t
             sub_reps = None
             if composite:
