@@ -15,7 +15,6 @@ from itertools import count
 
 from graphql import (
     ArgumentNode,
-    DirectiveNode,
     FieldNode,
     GraphQLList,
     GraphQLNonNull,
@@ -41,15 +40,11 @@ from gateway.planner.fetch_graph import (
 from gateway.planner.graph import QueryGraph
 from gateway.planner.operation import (
     Condition,
-    Field,
-    InlineFragment,
     Operation,
-    Selection,
-    both,
 )
 from gateway.planner.plan import (
-    ContextInput,
     ConditionNode,
+    ContextInput,
     EntityInput,
     FetchNode,
     FlattenNode,
@@ -59,29 +54,11 @@ from gateway.planner.plan import (
     SequenceNode,
 )
 from gateway.planner.selection import FieldSel, SelectionSet
+from gateway.planner.wants import Want, WantFragment, needs_concrete_type, root_wants
 from schema.supergraph import ContextArgument, Supergraph, TypeModel
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
-
-
-@dataclass(slots=True)
-class Want:
-    """A field the plan must fetch: the client's, or one the planner needs (key, requires)."""
-
-    name: str
-    alias: str | None
-    arguments: tuple[ArgumentNode, ...] = ()
-    directives: tuple[DirectiveNode, ...] = ()
-    sub: list[Want | WantFragment] | None = None
-    internal: bool = False
-    condition: Condition = ()
-
-
-@dataclass(slots=True)
-class WantFragment:
-    type_condition: str | None
-    sub: list[Want | WantFragment]
 
 
 @dataclass(slots=True)
@@ -172,52 +149,12 @@ class QueryPlanner:
                 " = " + print_ast(v.default_value) if v.default_value is not None else "")
             for v in operation.definition.variable_definitions or ()
         }
-        wants = self._root_wants(operation.selections)
+        wants = root_wants(operation.selections)
         if operation.kind == "mutation":
             node = self._plan_mutation(operation, wants, variable_types)
         else:
             node = self._plan_query(operation, wants, variable_types)
         return QueryPlan(node)
-
-    def _root_wants(self, selections: list[Selection]) -> list[Want]:
-        """Root fields the subgraphs answer: introspection and `__typename` stay in the gateway."""
-        out: list[Want] = []
-        for w in self._wants(selections):
-            if isinstance(w, WantFragment):
-                out.extend(x for x in self._root_wants_from(w) if not x.name.startswith("__"))
-            elif not w.name.startswith("__"):
-                out.append(w)
-        return out
-
-    def _root_wants_from(self, frag: WantFragment) -> Iterable[Want]:
-        for w in frag.sub:
-            if isinstance(w, WantFragment):
-                yield from self._root_wants_from(w)
-            else:
-                yield w
-
-    def _wants(self, selections: list[Selection],
-               inherited: Condition = ()) -> list[Want | WantFragment]:
-        out: list[Want | WantFragment] = []
-        for sel in selections:
-            condition = both(inherited, sel.condition)
-            if isinstance(sel, Field):
-                # a field's own @skip/@include on a variable travels to the subgraph with it
-                directives = tuple(d for d in sel.node.directives or ()
-                                   if d.name.value not in ("skip", "include")
-                                   or any(isinstance(a.value, VariableNode) for a in d.arguments or ()))
-                out.append(Want(
-                    name=sel.name,
-                    alias=sel.alias,
-                    arguments=tuple(sel.node.arguments or ()),
-                    directives=directives,
-                    sub=(self._wants(sel.selections, condition)
-                         if sel.selections is not None else None),
-                    condition=condition,
-                ))
-            elif isinstance(sel, InlineFragment):
-                out.append(WantFragment(sel.type_condition, self._wants(sel.selections, condition)))
-        return out
 
     def _plan_query(self, operation: Operation, wants: list[Want],
                     variable_types: dict[str, str]) -> PlanNode | None:
@@ -498,7 +435,7 @@ class QueryPlanner:
                     self._ancestry.pop()
                 nmodel = self.sg.types.get(named)
                 if (nmodel is not None and nmodel.kind == "INTERFACE"
-                        and nmodel.is_interface_object_in(g) and _needs_concrete_type(w.sub, named)):
+                        and nmodel.is_interface_object_in(g) and needs_concrete_type(w.sub, named)):
                     # this subgraph answers with the interface's name: learn the concrete type
                     typename = Want("__typename", None, internal=True)
                     touched |= self._plan_field(group, named, typename, sub_path, fs.sub, None,
@@ -948,17 +885,6 @@ def _guarded(node: PlanNode, condition: Condition) -> PlanNode:
     for name, include in reversed(condition):
         node = (ConditionNode(name, node, None) if include else ConditionNode(name, None, node))
     return node
-
-
-def _needs_concrete_type(wants: list[Want | WantFragment] | None, abstract: str) -> bool:
-    """Does the client's selection look at the concrete type (`__typename`, type conditions)?"""
-    for w in wants or ():
-        if isinstance(w, WantFragment):
-            if w.type_condition not in (None, abstract) or _needs_concrete_type(w.sub, abstract):
-                return True
-        elif w.name == "__typename" and not w.internal:
-            return True
-    return False
 
 
 def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:
