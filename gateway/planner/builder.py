@@ -33,7 +33,6 @@ from gateway.planner.fetch_graph import (
     PlanningError,
     RepSource,
     StepInput,
-    effective_dependencies,
     lay_out,
     topological,
 )
@@ -42,12 +41,11 @@ from gateway.planner.operation import (
     Condition,
     Operation,
 )
+from gateway.planner.passes import merge_twin_fetches, prune_empty
 from gateway.planner.plan import (
-    ConditionNode,
     ContextInput,
     EntityInput,
     FetchNode,
-    FlattenNode,
     PlanNode,
     QueryPlan,
     RepField,
@@ -778,34 +776,11 @@ class QueryPlanner:
     def _layout_groups(self, groups: list[FetchStep], operation: Operation,
                        variable_types: dict[str, str], kind: str) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
-        for g in groups:
-            g.selection.prune()
-        kept = {g for g in groups if not g.selection.is_empty()}
-        deps = effective_dependencies(groups, kept)
-        nodes: dict[FetchStep, PlanNode] = {}
-        # identical entity fetches needing the same steps are one request serving several paths
-        twins: dict[tuple[object, ...], tuple[FetchStep, FlattenNode]] = {}
-        for g in topological(deps):
-            node = self._fetch_node(g, operation, variable_types, kind)
-            condition = self._effective_condition(g)
-            if not g.is_entity:
-                nodes[g] = _guarded(node, condition)
-                continue
-            twin_key = (node.graph, g.selection.print(), tuple(i.printed for i in node.inputs),
-                        condition, frozenset(d.id for d in deps[g]))
-            twin = twins.get(twin_key)
-            if twin is not None and not self._splits_entities(node):
-                kept_step, flatten = twin
-                flatten.more_paths += (g.path,)
-                for other in deps.values():
-                    if g in other:
-                        other.discard(g)
-                        other.add(kept_step)
-                del deps[g]
-                continue
-            flatten = FlattenNode(g.path, node)
-            twins.setdefault(twin_key, (g, flatten))
-            nodes[g] = _guarded(flatten, condition)
+        deps = prune_empty(groups)
+        nodes = merge_twin_fetches(
+            topological(deps), deps,
+            lambda step: self._fetch_node(step, operation, variable_types, kind),
+            self._effective_condition, self._splits_entities)
         return lay_out(topological(deps), deps, nodes.__getitem__)
 
     def _effective_condition(self, g: FetchStep) -> Condition:
@@ -874,17 +849,6 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
         f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
     ]
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
-
-
-def _common(a: Condition, b: Condition) -> Condition:
-    """A fetch used under either condition is needed when both share terms hold."""
-    return tuple(term for term in a if term in b)
-
-
-def _guarded(node: PlanNode, condition: Condition) -> PlanNode:
-    for name, include in reversed(condition):
-        node = (ConditionNode(name, node, None) if include else ConditionNode(name, None, node))
-    return node
 
 
 def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:

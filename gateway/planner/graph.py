@@ -8,6 +8,7 @@ object move* reaches an `@interfaceObject` subgraph. The planner asks the graph;
 answers from the supergraph once per question and keeps the answer for the supergraph's
 lifetime (progressive override labels are part of the question).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -77,8 +78,9 @@ class QueryGraph:
 
     # ---- field moves -----------------------------------------------------------
 
-    def field_graphs(self, type_name: str, field_name: str, labels: Labels = None
-                     ) -> frozenset[str]:
+    def field_graphs(
+        self, type_name: str, field_name: str, labels: Labels = None
+    ) -> frozenset[str]:
         """Subgraphs where a field move exists (the field resolves there)."""
         return self.sg.field_graphs(type_name, field_name, labels)
 
@@ -96,8 +98,9 @@ class QueryGraph:
 
     # ---- key moves -------------------------------------------------------------
 
-    def key_moves(self, type_name: str, from_graph: str, labels: Labels = None
-                  ) -> tuple[KeyMove, ...]:
+    def key_moves(
+        self, type_name: str, from_graph: str, labels: Labels = None
+    ) -> tuple[KeyMove, ...]:
         """Entity jumps from a type in one subgraph to the same type in the others."""
         cache_key = (type_name, from_graph, labels)
         cached = self._key_moves.get(cache_key)
@@ -108,35 +111,44 @@ class QueryGraph:
         for graph in self.graphs:
             for jt in model.resolvable_keys_in(graph):
                 assert jt.key is not None
-                local = all(isinstance(s, FieldNode)
-                            and from_graph in self.field_graphs(type_name, s.name.value, labels)
-                            for s in jt.key.selections)
+                local = all(
+                    isinstance(s, FieldNode)
+                    and from_graph in self.field_graphs(type_name, s.name.value, labels)
+                    for s in jt.key.selections
+                )
                 moves.append(KeyMove(graph, jt.key, local))
         result = tuple(moves)
         self._key_moves[cache_key] = result
         return result
 
-    def key_is_local(self, from_graph: str, type_name: str, to_graph: str,
-                     labels: Labels = None) -> bool:
+    def key_is_local(
+        self, from_graph: str, type_name: str, to_graph: str, labels: Labels = None
+    ) -> bool:
         """Can the subgraph at hand build a representation for `to_graph` on its own?"""
-        return any(m.local for m in self.key_moves(type_name, from_graph, labels)
-                   if m.graph == to_graph)
+        return any(
+            m.local for m in self.key_moves(type_name, from_graph, labels) if m.graph == to_graph
+        )
 
     def is_entity_in(self, type_name: str, graph: str) -> bool:
         return bool(self.sg.types[type_name].resolvable_keys_in(graph))
 
     # ---- interface object moves ------------------------------------------------
 
-    def interface_object_graphs(self, interface: str, field_name: str,
-                                labels: Labels = None) -> list[str]:
+    def interface_object_graphs(
+        self, interface: str, field_name: str, labels: Labels = None
+    ) -> list[str]:
         """Subgraphs that contribute a field to every implementation of an interface they
         know only as an `@interfaceObject`, and that can be reached by a key."""
         model = self.sg.types.get(interface)
         if model is None:
             return []
-        return [g for g in self.graphs
-                if g in self.field_graphs(interface, field_name, labels)
-                and model.is_interface_object_in(g) and model.resolvable_keys_in(g)]
+        return [
+            g
+            for g in self.graphs
+            if g in self.field_graphs(interface, field_name, labels)
+            and model.is_interface_object_in(g)
+            and model.resolvable_keys_in(g)
+        ]
 
     @cached_property
     def interfaces_of(self) -> dict[str, tuple[str, ...]]:
