@@ -3,6 +3,7 @@
 The file is optional; every setting has an embedded default so `govgraph gateway`
 runs with nothing but a supergraph.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,11 +11,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 # The headers Apollo clients already send, plus a vendor-neutral one.
-CSRF_REQUIRED_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight",
-                         "graphql-require-preflight")
+CSRF_REQUIRED_HEADERS = (
+    "x-apollo-operation-name",
+    "apollo-require-preflight",
+    "graphql-require-preflight",
+)
 
 
 class ConfigError(ValueError):
@@ -60,6 +66,8 @@ class PartitionConfig:
 
 @dataclass(slots=True)
 class GatewayConfig:
+    """Every setting of the gateway, with the defaults it runs with when none is given."""
+
     host: str = "127.0.0.1"
     port: int = 4000
     supergraph: str | None = None
@@ -98,11 +106,13 @@ class GatewayConfig:
     override_labels: list[str] = field(default_factory=list)
 
     def timeout_for(self, subgraph: str) -> float:
+        """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
 
 
-def load_config(path: str | os.PathLike[str] | None = None,
-                env: Mapping[str, str] | None = None) -> GatewayConfig:
+def load_config(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> GatewayConfig:
     """Read `govgraph.toml` (if given) and apply `GOVGRAPH_*` environment overrides."""
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
@@ -163,8 +173,9 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     if "timeout_s" in upstream:
         cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", upstream["timeout_s"])
     if "deduplicate" in upstream:
-        cfg.deduplicate_subgraph_requests = _typed("upstream.deduplicate",
-                                                   upstream["deduplicate"], bool)
+        cfg.deduplicate_subgraph_requests = _typed(
+            "upstream.deduplicate", upstream["deduplicate"], bool
+        )
     if "client" in upstream:
         client = upstream["client"]
         if client not in ("httptools", "aiohttp"):
@@ -179,14 +190,17 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             raise ConfigError(f"partitions.{name}.shards must map partition keys to URLs")
         pc = PartitionConfig(subgraph=name, shards={str(k): v for k, v in shards.items()})
         if "shard_timeout_s" in part:
-            pc.shard_timeout_s = _seconds(f"partitions.{name}.shard_timeout_s",
-                                          part["shard_timeout_s"])
+            pc.shard_timeout_s = _seconds(
+                f"partitions.{name}.shard_timeout_s", part["shard_timeout_s"]
+            )
         if "breaker_failures" in part:
-            pc.breaker_failures = _typed(f"partitions.{name}.breaker_failures",
-                                         part["breaker_failures"], int)
+            pc.breaker_failures = _typed(
+                f"partitions.{name}.breaker_failures", part["breaker_failures"], int
+            )
         if "breaker_reset_s" in part:
-            pc.breaker_reset_s = _seconds(f"partitions.{name}.breaker_reset_s",
-                                          part["breaker_reset_s"])
+            pc.breaker_reset_s = _seconds(
+                f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"]
+            )
         routing = part.get("routing", {})
         if not isinstance(routing, Mapping):
             raise ConfigError(f"[partitions.{name}.routing] must be a table")
@@ -208,8 +222,9 @@ def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where:
     if "key_field" in part:
         pc.key_field = _typed(f"{where}.key_field", part["key_field"], str)
     for type_name, fname in dict(part.get("entity_key_fields", {})).items():
-        pc.entity_key_fields[type_name] = _typed(f"{where}.entity_key_fields.{type_name}",
-                                                 fname, str)
+        pc.entity_key_fields[type_name] = _typed(
+            f"{where}.entity_key_fields.{type_name}", fname, str
+        )
     for arg, kind in dict(part.get("arguments", {})).items():
         if kind not in ("key", "prefix"):
             raise ConfigError(f'{where}.arguments.{arg} must be "key" or "prefix", got {kind!r}')
@@ -220,7 +235,8 @@ def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where:
         pc.key_suffix = _typed(f"{where}.key_suffix", part["key_suffix"], str)
     contributed = part.get("contributed", [])
     if not isinstance(contributed, list) or not all(
-            isinstance(c, str) and "." in c for c in contributed):
+        isinstance(c, str) and "." in c for c in contributed
+    ):
         raise ConfigError(f'{where}.contributed must list "Type.field" coordinates')
     pc.contributed = list(contributed)
     for coordinate, rule in dict(part.get("merge", {})).items():
@@ -230,7 +246,9 @@ def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where:
         if order not in ("asc", "desc"):
             raise ConfigError(f'{where}.merge."{coordinate}".order must be "asc" or "desc"')
         pc.merge[coordinate] = MergeRule(
-            sort=rule.get("sort"), descending=order == "desc", limit_argument=rule.get("limit"),
+            sort=rule.get("sort"),
+            descending=order == "desc",
+            limit_argument=rule.get("limit"),
         )
 
 
@@ -238,7 +256,7 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
     """`GOVGRAPH_SUBGRAPH_<NAME>_URL` overrides one subgraph URL; a few scalars by name."""
     for key, value in env.items():
         if key.startswith("GOVGRAPH_SUBGRAPH_") and key.endswith("_URL"):
-            name = key[len("GOVGRAPH_SUBGRAPH_"):-len("_URL")].lower()
+            name = key[len("GOVGRAPH_SUBGRAPH_") : -len("_URL")].lower()
             if name:
                 cfg.subgraph_urls[name] = value
     for key, value in env.items():
@@ -247,10 +265,10 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         # points every listed partition key at one server
         if not key.startswith("GOVGRAPH_PARTITION_"):
             continue
-        rest = key[len("GOVGRAPH_PARTITION_"):]
+        rest = key[len("GOVGRAPH_PARTITION_") :]
         for suffix in ("_SHARDS", "_SHARD_URL_TEMPLATE"):
-            if rest.endswith(suffix) and rest[:-len(suffix)]:
-                name = rest[:-len(suffix)].lower()
+            if rest.endswith(suffix) and rest[: -len(suffix)]:
+                name = rest[: -len(suffix)].lower()
                 partition = cfg.partitions.setdefault(name, PartitionConfig(subgraph=name))
                 if suffix == "_SHARDS":
                     partition.shards = _shard_list(key, value)
@@ -258,20 +276,25 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
                     if "{key}" not in value:
                         raise ConfigError(f"{key} must contain {{key}}, got {value!r}")
                     if not partition.shards:
-                        raise ConfigError(f"{key} needs the partition keys: list them in "
-                                          f"[partitions.{name}] shards or GOVGRAPH_PARTITION_"
-                                          f"{name.upper()}_SHARDS")
+                        raise ConfigError(
+                            f"{key} needs the partition keys: list them in "
+                            f"[partitions.{name}] shards or GOVGRAPH_PARTITION_"
+                            f"{name.upper()}_SHARDS"
+                        )
                     partition.shards = {k: value.replace("{key}", k) for k in partition.shards}
                 break
     if "GOVGRAPH_SUBGRAPH_TIMEOUT_S" in env:
-        cfg.subgraph_timeout_s = _seconds("GOVGRAPH_SUBGRAPH_TIMEOUT_S",
-                                          env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"])
+        cfg.subgraph_timeout_s = _seconds(
+            "GOVGRAPH_SUBGRAPH_TIMEOUT_S", env["GOVGRAPH_SUBGRAPH_TIMEOUT_S"]
+        )
     if "GOVGRAPH_REQUEST_DEADLINE_S" in env:
-        cfg.request_deadline_s = _seconds("GOVGRAPH_REQUEST_DEADLINE_S",
-                                          env["GOVGRAPH_REQUEST_DEADLINE_S"])
+        cfg.request_deadline_s = _seconds(
+            "GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"]
+        )
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
-        cfg.propagate_headers = [h.strip().lower()
-                                 for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()]
+        cfg.propagate_headers = [
+            h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()
+        ]
 
 
 def _shard_list(name: str, value: str) -> dict[str, str]:
@@ -288,7 +311,7 @@ def _shard_list(name: str, value: str) -> dict[str, str]:
     return shards
 
 
-def _typed(name: str, value: Any, kind: type) -> Any:
+def _typed(name: str, value: object, kind: type[_T]) -> _T:
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")
     return value

@@ -6,6 +6,7 @@ is cached; a warm request only coerces variables, runs fetches and shapes data.
 Whatever fails inside, the client gets a GraphQL error with a code and, for a fault
 of the gateway, the request id its traceback is logged under.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,6 +63,8 @@ _INTROSPECTION_FIELDS = ("__schema", "__type")
 
 @dataclass(slots=True)
 class ParsedDocument:
+    """A query text parsed and validated once: the document, or the errors to answer with."""
+
     document: DocumentNode | None
     errors: list[dict[str, Any]] | None
 
@@ -85,7 +88,14 @@ class PlannerFault(Exception):
         self.field = field
 
 
+# A prepared operation is reused by requests with the same text, operation name and
+# progressive override labels.
+PreparedKey = tuple[str, str | None, frozenset[str] | None]
+
+
 class Gateway:
+    """The engine: answers a `GraphQLRequest` from the subgraphs of one supergraph."""
+
     def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
         self.config = config
         self.supergraph = Supergraph(supergraph_sdl)
@@ -105,12 +115,12 @@ class Gateway:
             name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
-        self.prepared: LRUCache[tuple[Any, ...], PreparedOperation] = LRUCache(
-            config.plan_cache_size)
+        self.prepared: LRUCache[PreparedKey, PreparedOperation] = LRUCache(config.plan_cache_size)
         self.executor = Executor(self._send)
         self._inflight: InFlight[GraphQLResponse] = InFlight()
-        self._identity_headers = tuple(dict.fromkeys(
-            ["authorization", "cookie", *config.propagate_headers]))
+        self._identity_headers = tuple(
+            dict.fromkeys(["authorization", "cookie", *config.propagate_headers])
+        )
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -122,19 +132,23 @@ class Gateway:
                     f"partitions.{name} names a subgraph the supergraph does not have "
                     f"(subgraphs: {', '.join(sorted(by_name))})"
                 )
-            routers[graph] = PartitionRouter(partition, graph, self.upstream, self.schema,
-                                             self.config)
+            routers[graph] = PartitionRouter(
+                partition, graph, self.upstream, self.schema, self.config
+            )
         return routers
 
     @property
     def supergraph_hash(self) -> str:
+        """The hash of the supergraph served: gateways with equal hashes plan alike."""
         return self.supergraph.hash
 
     async def startup(self) -> None:
+        """Open the subgraph connections before the first request, not during it."""
         await self.upstream.start()
         _tune_garbage_collector()
 
     async def shutdown(self) -> None:
+        """Close the subgraph connections."""
         await self.upstream.close()
 
     # ---- the pipeline ----------------------------------------------------------
@@ -167,58 +181,79 @@ class Gateway:
         if kind == "mutation" and request.http_method == "GET":
             return GraphQLResponse(
                 {"errors": [{"message": "Mutations are not allowed over GET; use POST."}]},
-                request_error=True, http_status=405,
+                request_error=True,
+                http_status=405,
             )
         raw_variables = request.variables or {}
         if not isinstance(raw_variables, dict):
             return _request_error("Variables must be an object.")
-        values = get_variable_values(self.schema, definition.variable_definitions or (),
-                                     raw_variables)
+        values = get_variable_values(
+            self.schema, definition.variable_definitions or (), raw_variables
+        )
         if isinstance(values, list):
             return GraphQLResponse({"errors": [_format(e) for e in values]}, request_error=True)
         coerced: dict[str, Any] = values.coerced
         # one plan per operation: @skip/@include on variables are Condition nodes in it. A shared
         # (Redis) plan cache keys the same with the supergraph's hash in front.
         labels = self._override_labels()
-        key = (query, request.operation_name, labels)
+        key: PreparedKey = (query, request.operation_name, labels)
         prepared = self.prepared.get(key)
         if prepared is None:
             try:
                 prepared = self._prepare(parsed.document, definition, coerced, labels)
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
-                return GraphQLResponse({"data": None, "errors": [{
-                    "message": f"The gateway cannot plan this operation: {exc}",
-                    "extensions": {"code": "QUERY_PLANNING_FAILED"},
-                }]})
+                return GraphQLResponse(
+                    {
+                        "data": None,
+                        "errors": [
+                            {
+                                "message": f"The gateway cannot plan this operation: {exc}",
+                                "extensions": {"code": "QUERY_PLANNING_FAILED"},
+                            }
+                        ],
+                    }
+                )
             except PlannerFault as fault:
-                log.exception("request %s: the planner failed on %s", request_id,
-                              fault.field or "an unknown field")
+                log.exception(
+                    "request %s: the planner failed on %s",
+                    request_id,
+                    fault.field or "an unknown field",
+                )
                 where = f" at field {fault.field}" if fault.field else ""
-                return GraphQLResponse({"data": None, "errors": [{
-                    "message": f"The gateway failed to plan this operation{where}. This is a "
-                               f"fault of the gateway, not of the operation; it is logged under "
-                               f"request id {request_id}.",
-                    "extensions": {"code": "QUERY_PLANNING_FAILED", "requestId": request_id},
-                }]})
+                message = (
+                    f"The gateway failed to plan this operation{where}. This is a fault of the "
+                    f"gateway, not of the operation; it is logged under request id {request_id}."
+                )
+                extensions = {"code": "QUERY_PLANNING_FAILED", "requestId": request_id}
+                return GraphQLResponse(
+                    {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+                )
             self.prepared.put(key, prepared)
         if kind == "query" and self.config.deduplicate_requests:
             return await self._run_shared(prepared, coerced, request, raw_variables)
         return await self._run(prepared, coerced, request, raw_variables)
 
-    async def _run_shared(self, prepared: PreparedOperation, variables: dict[str, Any],
-                          request: GraphQLRequest,
-                          raw_variables: dict[str, Any]) -> GraphQLResponse:
+    async def _run_shared(
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any],
+        request: GraphQLRequest,
+        raw_variables: dict[str, Any],
+    ) -> GraphQLResponse:
         """Identical in-flight queries — same document, operation, variables, and the headers
         that reach subgraphs or identify the caller — share one execution."""
         headers = request.headers
         key = (
-            request.query, request.operation_name, request.want_plan,
+            request.query,
+            request.operation_name,
+            request.want_plan,
             orjson.dumps(raw_variables, option=orjson.OPT_SORT_KEYS),
             tuple(headers.get(h) for h in self._identity_headers),
         )
         task = self._inflight.join(
-            key, lambda: self._run(prepared, variables, request, raw_variables))
+            key, lambda: self._run(prepared, variables, request, raw_variables)
+        )
         return await asyncio.shield(task)
 
     def _document(self, query: str) -> ParsedDocument:
@@ -237,16 +272,21 @@ class Gateway:
     def _syntax_error(self, error: GraphQLError) -> dict[str, Any]:
         limit = self.config.max_tokens
         if f"more than {limit} tokens" in error.message:  # graphql-core's words for max_tokens
-            return {"message": f"The document has more than {limit} tokens, the limit set by "
-                               f"[gateway] max_tokens; send a smaller document.",
-                    "extensions": {"code": "MAX_TOKENS_EXCEEDED"}}
+            return {
+                "message": f"The document has more than {limit} tokens, the limit set by "
+                f"[gateway] max_tokens; send a smaller document.",
+                "extensions": {"code": "MAX_TOKENS_EXCEEDED"},
+            }
         return _format(error)
 
     def _validated(self, document: DocumentNode) -> ParsedDocument:
         """Limits first: validation and everything after it grow with the expanded size."""
         try:
-            measure(document, max_selections=self.config.max_expanded_selections,
-                    max_depth=self.config.max_depth)
+            measure(
+                document,
+                max_selections=self.config.max_expanded_selections,
+                max_depth=self.config.max_depth,
+            )
         except OperationLimitError as exc:
             return ParsedDocument(None, [{"message": str(exc), "extensions": {"code": exc.code}}])
         errors = validate(self.schema, document)
@@ -272,9 +312,13 @@ class Gateway:
                 on.add(label)
         return frozenset(on)
 
-    def _prepare(self, document: DocumentNode, definition: OperationDefinitionNode,
-                 variables: dict[str, Any],
-                 labels: frozenset[str] | None = None) -> PreparedOperation:
+    def _prepare(
+        self,
+        document: DocumentNode,
+        definition: OperationDefinitionNode,
+        variables: dict[str, Any],
+        labels: frozenset[str] | None = None,
+    ) -> PreparedOperation:
         operation = normalize(self.schema, document, definition, variables)
         try:
             plan = self.planner.plan(operation, labels)
@@ -293,23 +337,32 @@ class Gateway:
             plan_text=plan.print(),
         )
 
-    async def _run(self, prepared: PreparedOperation, variables: dict[str, Any],
-                   request: GraphQLRequest, raw_variables: dict[str, Any]) -> GraphQLResponse:
+    async def _run(
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any],
+        request: GraphQLRequest,
+        raw_variables: dict[str, Any],
+    ) -> GraphQLResponse:
         deadline = time.monotonic() + self.config.request_deadline_s
-        ctx = ExecutionContext(variables, self.upstream.outgoing_headers(request.headers), deadline,
-                               self.object_types)
+        ctx = ExecutionContext(
+            variables, self.upstream.outgoing_headers(request.headers), deadline, self.object_types
+        )
         try:
             async with asyncio.timeout(self.config.request_deadline_s):
                 await self.executor.run(prepared.plan.node, ctx)
         except TimeoutError:
-            ctx.errors.append({
-                "message": f"The request did not complete within its deadline of "
-                           f"{self.config.request_deadline_s:g} s.",
-                "extensions": {"code": "GATEWAY_TIMEOUT"},
-            })
+            ctx.errors.append(
+                {
+                    "message": f"The request did not complete within its deadline of "
+                    f"{self.config.request_deadline_s:g} s.",
+                    "extensions": {"code": "GATEWAY_TIMEOUT"},
+                }
+            )
         if prepared.introspection is not None:
-            result = execute_sync(self.schema, prepared.introspection,
-                                  variable_values=raw_variables)
+            result = execute_sync(
+                self.schema, prepared.introspection, variable_values=raw_variables
+            )
             if result.data:
                 ctx.data.update(result.data)
             for e in result.errors or ():
@@ -325,9 +378,13 @@ class Gateway:
             body["extensions"] = extensions
         return GraphQLResponse(body)
 
-    async def _send(self, fetch: FetchNode, variables: dict[str, Any],
-                    representations: list[dict[str, Any]] | None,
-                    ctx: ExecutionContext) -> dict[str, Any]:
+    async def _send(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]] | None,
+        ctx: ExecutionContext,
+    ) -> dict[str, Any]:
         router = self.routers.get(fetch.graph)
         if router is not None:
             return await router.send(fetch, variables, representations, ctx)
@@ -335,12 +392,17 @@ class Gateway:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
-        return await self.upstream.post(fetch.graph, body, ctx.headers,
-                                        timeout, idempotent=fetch.operation_kind != "mutation")
+        return await self.upstream.post(
+            fetch.graph, body, ctx.headers, timeout, idempotent=fetch.operation_kind != "mutation"
+        )
 
-    def plan_for(self, query: str, operation_name: str | None = None,
-                 variables: dict[str, Any] | None = None,
-                 override_labels: frozenset[str] | None = None) -> QueryPlan:
+    def plan_for(
+        self,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+        override_labels: frozenset[str] | None = None,
+    ) -> QueryPlan:
         """The plan of an operation (for tests and the `plan` command)."""
         parsed = self._document(query)
         if parsed.errors is not None:
@@ -356,17 +418,20 @@ def _percent(label: str) -> float | None:
     if not (text.startswith("percent(") and text.endswith(")")):
         return None
     try:
-        return float(text[len("percent("):-1])
+        return float(text[len("percent(") : -1])
     except ValueError:
         return None
 
 
 def _internal_error(request_id: str) -> GraphQLResponse:
-    return GraphQLResponse({"data": None, "errors": [{
-        "message": f"The gateway failed while answering this request; the failure is logged "
-                   f"under request id {request_id}.",
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }]})
+    message = (
+        f"The gateway failed while answering this request; the failure is logged "
+        f"under request id {request_id}."
+    )
+    extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return GraphQLResponse(
+        {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+    )
 
 
 # Plans tried to find the field behind an unexpected planner failure, at most.
@@ -391,8 +456,9 @@ def _unplannable_field(plan: Callable[[Operation], object], operation: Operation
             return True
         return False
 
-    def narrow(sel: Selection, rebuild: Callable[[list[Selection]], list[Selection]]
-               ) -> Field | None:
+    def narrow(
+        sel: Selection, rebuild: Callable[[list[Selection]], list[Selection]]
+    ) -> Field | None:
         """`sel` fails on its own (`rebuild` puts it back into a whole operation)."""
         here = sel if isinstance(sel, Field) else None
         children = sel.selections or []
@@ -450,11 +516,13 @@ def _uses_introspection(document: DocumentNode) -> bool:
     return False
 
 
-def _introspection_document(document: DocumentNode,
-                            definition: OperationDefinitionNode) -> DocumentNode | None:
+def _introspection_document(
+    document: DocumentNode, definition: OperationDefinitionNode
+) -> DocumentNode | None:
     """The operation reduced to its introspection root fields, or None when it has none."""
     kept = tuple(
-        sel for sel in definition.selection_set.selections
+        sel
+        for sel in definition.selection_set.selections
         if isinstance(sel, FieldNode) and sel.name.value in _INTROSPECTION_FIELDS
     )
     if not kept:

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 @dataclass(slots=True)
 class GraphQLRequest:
+    """The GraphQL-over-HTTP request parameters and what the engine needs of HTTP."""
+
     query: str | None
     operation_name: str | None = None
     variables: dict[str, Any] | None = None
@@ -46,6 +48,11 @@ class GraphQLResponse:
 class Engine(Protocol):
     """What the HTTP layer needs of the engine (`gateway.engine.Gateway` is the real one)."""
 
-    async def startup(self) -> None: ...
-    async def shutdown(self) -> None: ...
-    async def execute(self, request: GraphQLRequest) -> GraphQLResponse: ...
+    async def startup(self) -> None:
+        """Get ready to serve before the first request (the server's lifespan startup)."""
+
+    async def shutdown(self) -> None:
+        """Release what `startup` acquired."""
+
+    async def execute(self, request: GraphQLRequest) -> GraphQLResponse:
+        """Answer one request; never raises, so every failure reaches the client as an error."""

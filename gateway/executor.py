@@ -4,11 +4,13 @@ Entity fetches collect the objects at their Flatten path, build deduplicated
 representations, and merge `_entities` answers back into those objects. Errors
 from subgraphs are re-pathed into the client's response paths.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
@@ -28,19 +30,31 @@ from gateway.upstream import SubgraphFailure
 _MISSING = object()
 
 
-class Transport(Protocol):
-    """Sends one subgraph operation; returns the subgraph's response map or raises SubgraphFailure."""
+class SendFetch(Protocol):
+    """Sends one fetch's operation to its subgraph (or a partition's shards): the executor
+    knows plans, not HTTP. Returns the response map, or raises SubgraphFailure."""
 
-    def __call__(self, fetch: FetchNode, variables: dict[str, Any],
-                 representations: list[dict[str, Any]] | None,
-                 ctx: ExecutionContext) -> Awaitable[dict[str, Any]]: ...
+    def __call__(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]] | None,
+        ctx: ExecutionContext,
+    ) -> Awaitable[dict[str, Any]]: ...
 
 
 class ExecutionContext:
+    """One request's state while its plan runs: the response tree and errors built so far."""
+
     __slots__ = ("data", "deadline", "errors", "extensions", "headers", "object_types", "variables")
 
-    def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str], deadline: float,
-                 object_types: frozenset[str]) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+        deadline: float,
+        object_types: frozenset[str],
+    ) -> None:
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.variables = variables
@@ -50,14 +64,18 @@ class ExecutionContext:
         self.object_types = object_types
 
     def remaining(self) -> float:
+        """Seconds left before the request's deadline: no subgraph call may outlive it."""
         return self.deadline - time.monotonic()
 
 
 class Executor:
-    def __init__(self, transport: Callable[..., Awaitable[dict[str, Any]]]) -> None:
+    """Walks a query plan; sending a fetch is left to `transport`, so routing stays outside."""
+
+    def __init__(self, transport: SendFetch) -> None:
         self.transport = transport
 
     async def run(self, node: PlanNode | None, ctx: ExecutionContext) -> None:
+        """Run a plan node into `ctx`: a failed fetch becomes an error there, never an exception."""
         if node is None:
             return
         if isinstance(node, SequenceNode):
@@ -70,7 +88,8 @@ class Executor:
         elif isinstance(node, FetchNode):
             await self._root_fetch(node, ctx)
         elif isinstance(node, ConditionNode):
-            branch = node.if_clause if ctx.variables.get(node.condition) is True else node.else_clause
+            included = ctx.variables.get(node.condition) is True
+            branch = node.if_clause if included else node.else_clause
             await self.run(branch, ctx)
 
     def _variables(self, fetch: FetchNode, ctx: ExecutionContext) -> dict[str, Any]:
@@ -106,23 +125,35 @@ class Executor:
         """Entities whose ancestors hold different context values are fetched separately,
         each request with its values as variables."""
         fetch = flatten.node
-        groups: dict[bytes, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        groups: dict[bytes, _ContextGroup] = {}
         for path in flatten.paths:
-            for obj, chain in collect_with_ancestors(ctx.data, path):
-                values = {c.variable: context_value(chain[c.depth], c.fields)
-                          for c in fetch.context_inputs if c.depth < len(chain)}
+            for found in collect_with_ancestors(ctx.data, path):
+                chain = found.chain
+                values = {
+                    c.variable: context_value(chain[c.depth], c.fields)
+                    for c in fetch.context_inputs
+                    if c.depth < len(chain)
+                }
                 key = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-                groups.setdefault(key, (values, []))[1].append(obj)
-        await asyncio.gather(*(self._fetch_entities(flatten, ctx, targets, values)
-                               for values, targets in groups.values()))
+                groups.setdefault(key, _ContextGroup(values)).targets.append(found.obj)
+        await asyncio.gather(
+            *(
+                self._fetch_entities(flatten, ctx, group.targets, group.values)
+                for group in groups.values()
+            )
+        )
 
-    async def _fetch_entities(self, flatten: FlattenNode, ctx: ExecutionContext,
-                              targets: list[dict[str, Any]],
-                              extra_variables: dict[str, Any] | None) -> None:
+    async def _fetch_entities(
+        self,
+        flatten: FlattenNode,
+        ctx: ExecutionContext,
+        targets: list[dict[str, Any]],
+        extra_variables: dict[str, Any] | None,
+    ) -> None:
         fetch = flatten.node
         representations: list[dict[str, Any]] = []
         owners: list[list[dict[str, Any]]] = []
-        index: dict[Any, int] = {}
+        index: dict[Hashable, int] = {}
         inputs = fetch.inputs
         single = inputs[0] if len(inputs) == 1 else None
         if single is not None and single.flat is not None:
@@ -162,14 +193,18 @@ class Executor:
         if fetch.renames:
             _rename(data, fetch.renames)
         entities = data.get("_entities") if isinstance(data, dict) else None
-        if entities is not None and (not isinstance(entities, list)
-                                     or len(entities) != len(representations)):
+        if entities is not None and (
+            not isinstance(entities, list) or len(entities) != len(representations)
+        ):
             got = len(entities) if isinstance(entities, list) else "no list of"
-            ctx.errors.append(SubgraphFailure(
-                "SUBGRAPH_BAD_RESPONSE", fetch.service,
-                f'Subgraph "{fetch.service}" returned {got} entities for '
-                f"{len(representations)} representations.",
-            ).to_error())
+            ctx.errors.append(
+                SubgraphFailure(
+                    "SUBGRAPH_BAD_RESPONSE",
+                    fetch.service,
+                    f'Subgraph "{fetch.service}" returned {got} entities for '
+                    f"{len(representations)} representations.",
+                ).to_error()
+            )
             entities = None
         if entities is not None:
             object_types = ctx.object_types
@@ -185,8 +220,13 @@ class Executor:
             paths = _paths(ctx.data, flatten)
             for error in errors:
                 path = error.get("path")
-                if (isinstance(path, list) and len(path) >= 2 and path[0] == "_entities"
-                        and isinstance(path[1], int) and 0 <= path[1] < len(owners)):
+                if (
+                    isinstance(path, list)
+                    and len(path) >= 2
+                    and path[0] == "_entities"
+                    and isinstance(path[1], int)
+                    and 0 <= path[1] < len(owners)
+                ):
                     for obj in owners[path[1]]:
                         repathed = dict(error)
                         repathed["path"] = paths.get(id(obj), []) + path[2:]
@@ -210,9 +250,13 @@ def _rename(value: Any, renames: dict[str, str]) -> None:
             _rename(v, renames)
 
 
-def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
-                representations: list[dict[str, Any]], owners: list[list[dict[str, Any]]],
-                index: dict[Any, int]) -> list[dict[str, Any]]:
+def _group_flat(
+    targets: list[dict[str, Any]],
+    entity_input: EntityInput,
+    representations: list[dict[str, Any]],
+    owners: list[list[dict[str, Any]]],
+    index: dict[Hashable, int],
+) -> list[dict[str, Any]]:
     """Group objects by their flat key values without building a representation per object;
     returns the objects whose values are not hashable, for the general path."""
     runtime_types = entity_input.runtime_types
@@ -239,7 +283,7 @@ def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
         if i is None:
             index[(typename, values)] = len(representations)
             rep = {"__typename": override or typename}
-            for (name, _), value in zip(flat, values):
+            for (name, _), value in zip(flat, values, strict=True):
                 rep[name] = value
             representations.append(rep)
             owners.append([obj])
@@ -248,7 +292,7 @@ def _group_flat(targets: list[dict[str, Any]], entity_input: EntityInput,
     return rest
 
 
-def _dedup_key(rep: dict[str, Any]) -> Any:
+def _dedup_key(rep: dict[str, Any]) -> Hashable:
     """Equal representations share one key; flat ones without serialising them."""
     try:
         key = tuple(rep.items())
@@ -265,7 +309,8 @@ def _errors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for e in errors:
         if isinstance(e, dict):
-            out.append(e if isinstance(e.get("message"), str) else {**e, "message": str(e.get("message"))})
+            message = e.get("message")
+            out.append(e if isinstance(message, str) else {**e, "message": str(message)})
     return out
 
 
@@ -296,15 +341,30 @@ def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]
                     nxt += value
             current = nxt
         else:
-            current = [x for v in current
-                       if v.__class__ is dict and (x := v.get(seg)) is not None]
+            current = [x for v in current if v.__class__ is dict and (x := v.get(seg)) is not None]
     return [o for o in current if o.__class__ is dict]
 
 
-def collect_with_ancestors(data: dict[str, Any], path: tuple[str, ...]
-                           ) -> list[tuple[dict[str, Any], list[Any]]]:
-    """The objects at a Flatten path, each with the objects above it (index: path segments
-    consumed, `@` included), for values an entity reads from its ancestors."""
+@dataclass(slots=True)
+class _ContextGroup:
+    """Entities whose ancestors hold the same context values: fetched in one request."""
+
+    values: dict[str, Any]
+    targets: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WithAncestors:
+    """An object at a Flatten path and the values above it, `chain[i]` after `i` path
+    segments (`@` included): `chain[0]` is the response root, `chain[-1]` the object."""
+
+    obj: dict[str, Any]
+    chain: list[Any]
+
+
+def collect_with_ancestors(data: dict[str, Any], path: tuple[str, ...]) -> list[WithAncestors]:
+    """The objects at a Flatten path, each with the objects above it, for the values an
+    entity reads from its ancestors (`@fromContext`)."""
     current: list[tuple[Any, list[Any]]] = [(data, [data])]
     for seg in path:
         nxt: list[tuple[Any, list[Any]]] = []
@@ -315,7 +375,7 @@ def collect_with_ancestors(data: dict[str, Any], path: tuple[str, ...]
             elif isinstance(value, dict) and value.get(seg) is not None:
                 nxt.append((value[seg], chain + [value[seg]]))
         current = nxt
-    return [(o, chain) for o, chain in current if isinstance(o, dict)]
+    return [WithAncestors(o, chain) for o, chain in current if isinstance(o, dict)]
 
 
 def context_value(ancestor: Any, fields: tuple[RepField, ...]) -> Any:
@@ -353,6 +413,8 @@ def _paths(data: dict[str, Any], flatten: FlattenNode) -> dict[int, list[Any]]:
 
 
 def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, Any] | None:
+    """The `_entities` representation of an object, or None when it cannot name an entity
+    (a key field missing or null): such an object is left as it is."""
     rep: dict[str, Any] = {"__typename": entity_input.typename or obj["__typename"]}
     flat = entity_input.flat
     if flat is not None:
@@ -416,7 +478,7 @@ def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozense
 
 
 def _merge_lists(existing: list[Any], value: list[Any], object_types: frozenset[str]) -> None:
-    for i, (a, b) in enumerate(zip(existing, value)):
+    for i, (a, b) in enumerate(zip(existing, value, strict=True)):
         if isinstance(a, dict) and isinstance(b, dict):
             merge(a, b, object_types)
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):

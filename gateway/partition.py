@@ -8,6 +8,7 @@ without one fan out to every shard), and lists from several shards are merged â€
 globally sorted and limited where a merge rule says so. A failed, slow or
 circuit-broken shard costs only its own part of the answer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema, get_named_type, value_from_ast_untyped
+from graphql import (
+    ArgumentNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_named_type,
+    value_from_ast_untyped,
+)
 from graphql.pyutils import Undefined
 
 from gateway.config import GatewayConfig, MergeRule, PartitionConfig
@@ -31,6 +40,7 @@ from gateway.planner.plan import (
     PlanNode,
     QueryPlan,
     SequenceNode,
+    TopField,
 )
 from gateway.planner.selection import FragmentSel, SelectionSet
 from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
@@ -53,6 +63,7 @@ class CircuitBreaker:
         self.open_until = 0.0
 
     def allows(self, now: float) -> bool:
+        """Whether a call may go to the shard now; a refused one costs the shard nothing."""
         if self.failures < self.threshold:
             return True
         if now >= self.open_until:
@@ -62,6 +73,7 @@ class CircuitBreaker:
         return False
 
     def record(self, ok: bool, now: float) -> None:
+        """Count a call's outcome: one success closes the breaker again."""
         if ok:
             self.failures = 0
             self.open_until = 0.0
@@ -76,6 +88,23 @@ class _Refused(Exception):
         self.error = error
 
 
+@dataclass(frozen=True, slots=True)
+class ArgumentPath:
+    """An argument that names a partition: `input.provinceCode` is read from argument
+    `input` (`head`), then its field `provinceCode` (`rest`)."""
+
+    path: str
+    head: str
+    rest: tuple[str, ...]
+    kind: str  # "key": the value is a partition key; "prefix": it starts with one
+
+    @classmethod
+    def parse(cls, path: str, kind: str) -> ArgumentPath:
+        """Split once, at start-up, what every root fetch reads."""
+        head, *rest = path.split(".")
+        return cls(path, head, tuple(rest), kind)
+
+
 @dataclass(slots=True)
 class _ShardResult:
     key: str
@@ -84,8 +113,16 @@ class _ShardResult:
 
 
 class PartitionRouter:
-    def __init__(self, partition: PartitionConfig, graph: str, upstream: Upstream,
-                 schema: GraphQLSchema, config: GatewayConfig) -> None:
+    """Sends the fetches of one partitioned subgraph to its shards and merges their answers."""
+
+    def __init__(
+        self,
+        partition: PartitionConfig,
+        graph: str,
+        upstream: Upstream,
+        schema: GraphQLSchema,
+        config: GatewayConfig,
+    ) -> None:
         if not partition.shards:
             raise ValueError(f"partitions.{partition.subgraph} lists no shards")
         self.partition = partition
@@ -96,11 +133,13 @@ class PartitionRouter:
         self.config = config
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
-        self.breakers = {k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
-                         for k in self.keys}
-        # "input.provinceCode" -> ("input.provinceCode", "input", ["provinceCode"], "key"), once
-        self._argument_paths = [(path, *_split(path), kind)
-                                for path, kind in partition.arguments.items()]
+        self.breakers = {
+            k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
+            for k in self.keys
+        }
+        self._argument_paths = [
+            ArgumentPath.parse(path, kind) for path, kind in partition.arguments.items()
+        ]
         self.query_type = schema.query_type.name if schema.query_type else "Query"
         self.mutation_type = schema.mutation_type.name if schema.mutation_type else "Mutation"
 
@@ -127,8 +166,11 @@ class PartitionRouter:
             return parallel(list[PlanNode](parts))
         if isinstance(node, FlattenNode):
             if node.node.graph == self.graph:
-                fetch = replace(node.node, selection=node.node.selection.copy(),
-                                annotations=dict(node.node.annotations))
+                fetch = replace(
+                    node.node,
+                    selection=node.node.selection.copy(),
+                    sort_keys=dict(node.node.sort_keys),
+                )
                 self._add_sort_fields(fetch)
                 fetch.render()
                 return replace(node, node=fetch)
@@ -137,21 +179,31 @@ class PartitionRouter:
             children = [c for c in map(self._prepare_node, node.nodes) if c is not None]
             return sequence(children) if isinstance(node, SequenceNode) else parallel(children)
         if isinstance(node, ConditionNode):
-            return ConditionNode(node.condition, self._prepare_node(node.if_clause),
-                                 self._prepare_node(node.else_clause))
+            return ConditionNode(
+                node.condition,
+                self._prepare_node(node.if_clause),
+                self._prepare_node(node.else_clause),
+            )
         return node
 
     def _split_root(self, fetch: FetchNode) -> list[FetchNode]:
         items = list(fetch.selection.items.items())
         if len(items) <= 1:
-            return [replace(fetch, selection=fetch.selection.copy(),
-                            annotations=dict(fetch.annotations))]
+            return [
+                replace(fetch, selection=fetch.selection.copy(), sort_keys=dict(fetch.sort_keys))
+            ]
         parts = []
         for n, (key, item) in enumerate(items):
             selection = SelectionSet({key: item}).copy()
             name = f"{fetch.operation_name}_{n}" if fetch.operation_name else ""
-            parts.append(replace(fetch, selection=selection, operation_name=name,
-                                 annotations=dict(fetch.annotations)))
+            parts.append(
+                replace(
+                    fetch,
+                    selection=selection,
+                    operation_name=name,
+                    sort_keys=dict(fetch.sort_keys),
+                )
+            )
         return parts
 
     def _add_sort_fields(self, fetch: FetchNode) -> None:
@@ -165,12 +217,12 @@ class PartitionRouter:
             root = self.mutation_type if fetch.operation_kind == "mutation" else self.query_type
             self._sort_fields_in(fetch.selection, root, sort_keys)
         if sort_keys:
-            fetch.annotations["sortKeys"] = sort_keys
+            fetch.sort_keys = sort_keys
 
-    def _sort_fields_in(self, selection: SelectionSet, type_name: str,
-                        sort_keys: dict[str, str]) -> None:
-        gtype = self.schema.get_type(type_name)
-        fields = getattr(gtype, "fields", None) or {}
+    def _sort_fields_in(
+        self, selection: SelectionSet, type_name: str, sort_keys: dict[str, str]
+    ) -> None:
+        fields = self._fields_of(type_name)
         for item in selection.items.values():
             if isinstance(item, FragmentSel):
                 self._sort_fields_in(item.sub, item.type_condition or type_name, sort_keys)
@@ -186,7 +238,7 @@ class PartitionRouter:
 
     def contributed_fields(self) -> frozenset[tuple[str, str]]:
         """Fields every shard contributes to: the planner fetches them through entity fetches."""
-        return frozenset(tuple(c.split(".", 1)) for c in self.partition.contributed)  # type: ignore[misc]
+        return frozenset(_coordinate(c) for c in self.partition.contributed)
 
     # ---- keys ------------------------------------------------------------------
 
@@ -204,7 +256,7 @@ class PartitionRouter:
                 return candidate if candidate in p.shards else None
             return None
         if p.prefix_length and len(text) >= p.prefix_length:
-            candidate = text[:p.prefix_length] + p.key_suffix
+            candidate = text[: p.prefix_length] + p.key_suffix
             return candidate if candidate in p.shards else None
         return None
 
@@ -212,27 +264,31 @@ class PartitionRouter:
         """Shards a root fetch goes to; None means every shard."""
         wanted: list[str] = []
         named = False
-        for response_key, field_name, arguments in fetch.root_fields:
-            args = {a.name.value: a.value for a in arguments}
-            for path, head, rest, kind in self._argument_paths:
-                if head not in args:
+        for top in fetch.root_fields:
+            args = {a.name.value: a.value for a in top.arguments}
+            for argument in self._argument_paths:
+                if argument.head not in args:
                     continue
-                value: Any = value_from_ast_untyped(args[head], variables)
-                for part in rest:
+                value: Any = value_from_ast_untyped(args[argument.head], variables)
+                for part in argument.rest:
                     value = value.get(part) if isinstance(value, dict) else None
                 if value is None:
                     continue
                 named = True
                 for v in value if isinstance(value, list) else [value]:
-                    key = self.key_for(v, kind)
+                    key = self.key_for(v, argument.kind)
                     if key is None:
-                        raise _Refused(self._error(
-                            PARTITION_UNKNOWN, None,
-                            f'No shard of subgraph "{self.service}" serves {field_name}({path}: '
-                            f'{orjson.dumps(v).decode()}); its {len(self.keys)} partitions run from '
-                            f'{self.keys[0]} to {self.keys[-1]}.',
-                            path=[response_key],
-                        ))
+                        raise _Refused(
+                            self._error(
+                                PARTITION_UNKNOWN,
+                                None,
+                                f'No shard of subgraph "{self.service}" serves '
+                                f"{top.name}({argument.path}: {orjson.dumps(v).decode()}); "
+                                f"its {len(self.keys)} partitions run from "
+                                f"{self.keys[0]} to {self.keys[-1]}.",
+                                path=[top.response_key],
+                            )
+                        )
                     if key not in wanted:
                         wanted.append(key)
         if not named:
@@ -241,86 +297,117 @@ class PartitionRouter:
 
     # ---- transport -------------------------------------------------------------
 
-    async def send(self, fetch: FetchNode, variables: dict[str, Any],
-                   representations: list[dict[str, Any]] | None,
-                   ctx: ExecutionContext) -> dict[str, Any]:
+    async def send(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]] | None,
+        ctx: ExecutionContext,
+    ) -> dict[str, Any]:
+        """The executor's `SendFetch` for this subgraph: the answer of every shard asked,
+        merged into one response map as if one subgraph had answered."""
         if representations is None:
             return await self._send_root(fetch, variables, ctx)
         return await self._send_entities(fetch, variables, representations, ctx)
 
-    async def _send_root(self, fetch: FetchNode, variables: dict[str, Any],
-                         ctx: ExecutionContext) -> dict[str, Any]:
+    async def _send_root(
+        self, fetch: FetchNode, variables: dict[str, Any], ctx: ExecutionContext
+    ) -> dict[str, Any]:
         try:
             keys = self._root_partitions(fetch, variables)
         except _Refused as refused:
             return {"data": None, "errors": [refused.error]}
+        first_key = [fetch.root_fields[0].response_key] if fetch.root_fields else None
         if fetch.operation_kind == "mutation" and (keys is None or len(keys) != 1):
-            fields = ", ".join(name for _, name, _ in fetch.root_fields)
+            fields = ", ".join(top.name for top in fetch.root_fields)
             how = ", ".join(self.partition.arguments) or "a partition argument"
             reason = "names no partition" if keys is None else f"names {len(keys)} partitions"
-            return {"data": None, "errors": [self._error(
-                PARTITION_REQUIRED, None,
-                f'Mutation {fields} {reason}: a write goes to exactly one shard of '
-                f'"{self.service}"; give one of {how}. No shard was called.',
-                path=[fetch.root_fields[0][0]] if fetch.root_fields else None)]}
+            return {
+                "data": None,
+                "errors": [
+                    self._error(
+                        PARTITION_REQUIRED,
+                        None,
+                        f"Mutation {fields} {reason}: a write goes to exactly one shard of "
+                        f'"{self.service}"; give one of {how}. No shard was called.',
+                        path=first_key,
+                    )
+                ],
+            }
         targets = list(self.keys) if keys is None else keys
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
-        results = await self._scatter({k: body for k in targets}, ctx,
-                                      idempotent=fetch.operation_kind != "mutation")
+        results = await self._scatter(
+            {k: body for k in targets}, ctx, idempotent=fetch.operation_kind != "mutation"
+        )
         if len(results) == 1 and results[0].response is not None:
             return self._tag(results[0].response, results[0].key)
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
-        answered = [r for r in results if r.response is not None]
+        answered: list[dict[str, Any]] = []
         for r in results:
             if r.failure is not None:
-                errors.append(self._failure_error(r, [fetch.root_fields[0][0]] if fetch.root_fields else None))
+                errors.append(self._failure_error(r, first_key))
             else:
                 assert r.response is not None
+                answered.append(r.response)
                 errors.extend(self._tag(r.response, r.key).get("errors", []))
         root_type = self.mutation_type if fetch.operation_kind == "mutation" else self.query_type
-        for response_key, field_name, arguments in fetch.root_fields:
-            values = [r.response.get("data", {}).get(response_key) if isinstance(r.response.get("data"), dict) else None
-                      for r in answered]  # type: ignore[union-attr]
-            if not answered:
-                continue
-            data[response_key] = self._combine(root_type, field_name, arguments, values,
-                                               variables, fetch)
+        if answered:
+            for top in fetch.root_fields:
+                values = [_data_field(response, top.response_key) for response in answered]
+                data[top.response_key] = self._combine(
+                    root_type, top.name, top.arguments, values, variables, fetch
+                )
         out: dict[str, Any] = {"data": data if answered else None}
         if errors:
             out["errors"] = errors
         return out
 
-    async def _send_entities(self, fetch: FetchNode, variables: dict[str, Any],
-                             representations: list[dict[str, Any]],
-                             ctx: ExecutionContext) -> dict[str, Any]:
+    async def _send_entities(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]],
+        ctx: ExecutionContext,
+    ) -> dict[str, Any]:
         targeted: dict[str, list[int]] = {}
         fan_out: list[int] = []
         errors: list[dict[str, Any]] = []
-        unknown: list[int] = []
         for i, rep in enumerate(representations):
             typename = rep.get("__typename")
-            key_field = self.partition.entity_key_fields.get(typename, self.partition.key_field)
+            key_field = self.partition.key_field
+            if isinstance(typename, str):
+                key_field = self.partition.entity_key_fields.get(typename, key_field)
             value = rep.get(key_field) if key_field else None
             if value is None:
                 fan_out.append(i)
                 continue
             key = self.key_for(value, "key")
             if key is None:
-                unknown.append(i)
-                errors.append(self._error(
-                    PARTITION_UNKNOWN, None,
-                    f'No shard of subgraph "{self.service}" serves {typename} with '
-                    f'{key_field} {orjson.dumps(value).decode()}.', path=["_entities", i]))
+                errors.append(
+                    self._error(
+                        PARTITION_UNKNOWN,
+                        None,
+                        f'No shard of subgraph "{self.service}" serves {typename} with '
+                        f"{key_field} {orjson.dumps(value).decode()}.",
+                        path=["_entities", i],
+                    )
+                )
                 continue
             targeted.setdefault(key, []).append(i)
         plan: dict[str, list[int]] = {}
         for key in self.keys if fan_out else targeted:
             plan[key] = targeted.get(key, []) + fan_out
         bodies = {
-            key: orjson.dumps({"query": fetch.operation,
-                               "variables": {**variables,
-                                             "representations": [representations[i] for i in idx]}})
+            key: orjson.dumps(
+                {
+                    "query": fetch.operation,
+                    "variables": {
+                        **variables,
+                        "representations": [representations[i] for i in idx],
+                    },
+                }
+            )
             for key, idx in plan.items()
         }
         results = await self._scatter(bodies, ctx)
@@ -335,9 +422,13 @@ class PartitionRouter:
             data = r.response.get("data")
             got = data.get("_entities") if isinstance(data, dict) else None
             if not isinstance(got, list) or len(got) != len(idx):
-                errors.append(self._failure_error(_ShardResult(r.key, None, SubgraphFailure(
-                    "SUBGRAPH_BAD_RESPONSE", self.service,
-                    f'Shard "{r.key}" of subgraph "{self.service}" returned no matching _entities list.')), None))
+                bad = SubgraphFailure(
+                    "SUBGRAPH_BAD_RESPONSE",
+                    self.service,
+                    f'Shard "{r.key}" of subgraph "{self.service}" returned no matching '
+                    f"_entities list.",
+                )
+                errors.append(self._failure_error(_ShardResult(r.key, None, bad), None))
                 continue
             for j, entity in enumerate(got):
                 i = idx[j]
@@ -351,14 +442,21 @@ class PartitionRouter:
                     continue
                 error = self._tag_error(error, r.key)
                 path = error.get("path")
-                if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" \
-                        and isinstance(path[1], int) and 0 <= path[1] < len(idx):
+                if (
+                    isinstance(path, list)
+                    and len(path) >= 2
+                    and path[0] == "_entities"
+                    and isinstance(path[1], int)
+                    and 0 <= path[1] < len(idx)
+                ):
                     error["path"] = ["_entities", idx[path[1]], *path[2:]]
                 errors.append(error)
         for i, parts in contributions.items():
             if parts:
                 typename = representations[i].get("__typename")
-                fields = fetch.entity_fields.get(typename, ())
+                fields: tuple[TopField, ...] = ()
+                if isinstance(typename, str):
+                    fields = fetch.entity_fields.get(typename, ())
                 if not fields:
                     fields = next(iter(fetch.entity_fields.values()), ())
                 entities[i] = self._combine_entities(typename, parts, fields, variables, fetch)
@@ -367,29 +465,37 @@ class PartitionRouter:
             out["errors"] = errors
         return out
 
-    async def _scatter(self, bodies: dict[str, bytes], ctx: ExecutionContext,
-                       idempotent: bool = True) -> list[_ShardResult]:
+    async def _scatter(
+        self, bodies: dict[str, bytes], ctx: ExecutionContext, idempotent: bool = True
+    ) -> list[_ShardResult]:
         """One request per shard, all in flight at once; results in the order of `bodies`.
 
         The requests are started without a task each and awaited together: a scatter's cost
         is per shard, so per-shard overhead is what it saves.
         """
-        timeout = max(0.001, min(self.partition.shard_timeout_s or self.config.timeout_for(self.service),
-                                 ctx.remaining()))
+        shard_timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
+        timeout = max(0.001, min(shard_timeout, ctx.remaining()))
         await self.upstream.start()
         now = time.monotonic()
         started: dict[str, asyncio.Future[tuple[int, bytes]]] = {}
         skipped: dict[str, _ShardResult] = {}
         for key, body in bodies.items():
             if self.breakers[key].allows(now):
-                started[key] = self.upstream.begin(self.partition.shards[key], body, ctx.headers, timeout,
-                                                   idempotent)
+                started[key] = self.upstream.begin(
+                    self.partition.shards[key], body, ctx.headers, timeout, idempotent
+                )
             else:
-                skipped[key] = _ShardResult(key, None, SubgraphFailure(
-                    SUBGRAPH_UNAVAILABLE, self.service,
-                    f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
-                    f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
-                    {"circuit": "open"}))
+                skipped[key] = _ShardResult(
+                    key,
+                    None,
+                    SubgraphFailure(
+                        SUBGRAPH_UNAVAILABLE,
+                        self.service,
+                        f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
+                        f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
+                        {"circuit": "open"},
+                    ),
+                )
         if started:
             # asyncio.wait never cancels what it waits for: another caller may share a request
             await asyncio.wait(started.values(), timeout=timeout)
@@ -409,7 +515,8 @@ class PartitionRouter:
             self.breakers[key].record(True, now)
             results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(
-            self.service, {"answered": [], "failed": []})
+            self.service, {"answered": [], "failed": []}
+        )
         for r in results:
             bucket = report["answered"] if r.response is not None else report["failed"]
             if r.key not in bucket:
@@ -423,8 +530,15 @@ class PartitionRouter:
     def _rule(self, type_name: str, field_name: str) -> MergeRule | None:
         return self.partition.merge.get(f"{type_name}.{field_name}")
 
-    def _combine(self, type_name: str, field_name: str, arguments: Iterable[Any],
-                 values: list[Any], variables: dict[str, Any], fetch: FetchNode) -> Any:
+    def _combine(
+        self,
+        type_name: str,
+        field_name: str,
+        arguments: Iterable[ArgumentNode],
+        values: list[Any],
+        variables: dict[str, Any],
+        fetch: FetchNode,
+    ) -> Any:
         present = [v for v in values if v is not None]
         if not present:
             return None
@@ -433,10 +547,15 @@ class PartitionRouter:
             return self._ordered(type_name, field_name, arguments, merged, variables, fetch)
         return present[0]
 
-    def _combine_entities(self, typename: Any, parts: list[dict[str, Any]],
-                          fields: Iterable[tuple[str, str, tuple[Any, ...]]],
-                          variables: dict[str, Any], fetch: FetchNode) -> dict[str, Any]:
-        names = {key: (name, args) for key, name, args in fields}
+    def _combine_entities(
+        self,
+        typename: Any,
+        parts: list[dict[str, Any]],
+        fields: Iterable[TopField],
+        variables: dict[str, Any],
+        fetch: FetchNode,
+    ) -> dict[str, Any]:
+        tops = {top.response_key: top for top in fields}
         out: dict[str, Any] = {}
         for part in parts:
             for key, value in part.items():
@@ -444,19 +563,27 @@ class PartitionRouter:
                     out[key] = value
                 elif isinstance(out[key], list) and isinstance(value, list):
                     out[key] = out[key] + value
-        for key, (name, args) in names.items():
+        for key, top in tops.items():
             if isinstance(out.get(key), list):
-                out[key] = self._ordered(str(typename), name, args, out[key], variables, fetch)
+                out[key] = self._ordered(
+                    str(typename), top.name, top.arguments, out[key], variables, fetch
+                )
         return out
 
-    def _ordered(self, type_name: str, field_name: str, arguments: Iterable[Any],
-                 items: list[Any], variables: dict[str, Any], fetch: FetchNode) -> list[Any]:
+    def _ordered(
+        self,
+        type_name: str,
+        field_name: str,
+        arguments: Iterable[ArgumentNode],
+        items: list[Any],
+        variables: dict[str, Any],
+        fetch: FetchNode,
+    ) -> list[Any]:
         rule = self._rule(type_name, field_name)
         if rule is None:
             return items
         if rule.sort:
-            sort_keys = fetch.annotations.get("sortKeys") or {}
-            sort = sort_keys.get(f"{type_name}.{field_name}", rule.sort)
+            sort = fetch.sort_keys.get(f"{type_name}.{field_name}", rule.sort)
             present = [i for i in items if isinstance(i, dict) and i.get(sort) is not None]
             missing = [i for i in items if not (isinstance(i, dict) and i.get(sort) is not None)]
             present.sort(key=lambda i: i[sort], reverse=rule.descending)
@@ -467,22 +594,35 @@ class PartitionRouter:
                 items = items[:limit]
         return items
 
-    def _argument(self, type_name: str, field_name: str, arguments: Iterable[Any], name: str,
-                  variables: dict[str, Any]) -> Any:
+    def _argument(
+        self,
+        type_name: str,
+        field_name: str,
+        arguments: Iterable[ArgumentNode],
+        name: str,
+        variables: dict[str, Any],
+    ) -> Any:
         for arg in arguments:
             if arg.name.value == name:
                 return value_from_ast_untyped(arg.value, variables)
-        gtype = self.schema.get_type(type_name)
-        fdef = getattr(gtype, "fields", {}).get(field_name)
+        fdef = self._fields_of(type_name).get(field_name)
         if fdef is not None and name in fdef.args:
             default = fdef.args[name].default_value
             return None if default is Undefined else default
         return None
 
+    def _fields_of(self, type_name: str) -> dict[str, GraphQLField]:
+        gtype = self.schema.get_type(type_name)
+        if not isinstance(gtype, (GraphQLObjectType, GraphQLInterfaceType)):
+            return {}
+        fields: dict[str, GraphQLField] = gtype.fields  # graphql-core's cached_property
+        return fields
+
     # ---- errors ----------------------------------------------------------------
 
-    def _error(self, code: str, key: str | None, message: str,
-               path: list[Any] | None = None) -> dict[str, Any]:
+    def _error(
+        self, code: str, key: str | None, message: str, path: list[Any] | None = None
+    ) -> dict[str, Any]:
         extensions: dict[str, Any] = {"code": code, "serviceName": self.service}
         if key is not None:
             extensions["partitionKey"] = key
@@ -507,7 +647,8 @@ class PartitionRouter:
         errors = response.get("errors")
         if not errors:
             return response
-        return {**response, "errors": [self._tag_error(e, key) for e in errors if isinstance(e, dict)]}
+        tagged = [self._tag_error(e, key) for e in errors if isinstance(e, dict)]
+        return {**response, "errors": tagged}
 
     def _tag_error(self, error: dict[str, Any], key: str) -> dict[str, Any]:
         extensions = error.get("extensions")
@@ -517,8 +658,13 @@ class PartitionRouter:
         return {**error, "extensions": extensions}
 
 
-def _split(path: str) -> tuple[str, list[str]]:
-    head, *rest = path.split(".")
-    return head, rest
+def _coordinate(coordinate: str) -> tuple[str, str]:
+    """("Type", "field") of a "Type.field" coordinate (configuration checked the dot)."""
+    type_name, _, field_name = coordinate.partition(".")
+    return type_name, field_name
 
 
+def _data_field(response: dict[str, Any], response_key: str) -> Any:
+    """One root field of a shard's answer; None when the shard sent no data object."""
+    data = response.get("data")
+    return data.get(response_key) if isinstance(data, dict) else None

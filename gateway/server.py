@@ -3,12 +3,14 @@
 A bare ASGI app rather than a framework: the hot path is one header scan, one JSON
 decode, the engine, and one orjson encode, with nothing else allocated per request.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -53,8 +55,13 @@ _HEALTH_BODY = {
 class HttpError(Exception):
     """A request refused before it reaches the engine; answered as a GraphQL error map."""
 
-    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST",
-                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "BAD_REQUEST",
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -62,8 +69,10 @@ class HttpError(Exception):
         self.headers = headers
 
     def body(self) -> bytes:
-        return orjson.dumps({"errors": [{"message": self.message,
-                                         "extensions": {"code": self.code}}]})
+        """The error as a GraphQL response map, so clients read it like any other error."""
+        return orjson.dumps(
+            {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
+        )
 
 
 class GraphQLApp:
@@ -74,8 +83,11 @@ class GraphQLApp:
         self.config = config
         self.state = "starting"
         self._max_body = config.max_body_bytes
-        self._csrf_headers = tuple(h.lower() for h in config.csrf_required_headers) \
-            if config.csrf_prevention else None
+        self._csrf_headers = (
+            tuple(h.lower() for h in config.csrf_required_headers)
+            if config.csrf_prevention
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -86,8 +98,12 @@ class GraphQLApp:
             elif path == HEALTH_PATH:
                 await self._health(scope, send)
             else:
-                error = HttpError(404, f"no route for {path!r}: GraphQL is served at "
-                                       f"{GRAPHQL_PATH} and health at {HEALTH_PATH}", "NOT_FOUND")
+                error = HttpError(
+                    404,
+                    f"no route for {path!r}: GraphQL is served at "
+                    f"{GRAPHQL_PATH} and health at {HEALTH_PATH}",
+                    "NOT_FOUND",
+                )
                 await _respond(send, error.status, APPLICATION_JSON, error.body())
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -119,9 +135,12 @@ class GraphQLApp:
 
     async def _health(self, scope: Scope, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            error = HttpError(405, f"HTTP method {scope['method']} is not allowed on "
-                                   f"{HEALTH_PATH}; use GET", "METHOD_NOT_ALLOWED",
-                              ((b"allow", b"GET, HEAD"),))
+            error = HttpError(
+                405,
+                f"HTTP method {scope['method']} is not allowed on {HEALTH_PATH}; use GET",
+                "METHOD_NOT_ALLOWED",
+                ((b"allow", b"GET, HEAD"),),
+            )
             await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
             return
         status = 200 if self.state == "ok" else 503
@@ -137,9 +156,13 @@ class GraphQLApp:
             request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
             method = scope["method"]
             if method not in ("GET", "POST"):
-                raise HttpError(405, f"HTTP method {method} is not allowed on {GRAPHQL_PATH}; "
-                                     "use POST, or GET for queries", "METHOD_NOT_ALLOWED",
-                                ((b"allow", b"GET, POST"),))
+                raise HttpError(
+                    405,
+                    f"HTTP method {method} is not allowed on {GRAPHQL_PATH}; "
+                    "use POST, or GET for queries",
+                    "METHOD_NOT_ALLOWED",
+                    ((b"allow", b"GET, POST"),),
+                )
             media_type = negotiate(headers.get("accept"))
             if method == "POST":
                 # Only application/json is accepted, which browsers always preflight:
@@ -150,36 +173,46 @@ class GraphQLApp:
                 self._prevent_csrf(headers)
                 params = _get_params(scope["query_string"])
             request = GraphQLRequest(
-                query=params[0], operation_name=params[1], variables=params[2],
-                extensions=params[3], headers=headers, http_method=method,
+                query=params.query,
+                operation_name=params.operation_name,
+                variables=params.variables,
+                extensions=params.extensions,
+                headers=headers,
+                http_method=method,
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
                 request_id=request_id,
             )
         except HttpError as error:
-            await _respond(send, error.status, media_type, error.body(),
-                           error.headers + _id_header(request_id))
+            await _respond(
+                send, error.status, media_type, error.body(), error.headers + _id_header(request_id)
+            )
             return
         except _ClientGone:
             return
         except Exception:
             request_id = request_id or uuid.uuid4().hex
             logger.exception("request %s: unexpected failure reading a GraphQL request", request_id)
-            await _respond(send, 200, media_type, _internal_error(request_id),
-                           _id_header(request_id))
+            await _respond(
+                send, 200, media_type, _internal_error(request_id), _id_header(request_id)
+            )
             return
 
         try:
             response = await self.gateway.execute(request)
             body = orjson.dumps(response.body)
         except Exception:
-            logger.exception("request %s: unexpected failure executing operation %r",
-                             request_id, request.operation_name)
-            await _respond(send, 200, media_type, _internal_error(request_id),
-                           _id_header(request_id))
+            logger.exception(
+                "request %s: unexpected failure executing operation %r",
+                request_id,
+                request.operation_name,
+            )
+            await _respond(
+                send, 200, media_type, _internal_error(request_id), _id_header(request_id)
+            )
             return
-        status, extra = _status(response, media_type)
-        await _respond(send, status, media_type, body, extra + _id_header(request_id))
+        status = _status(response, media_type)
+        await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
@@ -226,8 +259,13 @@ def app_from_environment() -> GraphQLApp:
 
 def _client_request_id(value: str | None) -> str | None:
     """The client's request id, when it is safe to log and echo."""
-    if value and len(value) <= MAX_REQUEST_ID_LENGTH and value.isascii() and value.isprintable() \
-            and " " not in value:
+    if (
+        value
+        and len(value) <= MAX_REQUEST_ID_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    ):
         return value
     return None
 
@@ -238,11 +276,12 @@ def _id_header(request_id: str) -> tuple[tuple[bytes, bytes], ...]:
 
 def _internal_error(request_id: str) -> bytes:
     """Like the engine's own: the code and the request id the traceback is logged under."""
-    return orjson.dumps({"data": None, "errors": [{
-        "message": f"The gateway failed while answering this request; the failure is logged "
-                   f"under request id {request_id}.",
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }]})
+    message = (
+        f"The gateway failed while answering this request; the failure is logged "
+        f"under request id {request_id}."
+    )
+    extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return orjson.dumps({"data": None, "errors": [{"message": message, "extensions": extensions}]})
 
 
 class _ClientGone(Exception):
@@ -301,27 +340,40 @@ def negotiate(accept: str | None) -> str:
         return APPLICATION_JSON
     if graphql_q > 0:
         return GRAPHQL_RESPONSE_JSON
-    raise HttpError(406, f"Accept header {accept!r} allows neither {GRAPHQL_RESPONSE_JSON} "
-                         f"nor {APPLICATION_JSON}", "NOT_ACCEPTABLE")
+    raise HttpError(
+        406,
+        f"Accept header {accept!r} allows neither {GRAPHQL_RESPONSE_JSON} nor {APPLICATION_JSON}",
+        "NOT_ACCEPTABLE",
+    )
 
 
 @lru_cache(maxsize=64)
 def _require_json_content_type(content_type: str | None) -> None:
     if content_type is None:
-        raise HttpError(415, "a POST request needs a Content-Type header: send the body as "
-                             f"{APPLICATION_JSON}", "UNSUPPORTED_MEDIA_TYPE")
+        raise HttpError(
+            415,
+            f"a POST request needs a Content-Type header: send the body as {APPLICATION_JSON}",
+            "UNSUPPORTED_MEDIA_TYPE",
+        )
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
     if media != APPLICATION_JSON:
-        raise HttpError(415, f"Content-Type {media or content_type!r} is not supported: send the "
-                             f"body as {APPLICATION_JSON}", "UNSUPPORTED_MEDIA_TYPE")
+        raise HttpError(
+            415,
+            f"Content-Type {media or content_type!r} is not supported: send the "
+            f"body as {APPLICATION_JSON}",
+            "UNSUPPORTED_MEDIA_TYPE",
+        )
     for param in params.split(";"):
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
             if charset not in UTF8_CHARSETS:
-                raise HttpError(415, f"charset {charset!r} is not supported: encode the body "
-                                     "as utf-8", "UNSUPPORTED_MEDIA_TYPE")
+                raise HttpError(
+                    415,
+                    f"charset {charset!r} is not supported: encode the body as utf-8",
+                    "UNSUPPORTED_MEDIA_TYPE",
+                )
 
 
 async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -> bytes:
@@ -333,8 +385,12 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
         except ValueError:
             raise HttpError(400, f"Content-Length {declared!r} is not a number") from None
         if length > limit:
-            raise HttpError(413, f"request body of {length} bytes exceeds the limit of "
-                                 f"{limit} bytes", "PAYLOAD_TOO_LARGE", _CLOSE)
+            raise HttpError(
+                413,
+                f"request body of {length} bytes exceeds the limit of {limit} bytes",
+                "PAYLOAD_TOO_LARGE",
+                _CLOSE,
+            )
     message = await receive()
     if message["type"] == "http.disconnect":
         raise _ClientGone
@@ -363,11 +419,19 @@ _CLOSE = ((b"connection", b"close"),)
 
 
 def _too_large(limit: int) -> HttpError:
-    return HttpError(413, f"request body exceeds the limit of {limit} bytes",
-                     "PAYLOAD_TOO_LARGE", _CLOSE)
+    return HttpError(
+        413, f"request body exceeds the limit of {limit} bytes", "PAYLOAD_TOO_LARGE", _CLOSE
+    )
 
 
-Params = tuple[str | None, str | None, dict[str, Any] | None, dict[str, Any] | None]
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The GraphQL-over-HTTP request parameters, each of the JSON type the spec names."""
+
+    query: str | None  # None only when a persisted-query extension may stand in for it
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
 
 
 def _post_params(body: bytes) -> Params:
@@ -378,21 +442,30 @@ def _post_params(body: bytes) -> Params:
     except orjson.JSONDecodeError as exc:
         raise HttpError(400, f"request body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise HttpError(400, "request body must be a JSON object with a \"query\" string, got "
-                             f"{_describe(document)}")
-    return _checked(document.get("query"), document.get("operationName"),
-                    document.get("variables"), document.get("extensions"))
+        raise HttpError(
+            400,
+            f'request body must be a JSON object with a "query" string, got {_describe(document)}',
+        )
+    return _checked(
+        document.get("query"),
+        document.get("operationName"),
+        document.get("variables"),
+        document.get("extensions"),
+    )
 
 
 def _get_params(query_string: bytes) -> Params:
     try:
-        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
-                          errors="strict")
+        pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         raise HttpError(400, "the URL query string is not valid percent-encoded UTF-8") from None
     params = dict(pairs)
-    return _checked(params.get("query"), params.get("operationName") or None,
-                    _json_param(params, "variables"), _json_param(params, "extensions"))
+    return _checked(
+        params.get("query"),
+        params.get("operationName") or None,
+        _json_param(params, "variables"),
+        _json_param(params, "extensions"),
+    )
 
 
 def _json_param(params: Mapping[str, str], name: str) -> Any:
@@ -402,32 +475,45 @@ def _json_param(params: Mapping[str, str], name: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise HttpError(400, f'the "{name}" parameter is not valid JSON ({exc}): '
-                             f"got {_clip(raw)}") from None
+        raise HttpError(
+            400, f'the "{name}" parameter is not valid JSON ({exc}): got {_clip(raw)}'
+        ) from None
 
 
 def _checked(query: Any, operation_name: Any, variables: Any, extensions: Any) -> Params:
     if extensions is not None and not isinstance(extensions, dict):
-        raise HttpError(400, f'the "extensions" parameter must be a JSON object, got '
-                             f"{_describe(extensions)}")
+        raise HttpError(
+            400, f'the "extensions" parameter must be a JSON object, got {_describe(extensions)}'
+        )
     if query is None:
         # A persisted-query hash may stand in for the text; the engine resolves it.
         if not (extensions and "persistedQuery" in extensions):
-            raise HttpError(400, 'the "query" parameter is missing: send the operation text '
-                                 'as a string in "query"')
+            raise HttpError(
+                400,
+                'the "query" parameter is missing: send the operation text as a string in "query"',
+            )
     elif not isinstance(query, str):
         raise HttpError(400, f'the "query" parameter must be a string, got {_describe(query)}')
     if operation_name is not None and not isinstance(operation_name, str):
-        raise HttpError(400, 'the "operationName" parameter must be a string, got '
-                             f"{_describe(operation_name)}")
+        raise HttpError(
+            400, f'the "operationName" parameter must be a string, got {_describe(operation_name)}'
+        )
     if variables is not None and not isinstance(variables, dict):
-        raise HttpError(400, f'the "variables" parameter must be a JSON object, got '
-                             f"{_describe(variables)}")
-    return query, operation_name, variables, extensions
+        raise HttpError(
+            400, f'the "variables" parameter must be a JSON object, got {_describe(variables)}'
+        )
+    return Params(query, operation_name, variables, extensions)
 
 
-_JSON_TYPE = {dict: "object", list: "array", str: "string", bool: "boolean",
-              int: "number", float: "number", type(None): "null"}
+_JSON_TYPE = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
 
 
 def _describe(value: Any) -> str:
@@ -442,21 +528,40 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _status(response: GraphQLResponse,
-            media_type: str) -> tuple[int, tuple[tuple[bytes, bytes], ...]]:
+@dataclass(frozen=True, slots=True)
+class _Status:
+    """An HTTP status and the headers that go with it (`allow` with a 405)."""
+
+    code: int
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+_OK = _Status(200)
+_BAD_REQUEST = _Status(400)
+_POST_ONLY = _Status(405, ((b"allow", b"POST"),))
+
+
+def _status(response: GraphQLResponse, media_type: str) -> _Status:
     if response.http_status is not None:
         if response.http_status == 405:
-            return 405, ((b"allow", b"POST"),)
-        return response.http_status, ()
+            return _POST_ONLY
+        return _Status(response.http_status)
     if response.request_error and media_type == GRAPHQL_RESPONSE_JSON:
-        return 400, ()
-    return 200, ()
+        return _BAD_REQUEST
+    return _OK
 
 
-async def _respond(send: Send, status: int, media_type: str, body: bytes,
-                   extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    headers = [(b"content-type", _CONTENT_TYPE[media_type]),
-               (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send,
+    status: int,
+    media_type: str,
+    body: bytes,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    headers = [
+        (b"content-type", _CONTENT_TYPE[media_type]),
+        (b"content-length", str(len(body)).encode()),
+    ]
     headers.extend(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -5,6 +5,7 @@ It depends on the steps its inputs come from — its parent, and the steps that 
 its key or `@requires` fields. The plan tree is laid out per branch: a step waits
 only for the steps it depends on, never for a whole "level" of unrelated fetches.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -30,10 +31,12 @@ class RepSource:
     optional: bool = False  # under a type condition: absent for other types
 
     def finish(self) -> RepField:
+        """The field as the plan keeps it, once response keys no longer move."""
         sub = tuple(s.finish() for s in self.sub) if self.sub is not None else None
         return RepField(self.name, self.field.response_key, sub, self.optional)
 
     def same(self, other: RepSource) -> bool:
+        """The same representation field: one name read from the very same selection."""
         return self.name == other.name and self.field is other.field
 
 
@@ -62,8 +65,9 @@ class StepInput:
 class FetchStep:
     """One subgraph operation being built: its selection, inputs and dependencies."""
 
-    def __init__(self, sid: int, graph: str, path: tuple[str, ...], parent: FetchStep | None,
-                 is_entity: bool) -> None:
+    def __init__(
+        self, sid: int, graph: str, path: tuple[str, ...], parent: FetchStep | None, is_entity: bool
+    ) -> None:
         self.id = sid
         self.graph = graph
         self.path = path
@@ -81,6 +85,7 @@ class FetchStep:
         self.condition: Condition | None = None
 
     def used_under(self, condition: Condition) -> None:
+        """Note one more use: the step keeps only the condition terms every use shares."""
         if self.condition is None:
             self.condition = condition
         elif self.condition != condition:
@@ -103,6 +108,7 @@ class FetchStep:
         return False
 
     def root(self) -> FetchStep:
+        """The root fetch this step descends from."""
         step = self
         while step.parent is not None:
             step = step.parent
@@ -125,8 +131,9 @@ class LaidOut:
     is_after: bool = False
 
 
-def effective_dependencies(steps: Sequence[FetchStep], kept: set[FetchStep]
-                           ) -> dict[FetchStep, set[FetchStep]]:
+def effective_dependencies(
+    steps: Sequence[FetchStep], kept: set[FetchStep]
+) -> dict[FetchStep, set[FetchStep]]:
     """Dependencies among the kept steps: a dropped (empty) step passes on its own."""
     memo: dict[FetchStep, set[FetchStep]] = {}
 
@@ -134,8 +141,10 @@ def effective_dependencies(steps: Sequence[FetchStep], kept: set[FetchStep]
         if step in memo:
             return memo[step]
         if step in trail:
-            raise PlanningError(f"fetch steps depend on each other in a cycle at "
-                                f"{'.'.join(step.path) or 'the root'}")
+            raise PlanningError(
+                f"fetch steps depend on each other in a cycle at "
+                f"{'.'.join(step.path) or 'the root'}"
+            )
         out: set[FetchStep] = set()
         for dep in step.depends:
             if dep is step:
@@ -159,7 +168,8 @@ def topological(deps: dict[FetchStep, set[FetchStep]]) -> list[FetchStep]:
         if state.get(start) == 2:
             continue
         stack: list[tuple[FetchStep, list[FetchStep]]] = [
-            (start, sorted(deps[start], key=lambda s: s.id))]
+            (start, sorted(deps[start], key=lambda s: s.id))
+        ]
         state[start] = 1
         while stack:
             step, pending = stack[-1]
@@ -167,8 +177,10 @@ def topological(deps: dict[FetchStep, set[FetchStep]]) -> list[FetchStep]:
                 nxt = pending.pop(0)
                 mark = state.get(nxt)
                 if mark == 1:
-                    raise PlanningError(f"fetch steps depend on each other in a cycle at "
-                                        f"{'.'.join(nxt.path) or 'the root'}")
+                    raise PlanningError(
+                        f"fetch steps depend on each other in a cycle at "
+                        f"{'.'.join(nxt.path) or 'the root'}"
+                    )
                 if mark is None:
                     state[nxt] = 1
                     stack.append((nxt, sorted(deps[nxt], key=lambda s: s.id)))
@@ -179,8 +191,11 @@ def topological(deps: dict[FetchStep, set[FetchStep]]) -> list[FetchStep]:
     return order
 
 
-def lay_out(order: list[FetchStep], deps: dict[FetchStep, set[FetchStep]],
-            node_of: Callable[[FetchStep], PlanNode]) -> PlanNode | None:
+def lay_out(
+    order: list[FetchStep],
+    deps: dict[FetchStep, set[FetchStep]],
+    node_of: Callable[[FetchStep], PlanNode],
+) -> PlanNode | None:
     """The plan tree of steps in dependency order: each waits only for its own inputs.
 
     A step with one dependency runs right after it, in parallel with its siblings. A step

@@ -7,6 +7,7 @@ planner and the shaper never look at fragments or directives again. Before that,
 a short document of fragments that each spread the next one twice would otherwise
 expand to billions of selections.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLOutputType,
     GraphQLSchema,
@@ -38,6 +41,8 @@ Condition = tuple[tuple[str, bool], ...]
 
 @dataclass(slots=True)
 class Field:
+    """A field selection with the types it lies between, so no later pass asks the schema."""
+
     response_key: str
     name: str
     alias: str | None
@@ -49,11 +54,14 @@ class Field:
 
     @property
     def named_type(self) -> str:
+        """The name of the field's type without list and non-null wrappers."""
         return get_named_type(self.type).name
 
 
 @dataclass(slots=True)
 class InlineFragment:
+    """An inline fragment, or a fragment spread inlined where it lands."""
+
     type_condition: str | None
     selections: list[Selection] = field(default_factory=list)
     directives: tuple[DirectiveNode, ...] = ()
@@ -65,6 +73,8 @@ Selection = Field | InlineFragment
 
 @dataclass(slots=True)
 class Operation:
+    """The operation a request runs, normalised: what the planner and the shaper read."""
+
     kind: str  # query | mutation | subscription
     name: str | None
     root_type: str
@@ -102,6 +112,8 @@ class OperationSize:
 
 
 def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+    """The operation a request names, as GraphQL over HTTP picks it: the only one when
+    the request names none."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is None:
         if len(operations) == 1:
@@ -187,8 +199,7 @@ def measure(document: DocumentNode, *, max_selections: int, max_depth: int) -> O
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
-        operation = (f'Operation "{definition.name.value}"' if definition.name
-                     else "The operation")
+        operation = f'Operation "{definition.name.value}"' if definition.name else "The operation"
         count = 0
         depth = walk(definition.selection_set, 0)
         largest = OperationSize(max(largest.selections, count), max(largest.depth, depth))
@@ -201,11 +212,16 @@ def both(a: Condition, b: Condition) -> Condition:
 
 
 def holds(condition: Condition, variables: Mapping[str, Any]) -> bool:
+    """Whether a selection left under `condition` is included for these variables."""
     return all((variables.get(name) is True) is want for name, want in condition)
 
 
-def normalize(schema: GraphQLSchema, document: DocumentNode, definition: OperationDefinitionNode,
-              variables: Mapping[str, Any]) -> Operation:
+def normalize(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    definition: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> Operation:
     """Literal `@skip`/`@include` are applied here; those reading a variable stay on the
     selection as its `condition`, so one plan serves every value of the variable.
 
@@ -249,8 +265,9 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
     def other_directives(directives: tuple[DirectiveNode, ...] | None) -> tuple[DirectiveNode, ...]:
         return tuple(d for d in directives or () if d.name.value not in ("skip", "include"))
 
-    def build(parent: GraphQLNamedType, selection_set: SelectionSetNode,
-              seen: frozenset[str]) -> list[Selection]:
+    def build(
+        parent: GraphQLNamedType, selection_set: SelectionSetNode, seen: frozenset[str]
+    ) -> list[Selection]:
         out: list[Selection] = []
         for sel in selection_set.selections:
             if not included(sel.directives):
@@ -264,8 +281,11 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                 elif name == "__type" and parent is root:
                     ftype = TypeMetaFieldDef.type
                 else:
-                    fdef = parent.fields[name]  # type: ignore[attr-defined]
-                    ftype = fdef.type
+                    if not isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+                        # validation refuses this before the operation gets here
+                        raise OperationError(f'Type "{parent.name}" has no field "{name}".')
+                    fields: dict[str, GraphQLField] = parent.fields
+                    ftype = fields[name].type
                 f = Field(
                     response_key=sel.alias.value if sel.alias else name,
                     name=name,
@@ -284,12 +304,14 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                 cond = sel.type_condition.name.value if sel.type_condition else None
                 target = schema.get_type(cond) if cond else parent
                 assert target is not None
-                out.append(InlineFragment(
-                    type_condition=cond,
-                    selections=build(target, sel.selection_set, seen),
-                    directives=other_directives(sel.directives),
-                    condition=condition(sel.directives),
-                ))
+                out.append(
+                    InlineFragment(
+                        type_condition=cond,
+                        selections=build(target, sel.selection_set, seen),
+                        directives=other_directives(sel.directives),
+                        condition=condition(sel.directives),
+                    )
+                )
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
                 frag = fragments.get(name)
@@ -298,12 +320,14 @@ def normalize(schema: GraphQLSchema, document: DocumentNode, definition: Operati
                 cond = frag.type_condition.name.value
                 target = schema.get_type(cond)
                 assert target is not None
-                out.append(InlineFragment(
-                    type_condition=cond,
-                    selections=build(target, frag.selection_set, seen | {name}),
-                    directives=other_directives(sel.directives),
-                    condition=condition(sel.directives),
-                ))
+                out.append(
+                    InlineFragment(
+                        type_condition=cond,
+                        selections=build(target, frag.selection_set, seen | {name}),
+                        directives=other_directives(sel.directives),
+                        condition=condition(sel.directives),
+                    )
+                )
         return out
 
     return Operation(

@@ -4,10 +4,11 @@ They print in the shape of Apollo's query plans so a reader who knows those can
 read ours. Everything a fetch needs at run time (operation text, variable names,
 how to build representations) is computed here once, at plan time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from graphql import ArgumentNode
 
@@ -49,8 +50,12 @@ class ContextInput:
     fields: tuple[RepField, ...]  # the context's selection on the ancestor (one value)
 
 
-# a top-level field of a fetch: (response key, field name, argument nodes)
-TopField = tuple[str, str, tuple[ArgumentNode, ...]]
+class TopField(NamedTuple):
+    """A top-level field of a fetch, indexed once so routing needs no selection walk."""
+
+    response_key: str
+    name: str
+    arguments: tuple[ArgumentNode, ...]
 
 
 @dataclass(slots=True)
@@ -69,8 +74,9 @@ class FetchNode:
     renames: dict[str, str] = field(default_factory=dict)
     id: int = 0
     context_inputs: tuple[ContextInput, ...] = ()
-    # what layers above the planner (partition routing) note about this fetch
-    annotations: dict[str, Any] = field(default_factory=dict)
+    # set by partition routing: "Type.field" of a merge rule -> the response key its sort
+    # field is fetched under (an internal alias no client key can collide with)
+    sort_keys: dict[str, str] = field(default_factory=dict)
     # rendered from the above by render()
     operation: str = ""  # compact operation text sent to the subgraph
     printed_selection: str = ""
@@ -82,6 +88,7 @@ class FetchNode:
 
     @property
     def is_entity_fetch(self) -> bool:
+        """An `_entities` fetch, whose representations come from earlier fetches' data."""
         return bool(self.inputs)
 
     def render(self) -> None:
@@ -92,10 +99,15 @@ class FetchNode:
         name = self.operation_name
         if self.inputs:
             defs = ", ".join(["$representations: [_Any!]!", *var_defs])
-            self.operation = (f"query {name}({defs}) {{ _entities(representations: "
-                              f"$representations) {selection.print()} }}")
-            self.printed_selection = ("{\n  _entities(representations: $representations) "
-                                      + selection.print(1, pretty=True) + "\n}")
+            self.operation = (
+                f"query {name}({defs}) {{ _entities(representations: "
+                f"$representations) {selection.print()} }}"
+            )
+            self.printed_selection = (
+                "{\n  _entities(representations: $representations) "
+                + selection.print(1, pretty=True)
+                + "\n}"
+            )
             self.entity_fields = {
                 item.type_condition: _top_fields(item.sub)
                 for item in selection.items.values()
@@ -114,12 +126,17 @@ class FetchNode:
 
 
 def _top_fields(selection: SelectionSet) -> tuple[TopField, ...]:
-    return tuple((f.response_key, f.name, f.arguments) for f in selection.items.values()
-                 if isinstance(f, FieldSel))
+    return tuple(
+        TopField(f.response_key, f.name, f.arguments)
+        for f in selection.items.values()
+        if isinstance(f, FieldSel)
+    )
 
 
 @dataclass(slots=True)
 class FlattenNode:
+    """An entity fetch run for the objects at a path of the response (`@` for list items)."""
+
     path: tuple[str, ...]
     node: FetchNode
     # the same entity fetch needed at other paths of the same step: one request serves all
@@ -127,21 +144,28 @@ class FlattenNode:
 
     @property
     def paths(self) -> tuple[tuple[str, ...], ...]:
+        """Every path the fetch serves: `path` first, then `more_paths`."""
         return (self.path,) + self.more_paths
 
 
 @dataclass(slots=True)
 class SequenceNode:
+    """Nodes run one after another: each needs data the previous ones fetched."""
+
     nodes: list[PlanNode] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class ParallelNode:
+    """Nodes run at the same time: none needs what another fetches."""
+
     nodes: list[PlanNode] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class ConditionNode:
+    """`@include`/`@skip` on a variable decided at run time, so one plan serves both values."""
+
     condition: str
     if_clause: PlanNode | None
     else_clause: PlanNode | None
@@ -152,9 +176,12 @@ PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode | ConditionNode
 
 @dataclass(slots=True)
 class QueryPlan:
+    """The plan of one operation; `node` is None when no subgraph needs to be asked."""
+
     node: PlanNode | None
 
     def fetches(self) -> list[FetchNode]:
+        """Every fetch of the plan, in plan order."""
         out: list[FetchNode] = []
 
         def walk(n: PlanNode | None) -> None:
@@ -175,6 +202,7 @@ class QueryPlan:
         return out
 
     def print(self) -> str:
+        """The plan in the shape of Apollo's query plans, so their readers can read ours."""
         if self.node is None:
             return "QueryPlan {\n}"
         return "QueryPlan {\n" + _print(self.node, 1) + "\n}"
@@ -208,8 +236,10 @@ def _print(node: PlanNode, level: int) -> str:
         return f"{pad}{name} {{\n{inner}\n{pad}}},"
     if isinstance(node, ConditionNode):
         if node.if_clause is None and node.else_clause is not None:
-            return (f"{pad}Skip(if: ${node.condition}) {{\n"
-                    f"{_print(node.else_clause, level + 1)}\n{pad}}},")
+            return (
+                f"{pad}Skip(if: ${node.condition}) {{\n"
+                f"{_print(node.else_clause, level + 1)}\n{pad}}},"
+            )
         parts = [f"{pad}Include(if: ${node.condition}) {{"]
         if node.if_clause is not None:
             parts.append(_print(node.if_clause, level + 1))

@@ -1,4 +1,5 @@
 """Selection sets of subgraph operations, built up by the planner and printed once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from graphql.language import ListValueNode, ObjectValueNode, ValueNode
 
 @dataclass(slots=True)
 class FieldSel:
+    """A field of a subgraph operation being built."""
+
     name: str
     alias: str | None
     arguments: tuple[ArgumentNode, ...] = ()
@@ -20,14 +23,18 @@ class FieldSel:
 
     @property
     def response_key(self) -> str:
+        """The key the subgraph answers this field under."""
         return self.alias or self.name
 
     def signature(self) -> str:
+        """Name and arguments: two selections with one signature can share a response key."""
         return self.name + "(" + ",".join(print_ast(a) for a in self.arguments) + ")"
 
 
 @dataclass(slots=True)
 class FragmentSel:
+    """An inline fragment of a subgraph operation being built."""
+
     type_condition: str | None
     sub: SelectionSet
     directives: tuple[DirectiveNode, ...] = ()
@@ -35,15 +42,26 @@ class FragmentSel:
 
 @dataclass(slots=True)
 class SelectionSet:
+    """A selection set keyed by response key (fragments by their condition): adding the
+    same field twice finds the first."""
+
     items: dict[str, FieldSel | FragmentSel] = field(default_factory=dict)
 
-    def add_field(self, name: str, alias: str | None, arguments: tuple[ArgumentNode, ...] = (),
-                  directives: tuple[DirectiveNode, ...] = (), composite: bool = False,
-                  internal: bool = False) -> FieldSel:
-        """Add (or find) a field; an internal field whose key is taken by another field gets an alias."""
+    def add_field(
+        self,
+        name: str,
+        alias: str | None,
+        arguments: tuple[ArgumentNode, ...] = (),
+        directives: tuple[DirectiveNode, ...] = (),
+        composite: bool = False,
+        internal: bool = False,
+    ) -> FieldSel:
+        """Add (or find) a field; an internal field whose key is taken by another field gets
+        an alias."""
         key = alias or name
-        wanted = FieldSel(name, alias, arguments, directives,
-                          SelectionSet() if composite else None, internal)
+        wanted = FieldSel(
+            name, alias, arguments, directives, SelectionSet() if composite else None, internal
+        )
         existing = self.items.get(key)
         if isinstance(existing, FieldSel):
             if existing.signature() == wanted.signature():
@@ -53,8 +71,9 @@ class SelectionSet:
                     # selected under different @skip/@include: fetch it whenever either holds
                     # (the shaper applies each condition to the client's response)
                     mine = {print_ast(d) for d in directives}
-                    existing.directives = tuple(d for d in existing.directives
-                                                if print_ast(d) in mine)
+                    existing.directives = tuple(
+                        d for d in existing.directives if print_ast(d) in mine
+                    )
                 existing.internal = existing.internal and internal
                 return existing
             if not internal:
@@ -85,8 +104,11 @@ class SelectionSet:
             n += 1
         return f"__gg_{name}_{n}"
 
-    def fragment(self, type_condition: str | None,
-                 directives: tuple[DirectiveNode, ...] = ()) -> SelectionSet:
+    def fragment(
+        self, type_condition: str | None, directives: tuple[DirectiveNode, ...] = ()
+    ) -> SelectionSet:
+        """The selection set of an inline fragment, added unless one with the same type
+        condition and directives is there."""
         key = "... on " + (type_condition or "") + "".join(print_ast(d) for d in directives)
         existing = self.items.get(key)
         if isinstance(existing, FragmentSel):
@@ -100,14 +122,20 @@ class SelectionSet:
         out = SelectionSet()
         for key, item in self.items.items():
             if isinstance(item, FieldSel):
-                out.items[key] = FieldSel(item.name, item.alias, item.arguments, item.directives,
-                                          item.sub.copy() if item.sub is not None else None,
-                                          item.internal)
+                out.items[key] = FieldSel(
+                    item.name,
+                    item.alias,
+                    item.arguments,
+                    item.directives,
+                    item.sub.copy() if item.sub is not None else None,
+                    item.internal,
+                )
             else:
                 out.items[key] = FragmentSel(item.type_condition, item.sub.copy(), item.directives)
         return out
 
     def is_empty(self) -> bool:
+        """Nothing selected: an empty set is not valid GraphQL, so callers drop or fill it."""
         return not self.items
 
     def prune(self) -> None:
@@ -124,6 +152,8 @@ class SelectionSet:
                     item.sub.add_field("__typename", None)
 
     def variables(self, out: list[str]) -> list[str]:
+        """Add to `out` the variables used in the selection, in order of first use: the
+        subgraph operation declares only those."""
         for item in self.items.values():
             nodes: list[ValueNode] = []
             if isinstance(item, FieldSel):
@@ -137,10 +167,13 @@ class SelectionSet:
         return out
 
     def print(self, indent: int = 0, pretty: bool = False) -> str:
+        """Compact for the subgraph request; `pretty` for the plan text."""
         if not pretty:
             return "{" + " ".join(_print_item(i, 0, False) for i in self.items.values()) + "}"
         pad = "  " * indent
-        inner = "\n".join(pad + "  " + _print_item(i, indent + 1, True) for i in self.items.values())
+        inner = "\n".join(
+            pad + "  " + _print_item(i, indent + 1, True) for i in self.items.values()
+        )
         return "{\n" + inner + "\n" + pad + "}"
 
 
