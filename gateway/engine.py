@@ -325,7 +325,9 @@ class Gateway:
         except PlanningError:
             raise
         except Exception as exc:
-            raise PlannerFault(_unplannable_field(self.planner.plan, operation)) from exc
+            raise PlannerFault(
+                _unplannable_field(lambda op: self.planner.plan(op, labels), operation)
+            ) from exc
         # partitioned subgraphs adapt the finished plan: the planner knows nothing of shards
         for router in self.routers.values():
             plan = router.prepare(plan)

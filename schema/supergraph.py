@@ -277,7 +277,8 @@ class Supergraph:
                             used_overridden=bool(args.get("usedOverridden", False)),
                             override_label=_string(args, "overrideLabel"),
                             context_arguments=_context_arguments(
-                                args.get("contextArguments"), f"{name}.{fdef.name.value}"),
+                                args.get("contextArguments"), f"{name}.{fdef.name.value}"
+                            ),
                         )
                         if graph is not None:
                             fm.joins[graph] = jf
@@ -298,8 +299,9 @@ class Supergraph:
         self.override_labels: frozenset[str] = frozenset(labels)
         self._labelled_graphs: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
 
-    def _resolvable_graphs(self, model: TypeModel, fm: FieldModel,
-                           labels: frozenset[str] | None = None) -> Iterable[str]:
+    def _resolvable_graphs(
+        self, model: TypeModel, fm: FieldModel, labels: frozenset[str] | None = None
+    ) -> Iterable[str]:
         if not fm.has_joins:
             if model.owner is not None and not self._in_every_key(model, fm.name):
                 return [model.owner]
@@ -311,8 +313,11 @@ class Supergraph:
             if jf.override_label:
                 # progressive override: the overriding subgraph serves the field unless the
                 # label is off ("percent(0)"); the overridden side serves it only then
-                active = (override_label_active(jf.override_label) if labels is None
-                          else jf.override_label in labels)
+                active = (
+                    override_label_active(jf.override_label)
+                    if labels is None
+                    else jf.override_label in labels
+                )
                 if bool(jf.override) != active:
                     continue
             out.append(graph)
@@ -372,8 +377,9 @@ class Supergraph:
                 out.append(t)
         return tuple(out)
 
-    def field_graphs(self, type_name: str, field_name: str,
-                     labels: frozenset[str] | None = None) -> frozenset[str]:
+    def field_graphs(
+        self, type_name: str, field_name: str, labels: frozenset[str] | None = None
+    ) -> frozenset[str]:
         """Subgraphs that resolve the field; with `labels`, only those progressive override
         labels are on (without, each label has its default: on unless "percent(0)")."""
         model = self.types.get(type_name)
@@ -443,8 +449,11 @@ def _read_links(document: DocumentNode) -> dict[str, tuple[str, str]]:
                 )
             purpose = args.get("for")
             if purpose in ("SECURITY", "EXECUTION") and name not in HONOURED_FEATURES:
-                consequence = ("answer requests the subgraphs mean to refuse"
-                               if purpose == "SECURITY" else "answer wrongly")
+                consequence = (
+                    "answer requests the subgraphs mean to refuse"
+                    if purpose == "SECURITY"
+                    else "answer wrongly"
+                )
                 raise SupergraphError(
                     f"the supergraph links {url} for {purpose}, which this gateway does not "
                     f"implement; serving it anyway would {consequence}. Remove the feature "

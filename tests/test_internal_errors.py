@@ -42,10 +42,10 @@ def test_a_planner_crash_names_the_field_and_the_request_id_and_logs_the_traceba
         async with tiny_gateway() as tiny:
             plan = tiny.gateway.planner.plan
 
-            def plan_but_not_parent(operation: Operation) -> Any:
+            def plan_but_not_parent(operation: Operation, labels: Any = None) -> Any:
                 if "parent" in _names(operation.selections):
                     raise RuntimeError(SECRET)
-                return plan(operation)
+                return plan(operation, labels)
 
             tiny.gateway.planner.plan = plan_but_not_parent  # type: ignore[method-assign]
             with caplog.at_level(logging.ERROR, logger="govgraph.gateway"):
@@ -70,10 +70,10 @@ def test_the_field_named_is_the_one_that_fails_alone_not_its_parent() -> None:
         async with tiny_gateway() as tiny:
             plan = tiny.gateway.planner.plan
 
-            def plan_but_not_aliases(operation: Operation) -> Any:
+            def plan_but_not_aliases(operation: Operation, labels: Any = None) -> Any:
                 if _aliased(operation.selections):
                     raise RuntimeError(SECRET)
-                return plan(operation)
+                return plan(operation, labels)
 
             tiny.gateway.planner.plan = plan_but_not_aliases  # type: ignore[method-assign]
             reply = await tiny.post("{ provinces { code parent { code label: name } } }")

@@ -7,11 +7,13 @@ one of the entity's `@key`s; `@requires` fields are fetched first, from wherever
 they live, and travel in the representation. Groups form a dependency graph that
 is laid out as a `Sequence` of `Parallel` levels.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from itertools import count
+from typing import Literal
 
 from graphql import (
     ArgumentNode,
@@ -21,6 +23,7 @@ from graphql import (
     GraphQLOutputType,
     InlineFragmentNode,
     NameNode,
+    SelectionNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
@@ -108,8 +111,9 @@ def _list_depth(t: GraphQLOutputType) -> int:
 class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache the results."""
 
-    def __init__(self, supergraph: Supergraph, *,
-                 entity_fetched: frozenset[tuple[str, str]] = frozenset()) -> None:
+    def __init__(
+        self, supergraph: Supergraph, *, entity_fetched: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
         """`entity_fetched`: fields always fetched through an entity fetch of their own, even
         where the subgraph at hand could resolve them in passing."""
         self.sg = supergraph
@@ -124,8 +128,9 @@ class QueryPlanner:
     def _field_graphs(self, type_name: str, field_name: str) -> frozenset[str]:
         return self.qg.field_graphs(type_name, field_name, self._labels)
 
-    def plan(self, operation: Operation,
-             override_labels: frozenset[str] | None = None) -> QueryPlan:
+    def plan(
+        self, operation: Operation, override_labels: frozenset[str] | None = None
+    ) -> QueryPlan:
         """The plan of a normalised operation. `override_labels`: the progressive override
         labels on for this plan (None: each at its default)."""
         self._labels = override_labels
@@ -143,8 +148,8 @@ class QueryPlanner:
         self._ancestry: list[tuple[FetchStep, str, tuple[str, ...], SelectionSet, Want]] = []
         # each subgraph operation declares the variables it uses as the client did, defaults too
         variable_types = {
-            v.variable.name.value: print_ast(v.type) + (
-                " = " + print_ast(v.default_value) if v.default_value is not None else "")
+            v.variable.name.value: print_ast(v.type)
+            + (" = " + print_ast(v.default_value) if v.default_value is not None else "")
             for v in operation.definition.variable_definitions or ()
         }
         wants = root_wants(operation.selections)
@@ -154,8 +159,9 @@ class QueryPlanner:
             node = self._plan_query(operation, wants, variable_types)
         return QueryPlan(node)
 
-    def _plan_query(self, operation: Operation, wants: list[Want],
-                    variable_types: dict[str, str]) -> PlanNode | None:
+    def _plan_query(
+        self, operation: Operation, wants: list[Want], variable_types: dict[str, str]
+    ) -> PlanNode | None:
         roots: dict[str, FetchStep] = {}
         root_type = operation.root_type
         # how many root fields each subgraph could serve: a shared root field joins the
@@ -175,31 +181,42 @@ class QueryPlanner:
                 # a shared root field goes where its whole selection costs the fewest fetches
                 # (a subgraph that can only declare part of it @external may not serve it at all);
                 # joining a fetch the operation already makes costs one fetch less
-                costs = {g: self._trial_fetches(root_type, w, g) - (g in joined)
-                         for g in self._ordered(graphs)}
+                costs = {
+                    g: self._trial_fetches(root_type, w, g) - (g in joined)
+                    for g in self._ordered(graphs)
+                }
                 if w.sub and all(c == float("inf") for c in costs.values()):
                     # no subgraph serves the whole selection: each serves its part of it
-                    parts = self._split_by_owner(root_type, self._ordered(graphs), w.sub,
-                                                 lambda subs, w=w: replace(w, sub=subs))
+                    def around(subs: list[Want | WantFragment], w: Want = w) -> Want:
+                        return replace(w, sub=subs)
+
+                    parts = self._split_by_owner(root_type, self._ordered(graphs), w.sub, around)
                     if parts is not None:
                         for graph, subs in parts.items():
                             group = roots.get(graph)
                             if group is None:
                                 group = roots[graph] = self._new_group(graph, (), None, False)
-                            self._plan_field(group, root_type, replace(w, sub=subs), (),
-                                             group.selection, None, 0)
+                            self._plan_field(
+                                group, root_type, replace(w, sub=subs), (), group.selection, None, 0
+                            )
                         continue
-                graph = min(self._ordered(graphs),
-                            key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)))
+                graph = min(
+                    self._ordered(graphs),
+                    key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)),
+                )
             group = roots.get(graph)
             if group is None:
                 group = roots[graph] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
-    def _split_by_owner(self, root_type: str, graphs: list[str], subs: list[Want | WantFragment],
-                        wrap: Callable[[list[Want | WantFragment]], Want],
-                        ) -> dict[str, list[Want | WantFragment]] | None:
+    def _split_by_owner(
+        self,
+        root_type: str,
+        graphs: list[str],
+        subs: list[Want | WantFragment],
+        wrap: Callable[[list[Want | WantFragment]], Want],
+    ) -> dict[str, list[Want | WantFragment]] | None:
         """Share a shareable root field's selection out among the subgraphs that own its parts
         (`wrap` rebuilds the root field around a part). None when some part has no owner."""
         buckets: dict[str, list[Want | WantFragment]] = {}
@@ -212,8 +229,7 @@ class QueryPlanner:
                 if not sub.sub:
                     return None
 
-                def inner(parts: list[Want | WantFragment],
-                          sub: Want | WantFragment = sub) -> Want:
+                def inner(parts: list[Want | WantFragment], sub: Want | WantFragment = sub) -> Want:
                     return wrap([replace(sub, sub=parts)])
 
                 split = self._split_by_owner(root_type, graphs, sub.sub, inner)
@@ -225,8 +241,15 @@ class QueryPlanner:
 
     def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:
         """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot)."""
-        saved = (self._groups, self._ids, self._opening, self._renames, self._condition,
-                 self._ancestry, self._requirers)
+        saved = (
+            self._groups,
+            self._ids,
+            self._opening,
+            self._renames,
+            self._condition,
+            self._ancestry,
+            self._requirers,
+        )
         self._groups, self._ids, self._opening = [], count(), set()
         self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
         try:
@@ -236,12 +259,21 @@ class QueryPlanner:
         except PlanningError:
             return float("inf")
         finally:
-            (self._groups, self._ids, self._opening, self._renames, self._condition,
-             self._ancestry, self._requirers) = saved
+            (
+                self._groups,
+                self._ids,
+                self._opening,
+                self._renames,
+                self._condition,
+                self._ancestry,
+                self._requirers,
+            ) = saved
 
-    def _plan_mutation(self, operation: Operation, wants: list[Want],
-                       variable_types: dict[str, str]) -> PlanNode | None:
-        """Root mutation fields run one after the other; neighbours on one subgraph share a fetch."""
+    def _plan_mutation(
+        self, operation: Operation, wants: list[Want], variable_types: dict[str, str]
+    ) -> PlanNode | None:
+        """Root mutation fields run one after the other; neighbours on one subgraph share a
+        fetch."""
         steps: list[FetchStep] = []
         root_type = operation.root_type
         for w in wants:
@@ -266,8 +298,9 @@ class QueryPlanner:
 
     # ---- planning fields -------------------------------------------------------
 
-    def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchStep | None,
-                   is_entity: bool) -> FetchStep:
+    def _new_group(
+        self, graph: str, path: tuple[str, ...], parent: FetchStep | None, is_entity: bool
+    ) -> FetchStep:
         group = FetchStep(next(self._ids), graph, path, parent, is_entity)
         if parent is not None:
             group.depends.add(parent)
@@ -280,9 +313,16 @@ class QueryPlanner:
     def _first(self, graphs: Iterable[str]) -> str:
         return self.qg.ordered(graphs)[0]
 
-    def _plan_selections(self, group: FetchStep, parent_type: str, wants: list[Want | WantFragment],
-                         path: tuple[str, ...], target: SelectionSet,
-                         provided: SelectionSetNode | None, depth: int) -> set[FetchStep]:
+    def _plan_selections(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        wants: list[Want | WantFragment],
+        path: tuple[str, ...],
+        target: SelectionSet,
+        provided: SelectionSetNode | None,
+        depth: int,
+    ) -> set[FetchStep]:
         touched = {group}
         # subgraphs that sibling fields can only be fetched from: a fetch there is made anyway
         needed = self._needed.setdefault((group.id, path), set())
@@ -295,19 +335,29 @@ class QueryPlanner:
             if isinstance(w, WantFragment):
                 touched |= self._plan_fragment(group, parent_type, w, path, target, provided, depth)
             else:
-                touched |= self._plan_field(group, parent_type, w, path, target, provided,
-                                            depth).touched
+                touched |= self._plan_field(
+                    group, parent_type, w, path, target, provided, depth
+                ).touched
         return touched
 
     def _knows(self, graph: str, type_name: str) -> bool:
         return self.qg.knows(graph, type_name)
 
-    def _plan_fragment(self, group: FetchStep, parent_type: str, frag: WantFragment,
-                       path: tuple[str, ...], target: SelectionSet,
-                       provided: SelectionSetNode | None, depth: int) -> set[FetchStep]:
+    def _plan_fragment(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        frag: WantFragment,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        provided: SelectionSetNode | None,
+        depth: int,
+    ) -> set[FetchStep]:
         cond = frag.type_condition
         if cond is None or cond == parent_type:
-            return self._plan_selections(group, parent_type, frag.sub, path, target, provided, depth)
+            return self._plan_selections(
+                group, parent_type, frag.sub, path, target, provided, depth
+            )
         applicable = set(self.sg.possible_types(parent_type)) & set(self.sg.possible_types(cond))
         if not applicable:
             return {group}
@@ -315,30 +365,40 @@ class QueryPlanner:
         parent_model = self.sg.types[parent_type]
         if parent_model.kind == "INTERFACE" and parent_model.is_interface_object_in(g):
             # this subgraph sees the interface as one object type: the concrete type lives elsewhere
-            child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type, path,
-                                                                           target, depth)
+            child, ctarget, ctype = self._entity_jump_for_interface_object(
+                group, parent_type, path, target, depth
+            )
             return {group} | self._plan_fragment(child, ctype, frag, path, ctarget, None, depth + 1)
         in_graph = set(self.sg.possible_types_in(parent_type, g))
         if self._knows(g, cond) and in_graph & set(self.sg.possible_types_in(cond, g)):
             target.add_field("__typename", None, internal=True)
             sub = target.fragment(cond)
-            return self._plan_selections(group, cond, frag.sub, path, sub,
-                                         _narrow(provided, cond), depth)
+            return self._plan_selections(
+                group, cond, frag.sub, path, sub, _narrow(provided, cond), depth
+            )
         touched = {group}
         for t in self.sg.possible_types(cond):
             if t in applicable and t in in_graph:
                 target.add_field("__typename", None, internal=True)
                 sub = target.fragment(t)
-                touched |= self._plan_selections(group, t, frag.sub, path, sub,
-                                                 _narrow(provided, t), depth)
+                touched |= self._plan_selections(
+                    group, t, frag.sub, path, sub, _narrow(provided, t), depth
+                )
         return touched
 
     def _field_type(self, parent_type: str, name: str) -> GraphQLOutputType:
         return self.qg.field_type(parent_type, name)
 
-    def _plan_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
-                    target: SelectionSet, provided: SelectionSetNode | None, depth: int,
-                    ) -> Placement:
+    def _plan_field(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        w: Want,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        provided: SelectionSetNode | None,
+        depth: int,
+    ) -> Placement:
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {parent_type}.{w.name}: the key chain does not end")
         saved = self._condition
@@ -350,51 +410,79 @@ class QueryPlanner:
         finally:
             self._condition = saved
 
-    def _place_field(self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...],
-                     target: SelectionSet, provided: SelectionSetNode | None, depth: int,
-                     ) -> Placement:
+    def _place_field(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        w: Want,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        provided: SelectionSetNode | None,
+        depth: int,
+    ) -> Placement:
         g = group.graph
         model = self.sg.types[parent_type]
         if w.name == "__typename":
             if model.kind == "INTERFACE" and model.is_interface_object_in(g):
-                child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
-                                                                               path, target, depth)
-                return self._plan_field(child, ctype, w, path, ctarget, None,
-                                        depth + 1).reached_from(group)
+                child, ctarget, ctype = self._entity_jump_for_interface_object(
+                    group, parent_type, path, target, depth
+                )
+                return self._plan_field(
+                    child, ctype, w, path, ctarget, None, depth + 1
+                ).reached_from(group)
             fs = target.add_field("__typename", w.alias, internal=w.internal)
             return Placement(fs, group, {group})
         graphs = self._field_graphs(parent_type, w.name)
         provided_sub = _provided(provided, w.name)
         jf = self.sg.join_field(parent_type, w.name, g)
         requires = jf.requires if jf is not None and g in graphs else None
-        at_entity_level = (group.is_entity and path == group.path
-                           and any(parent_type == c or parent_type in i.runtime_types
-                                   for c, i in group.inputs.items()))
+        at_entity_level = (
+            group.is_entity
+            and path == group.path
+            and any(
+                parent_type == c or parent_type in i.runtime_types for c, i in group.inputs.items()
+            )
+        )
         contextual = jf.context_arguments if jf is not None and g in graphs else ()
-        own_fetch = (requires is not None or bool(contextual)
-                     or (parent_type, w.name) in self.entity_fetched)
+        own_fetch = (
+            requires is not None or bool(contextual) or (parent_type, w.name) in self.entity_fetched
+        )
         local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
-        if (local and provided_sub is False and model.kind == "INTERFACE"
-                and any(g not in self._field_graphs(t, w.name)
-                        for t in self.sg.possible_types_in(parent_type, g)
-                        if w.name in self.sg.types[t].fields)):
+        if (
+            local
+            and provided_sub is False
+            and model.kind == "INTERFACE"
+            and any(
+                g not in self._field_graphs(t, w.name)
+                for t in self.sg.possible_types_in(parent_type, g)
+                if w.name in self.sg.types[t].fields
+            )
+        ):
             # an implementation only declares the field @external (to satisfy the interface):
             # its value must come from the subgraph that owns it, so plan per implementation
             local = False
-        if (local and w.sub is not None and provided_sub is False and not w.internal
-                and len(graphs) > 1 and model.kind == "OBJECT" and not self._in_trial):
+        if (
+            local
+            and w.sub is not None
+            and provided_sub is False
+            and not w.internal
+            and len(graphs) > 1
+            and model.kind == "OBJECT"
+            and not self._in_trial
+        ):
             cheaper = self._cheaper_owner(group, parent_type, w, graphs, path)
             if cheaper is not None:
-                child, ctarget = self._entity_group(group, cheaper, parent_type, parent_type,
-                                                    None, path, target, depth)
-                return self._plan_field(child, parent_type, w, path, ctarget, None,
-                                        depth + 1).reached_from(group)
+                child, ctarget = self._entity_group(
+                    group, cheaper, parent_type, parent_type, None, path, target, depth
+                )
+                return self._plan_field(
+                    child, parent_type, w, path, ctarget, None, depth + 1
+                ).reached_from(group)
         if local:
             ftype = self._field_type(parent_type, w.name)
             composite = w.sub is not None
             alias = w.alias
-            if (not w.internal and jf is not None and jf.type is not None
-                    and jf.type != str(ftype)):
+            if not w.internal and jf is not None and jf.type is not None and jf.type != str(ftype):
                 # the subgraph types this field differently (e.g. String! where the supergraph
                 # says String): a sibling fragment may select the same key with the other type,
                 # which the subgraph would reject; fetch it under an alias, renamed on arrival
@@ -408,6 +496,8 @@ class QueryPlanner:
             if requires is not None and provided_sub is False:
                 self._add_requires(group, parent_type, requires, depth)
             if composite:
+                sub = fs.sub
+                assert sub is not None  # added as a composite field
                 # entity fetches below find this field under the key it has after renaming
                 data_key = self._renames.get(fs.response_key, fs.response_key)
                 sub_path = path + (data_key,) + ("@",) * _list_depth(ftype)
@@ -417,41 +507,52 @@ class QueryPlanner:
                     sub_provided = jf.provides if jf is not None else None
                 named = get_named_type(ftype).name
                 if self.sg.types[named].kind in _ABSTRACT:
-                    fs.sub.add_field("__typename", None, internal=True)
+                    sub.add_field("__typename", None, internal=True)
                 # where this subgraph types the field more narrowly (`@join__field(type:)`),
                 # its selection is planned against that type: fragments that cannot apply
                 # there are dropped, others narrowed to it
-                local_named = (jf.type.strip("[]!") if jf is not None and jf.type is not None
-                               else named)
+                local_named = (
+                    jf.type.strip("[]!") if jf is not None and jf.type is not None else named
+                )
                 if local_named not in self.sg.types or local_named == named:
                     local_named = named
                 self._ancestry.append((group, parent_type, path, target, w))
                 try:
-                    touched |= self._plan_selections(group, local_named, w.sub or [],
-                                                     sub_path, fs.sub, sub_provided, depth)
+                    touched |= self._plan_selections(
+                        group, local_named, w.sub or [], sub_path, sub, sub_provided, depth
+                    )
                 finally:
                     self._ancestry.pop()
                 nmodel = self.sg.types.get(named)
-                if (nmodel is not None and nmodel.kind == "INTERFACE"
-                        and nmodel.is_interface_object_in(g) and needs_concrete_type(w.sub, named)):
+                if (
+                    nmodel is not None
+                    and nmodel.kind == "INTERFACE"
+                    and nmodel.is_interface_object_in(g)
+                    and needs_concrete_type(w.sub, named)
+                ):
                     # this subgraph answers with the interface's name: learn the concrete type
                     typename = Want("__typename", None, internal=True)
-                    touched |= self._plan_field(group, named, typename, sub_path, fs.sub, None,
-                                                depth).touched
+                    touched |= self._plan_field(
+                        group, named, typename, sub_path, sub, None, depth
+                    ).touched
             return Placement(fs, group, touched)
         if model.kind in _ABSTRACT:
             via = self._interface_object_owner(group, model, w.name)
             if via is not None:
-                child, ctarget = self._entity_group(group, via, parent_type, parent_type,
-                                                    parent_type, path, target, depth)
+                child, ctarget = self._entity_group(
+                    group, via, parent_type, parent_type, parent_type, path, target, depth
+                )
                 child.inputs[parent_type].runtime_types.update(self.sg.possible_types(parent_type))
-                return self._plan_field(child, parent_type, w, path, ctarget, None,
-                                        depth + 1).reached_from(group)
+                return self._plan_field(
+                    child, parent_type, w, path, ctarget, None, depth + 1
+                ).reached_from(group)
             if model.is_interface_object_in(g) or not self.sg.possible_types_in(parent_type, g):
-                child, ctarget, ctype = self._entity_jump_for_interface_object(group, parent_type,
-                                                                               path, target, depth)
-                return self._plan_field(child, ctype, w, path, ctarget, None,
-                                        depth + 1).reached_from(group)
+                child, ctarget, ctype = self._entity_jump_for_interface_object(
+                    group, parent_type, path, target, depth
+                )
+                return self._plan_field(
+                    child, ctype, w, path, ctarget, None, depth + 1
+                ).reached_from(group)
             touched = {group}
             result: Placement | None = None
             target.add_field("__typename", None, internal=True)
@@ -472,15 +573,24 @@ class QueryPlanner:
                 return through_parent
             raise PlanningError(
                 f"cannot resolve {parent_type}.{w.name} from subgraph "
-                f"{self.sg.subgraphs[g].name!r}: no subgraph that resolves it can be reached by a key"
+                f"{self.sg.subgraphs[g].name!r}: no subgraph that resolves it can be reached "
+                f"by a key"
             )
-        child, ctarget = self._entity_group(group, jump.graph, parent_type, jump.type_condition,
-                                            jump.typename, path, target, depth)
-        return self._plan_field(child, jump.type_condition, w, path, ctarget, None,
-                                depth + 1).reached_from(group)
+        child, ctarget = self._entity_group(
+            group, jump.graph, parent_type, jump.type_condition, jump.typename, path, target, depth
+        )
+        return self._plan_field(
+            child, jump.type_condition, w, path, ctarget, None, depth + 1
+        ).reached_from(group)
 
-    def _cheaper_owner(self, group: FetchStep, parent_type: str, w: Want, graphs: frozenset[str],
-                       path: tuple[str, ...]) -> str | None:
+    def _cheaper_owner(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        w: Want,
+        graphs: frozenset[str],
+        path: tuple[str, ...],
+    ) -> str | None:
         """Another subgraph that serves this shared field's whole selection with fewer fetches
         than the current one (e.g. through `@provides`), counting a fetch to it as free when the
         plan makes it anyway at this path."""
@@ -504,8 +614,17 @@ class QueryPlanner:
     def _trial_field(self, graph: str, via: str | None, parent_type: str, w: Want) -> float:
         """How many fetches a field of an entity needs when planned in `graph` (or, with `via`,
         through an entity fetch to that subgraph from `graph`); inf when it cannot be."""
-        saved = (self._groups, self._ids, self._opening, self._renames, self._condition,
-                 self._ancestry, self._requirers, self._needed, self._in_trial)
+        saved = (
+            self._groups,
+            self._ids,
+            self._opening,
+            self._renames,
+            self._condition,
+            self._ancestry,
+            self._requirers,
+            self._needed,
+            self._in_trial,
+        )
         self._groups, self._ids, self._opening = [], count(), set()
         self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
         self._needed, self._in_trial = {}, True
@@ -515,22 +634,35 @@ class QueryPlanner:
             if via is None:
                 self._plan_field(start, parent_type, w, (), start.selection, None, 0)
             else:
-                child, ctarget = self._entity_group(start, via, parent_type, parent_type, None,
-                                                    (), start.selection, 0)
+                child, ctarget = self._entity_group(
+                    start, via, parent_type, parent_type, None, (), start.selection, 0
+                )
                 self._plan_field(child, parent_type, w, (), ctarget, None, 1)
             return float(len(self._groups))
         except PlanningError:
             return float("inf")
         finally:
-            (self._groups, self._ids, self._opening, self._renames, self._condition,
-             self._ancestry, self._requirers, self._needed, self._in_trial) = saved
+            (
+                self._groups,
+                self._ids,
+                self._opening,
+                self._renames,
+                self._condition,
+                self._ancestry,
+                self._requirers,
+                self._needed,
+                self._in_trial,
+            ) = saved
 
-    def _jump_through_parent_entity(self, group: FetchStep, parent_type: str, w: Want,
-                                    path: tuple[str, ...], depth: int) -> Placement | None:
+    def _jump_through_parent_entity(
+        self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...], depth: int
+    ) -> Placement | None:
         """A field of a value type (no key) that only another subgraph resolves: go back to the
         nearest entity above it and fetch the whole way down from there in that subgraph."""
         chain: list[tuple[str, Want]] = []
-        for frame_group, frame_type, frame_path, frame_target, frame_want in reversed(self._ancestry):
+        for frame_group, frame_type, frame_path, frame_target, frame_want in reversed(
+            self._ancestry
+        ):
             if frame_group is not group:
                 return None
             chain.insert(0, (frame_type, frame_want))
@@ -544,28 +676,41 @@ class QueryPlanner:
                     continue
                 if not all(graph in self._field_graphs(t, cw.name) for t, cw in chain):
                     continue
-                child, ctarget = self._entity_group(group, graph, frame_type, frame_type, None,
-                                                    frame_path, frame_target, depth)
+                child, ctarget = self._entity_group(
+                    group, graph, frame_type, frame_type, None, frame_path, frame_target, depth
+                )
                 for t, cw in chain:
                     ftype = self._field_type(t, cw.name)
-                    fs = ctarget.add_field(cw.name, cw.alias, cw.arguments, cw.directives,
-                                           composite=True)
+                    fs = ctarget.add_field(
+                        cw.name, cw.alias, cw.arguments, cw.directives, composite=True
+                    )
+                    assert fs.sub is not None  # added as a composite field
                     if self.sg.types[get_named_type(ftype).name].kind in _ABSTRACT:
                         fs.sub.add_field("__typename", None, internal=True)
                     ctarget = fs.sub
-                return self._plan_field(child, parent_type, w, path, ctarget, None,
-                                        depth + 1).reached_from(group)
+                return self._plan_field(
+                    child, parent_type, w, path, ctarget, None, depth + 1
+                ).reached_from(group)
         return None
 
-    def _choose_jump(self, group: FetchStep, parent_type: str, field_name: str,
-                     graphs: frozenset[str], path: tuple[str, ...],
-                     ) -> Jump | None:
+    def _choose_jump(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        field_name: str,
+        graphs: frozenset[str],
+        path: tuple[str, ...],
+    ) -> Jump | None:
         """The entity jump that reaches a subgraph resolving the field: one the step already
         makes at this path first (one fetch, not two), then one whose key the subgraph at hand
         has, then join__Graph order; else an @interfaceObject subgraph of its interfaces."""
-        moves = [m for m in self.qg.key_moves(parent_type, group.graph, self._labels)
-                 if m.graph in graphs and (group.id, m.graph, path) not in self._opening
-                 and not _key_mentions(m.key, field_name)]
+        moves = [
+            m
+            for m in self.qg.key_moves(parent_type, group.graph, self._labels)
+            if m.graph in graphs
+            and (group.id, m.graph, path) not in self._opening
+            and not _key_mentions(m.key, field_name)
+        ]
         candidates = self.qg.ordered(m.graph for m in moves)
         local_key = self.qg.ordered(m.graph for m in moves if m.local)
         for g in local_key + candidates:
@@ -578,8 +723,9 @@ class QueryPlanner:
                 return Jump(g, iface, iface)
         return None
 
-    def _interface_object_owner(self, group: FetchStep, model: TypeModel,
-                                field_name: str) -> str | None:
+    def _interface_object_owner(
+        self, group: FetchStep, model: TypeModel, field_name: str
+    ) -> str | None:
         """A subgraph contributing `field_name` to every implementation through @interfaceObject."""
         if model.kind != "INTERFACE":
             return None
@@ -591,15 +737,29 @@ class QueryPlanner:
     def _key_is_local(self, graph: str, model: TypeModel, target_graph: str) -> bool:
         return self.qg.key_is_local(graph, model.name, target_graph, self._labels)
 
-    def _entity_group(self, group: FetchStep, graph: str, runtime_type: str, type_cond: str,
-                      typename: str | None, path: tuple[str, ...], target: SelectionSet,
-                      depth: int) -> tuple[FetchStep, SelectionSet]:
+    def _entity_group(
+        self,
+        group: FetchStep,
+        graph: str,
+        runtime_type: str,
+        type_cond: str,
+        typename: str | None,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        depth: int,
+    ) -> tuple[FetchStep, SelectionSet]:
         child = group.children.get((graph, path))
         if child is not None and child.waits_for(self._requirers):
             # the requirement being planned is for a step that this fetch already waits on
             # (A -> B -> A -> B chains): a second fetch to the same subgraph breaks the cycle
-            child = next((c for c in group.extra_children.get((graph, path), ())
-                          if not c.waits_for(self._requirers)), None)
+            child = next(
+                (
+                    c
+                    for c in group.extra_children.get((graph, path), ())
+                    if not c.waits_for(self._requirers)
+                ),
+                None,
+            )
             if child is None:
                 child = self._new_group(graph, path, group, True)
                 group.extra_children.setdefault((graph, path), []).append(child)
@@ -608,63 +768,98 @@ class QueryPlanner:
         entry = child.inputs.get(type_cond)
         if entry is None:
             model = self.sg.types[type_cond]
-            keys = model.resolvable_keys_in(graph)
-            local = [k for k in keys if all(
-                isinstance(s, FieldNode)
-                and group.graph in self._field_graphs(runtime_type, s.name.value)
-                for s in k.key.selections)]
+            keys = [jt.key for jt in model.resolvable_keys_in(graph) if jt.key is not None]
+            local = [
+                k
+                for k in keys
+                if all(
+                    isinstance(s, FieldNode)
+                    and group.graph in self._field_graphs(runtime_type, s.name.value)
+                    for s in k.selections
+                )
+            ]
             # a key whose fields only the target subgraph has cannot be used to reach it
-            reachable = [k for k in keys if all(
-                not isinstance(s, FieldNode)
-                or self._field_graphs(runtime_type, s.name.value) - {graph}
-                for s in k.key.selections)]
+            reachable = [
+                k
+                for k in keys
+                if all(
+                    not isinstance(s, FieldNode)
+                    or self._field_graphs(runtime_type, s.name.value) - {graph}
+                    for s in k.selections
+                )
+            ]
             key = (local or reachable or keys)[0]
             target.add_field("__typename", None, internal=True)
             opening = (group.id, graph, path)
             self._opening.add(opening)
             try:
-                fields, touched = self._ensure(group, runtime_type, key.key, path, target, depth + 1)
+                fields, touched = self._ensure(group, runtime_type, key, path, target, depth + 1)
             finally:
                 self._opening.discard(opening)
             child.depends |= touched
-            entry = child.inputs[type_cond] = StepInput({runtime_type}, typename, group, target,
-                                                     list(fields), tuple(f.name for f in fields))
+            entry = child.inputs[type_cond] = StepInput(
+                {runtime_type}, typename, group, target, list(fields), tuple(f.name for f in fields)
+            )
         elif runtime_type not in entry.runtime_types and entry.source_target is not target:
-            # another runtime type reaches the same fetch from another fragment: it needs the key too
-            key = self.sg.types[type_cond].resolvable_keys_in(graph)[0]
+            # another runtime type reaches the same fetch from another fragment: it needs the
+            # key too
+            first = self.sg.types[type_cond].resolvable_keys_in(graph)[0].key
+            assert first is not None  # resolvable keys have a field set
             target.add_field("__typename", None, internal=True)
-            _, touched = self._ensure(group, runtime_type, key.key, path, target, depth + 1)
+            _, touched = self._ensure(group, runtime_type, first, path, target, depth + 1)
             child.depends |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
 
-    def _entity_jump_for_interface_object(self, group: FetchStep, iface: str,
-                                          path: tuple[str, ...], target: SelectionSet, depth: int,
-                                          ) -> tuple[FetchStep, SelectionSet, str]:
+    def _entity_jump_for_interface_object(
+        self,
+        group: FetchStep,
+        iface: str,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        depth: int,
+    ) -> tuple[FetchStep, SelectionSet, str]:
         """From a subgraph that knows an interface only as an object, jump to one that knows it."""
         model = self.sg.types[iface]
         for g in self._graph_order:
-            if (g != group.graph and model.resolvable_keys_in(g)
-                    and not model.is_interface_object_in(g)):
-                child, ctarget = self._entity_group(group, g, iface, iface, iface, path, target,
-                                                    depth)
+            if (
+                g != group.graph
+                and model.resolvable_keys_in(g)
+                and not model.is_interface_object_in(g)
+            ):
+                child, ctarget = self._entity_group(
+                    group, g, iface, iface, iface, path, target, depth
+                )
                 child.inputs[iface].runtime_types.update(self.sg.possible_types(iface))
                 return child, ctarget, iface
         raise PlanningError(
             f"no subgraph knows the implementations of interface {iface} (none has it with a @key)"
         )
 
-    def _add_requires(self, group: FetchStep, parent_type: str, requires: SelectionSetNode,
-                      depth: int) -> None:
+    def _add_requires(
+        self, group: FetchStep, parent_type: str, requires: SelectionSetNode, depth: int
+    ) -> None:
         """Fetch `@requires` fields before `group` and add them to its representations."""
-        entry = next((i for c, i in group.inputs.items()
-                      if parent_type == c or parent_type in i.runtime_types), None)
+        entry = next(
+            (
+                i
+                for c, i in group.inputs.items()
+                if parent_type == c or parent_type in i.runtime_types
+            ),
+            None,
+        )
         if entry is None:
             raise PlanningError(f"@requires on {parent_type} outside an entity fetch")
         self._requirers.append(group)
         try:
-            fields, touched = self._ensure(entry.source_group, parent_type, requires, group.path,
-                                           entry.source_target, depth + 1)
+            fields, touched = self._ensure(
+                entry.source_group,
+                parent_type,
+                requires,
+                group.path,
+                entry.source_target,
+                depth + 1,
+            )
         finally:
             self._requirers.pop()
         group.depends |= touched
@@ -672,37 +867,65 @@ class QueryPlanner:
             if not any(f.same(e) for e in entry.fields):
                 entry.fields.append(f)
 
-    def _add_context(self, group: FetchStep, parent_type: str,
-                     contextual: tuple[ContextArgument, ...], path: tuple[str, ...],
-                     depth: int) -> tuple[ArgumentNode, ...]:
+    def _add_context(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        contextual: tuple[ContextArgument, ...],
+        path: tuple[str, ...],
+        depth: int,
+    ) -> tuple[ArgumentNode, ...]:
         """Arguments filled from a context an ancestor sets (`@fromContext`): the ancestor's
         selection is fetched first, and each entity's value travels as a variable."""
-        entry = next((i for c, i in group.inputs.items()
-                      if parent_type == c or parent_type in i.runtime_types), None)
+        entry = next(
+            (
+                i
+                for c, i in group.inputs.items()
+                if parent_type == c or parent_type in i.runtime_types
+            ),
+            None,
+        )
         out: list[ArgumentNode] = []
         for argument in contextual:
-            source = self._context_source(argument.context, parent_type, path, entry,
-                                          argument.selection)
+            source = self._context_source(
+                argument.context, parent_type, path, entry, argument.selection
+            )
             if source is None:
                 continue  # no ancestor sets the context here: the argument is left out
             source_group, source_type, source_path, source_target = source
             self._requirers.append(group)
             try:
-                reps, touched = self._ensure(source_group, source_type, argument.selection,
-                                             source_path, source_target, depth + 1)
+                reps, touched = self._ensure(
+                    source_group,
+                    source_type,
+                    argument.selection,
+                    source_path,
+                    source_target,
+                    depth + 1,
+                )
             finally:
                 self._requirers.pop()
             group.depends |= touched
             variable = f"__ctx{len(group.context_inputs)}_{argument.name}"
             group.context_inputs.append(
-                ContextSource(variable, argument.type, len(source_path), list(reps)))
-            out.append(ArgumentNode(name=NameNode(value=argument.name),
-                                    value=VariableNode(name=NameNode(value=variable))))
+                ContextSource(variable, argument.type, len(source_path), list(reps))
+            )
+            out.append(
+                ArgumentNode(
+                    name=NameNode(value=argument.name),
+                    value=VariableNode(name=NameNode(value=variable)),
+                )
+            )
         return tuple(out)
 
-    def _context_source(self, context: str, parent_type: str, path: tuple[str, ...],
-                        entry: StepInput | None, selection: SelectionSetNode,
-                        ) -> tuple[FetchStep, str, tuple[str, ...], SelectionSet] | None:
+    def _context_source(
+        self,
+        context: str,
+        parent_type: str,
+        path: tuple[str, ...],
+        entry: StepInput | None,
+        selection: SelectionSetNode,
+    ) -> tuple[FetchStep, str, tuple[str, ...], SelectionSet] | None:
         """The nearest object that sets `context` (the parent itself, or an ancestor), read
         where the fetches holding it can serve `selection` without another fetch if possible."""
         found: tuple[FetchStep, str, tuple[str, ...], SelectionSet] | None = None
@@ -719,25 +942,39 @@ class QueryPlanner:
         candidates = [found]
         step, type_name, at, _ = found
         while step.is_entity and step.path == at:
-            source = next((i for c, i in step.inputs.items()
-                           if c == type_name or type_name in i.runtime_types), None)
+            source = next(
+                (
+                    i
+                    for c, i in step.inputs.items()
+                    if c == type_name or type_name in i.runtime_types
+                ),
+                None,
+            )
             if source is None:
                 break
             candidates.append((source.source_group, type_name, at, source.source_target))
             step = source.source_group
         for candidate in candidates:
-            if all(isinstance(s, FieldNode)
-                   and candidate[0].graph in self._field_graphs(type_name, s.name.value)
-                   for s in selection.selections):
+            if all(
+                isinstance(s, FieldNode)
+                and candidate[0].graph in self._field_graphs(type_name, s.name.value)
+                for s in selection.selections
+            ):
                 return candidate
         return found
 
     def _contexts_of(self, type_name: str) -> frozenset[str]:
         return self.qg.contexts_of(type_name)
 
-    def _ensure(self, group: FetchStep, parent_type: str, field_set: SelectionSetNode,
-                path: tuple[str, ...], target: SelectionSet, depth: int,
-                ) -> tuple[tuple[RepSource, ...], set[FetchStep]]:
+    def _ensure(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        field_set: SelectionSetNode,
+        path: tuple[str, ...],
+        target: SelectionSet,
+        depth: int,
+    ) -> tuple[tuple[RepSource, ...], set[FetchStep]]:
         """Make sure the data at `path` will hold `field_set`; returns how to read it back."""
         reps: list[RepSource] = []
         touched: set[FetchStep] = {group}
@@ -756,31 +993,46 @@ class QueryPlanner:
             assert isinstance(sel, FieldNode)
             name = sel.name.value
             composite = sel.selection_set is not None
-            w = Want(name, None, arguments=tuple(sel.arguments or ()),
-                     sub=[] if composite else None, internal=True)
+            w = Want(
+                name,
+                None,
+                arguments=tuple(sel.arguments or ()),
+                sub=[] if composite else None,
+                internal=True,
+            )
             placed = self._plan_field(group, parent_type, w, path, target, None, depth)
             fs, owner, t = placed.field, placed.step, placed.touched
             touched |= t
             sub_reps = None
-            if composite:
+            if sel.selection_set is not None:
                 ftype = self._field_type(parent_type, name)
+                assert fs.sub is not None  # added as a composite field
                 sub_path = path + (fs.response_key,) + ("@",) * _list_depth(ftype)
-                sub_reps, t2 = self._ensure(owner, get_named_type(ftype).name, sel.selection_set,
-                                            sub_path, fs.sub, depth)
+                sub_reps, t2 = self._ensure(
+                    owner, get_named_type(ftype).name, sel.selection_set, sub_path, fs.sub, depth
+                )
                 touched |= t2
             reps.append(RepSource(name, fs, sub_reps))
         return tuple(reps), touched
 
     # ---- layout ----------------------------------------------------------------
 
-    def _layout_groups(self, groups: list[FetchStep], operation: Operation,
-                       variable_types: dict[str, str], kind: str) -> PlanNode | None:
+    def _layout_groups(
+        self,
+        groups: list[FetchStep],
+        operation: Operation,
+        variable_types: dict[str, str],
+        kind: str,
+    ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
         deps = prune_empty(groups)
         nodes = merge_twin_fetches(
-            topological(deps), deps,
+            topological(deps),
+            deps,
             lambda step: self._fetch_node(step, operation, variable_types, kind),
-            self._effective_condition, self._splits_entities)
+            self._effective_condition,
+            self._splits_entities,
+        )
         return lay_out(topological(deps), deps, nodes.__getitem__)
 
     def _effective_condition(self, g: FetchStep) -> Condition:
@@ -791,11 +1043,15 @@ class QueryPlanner:
 
     def _splits_entities(self, node: FetchNode) -> bool:
         """Entity fields contributed per shard are merged per path; keep such fetches apart."""
-        return any((t, name) in self.entity_fetched
-                   for t, fields in node.entity_fields.items() for _, name, _ in fields)
+        return any(
+            (t, name) in self.entity_fetched
+            for t, fields in node.entity_fields.items()
+            for _, name, _ in fields
+        )
 
-    def _fetch_node(self, g: FetchStep, operation: Operation, variable_types: dict[str, str],
-                    kind: str) -> FetchNode:
+    def _fetch_node(
+        self, g: FetchStep, operation: Operation, variable_types: dict[str, str], kind: str
+    ) -> FetchNode:
         service = self.sg.subgraphs[g.graph].name
         inputs = tuple(
             EntityInput(
@@ -803,26 +1059,31 @@ class QueryPlanner:
                 typename=i.typename,
                 fields=fields,
                 printed=f"... on {cond} " + _print_reps(fields),
-                flat=(tuple((f.name, f.key) for f in fields)
-                      if all(f.sub is None and not f.optional for f in fields) else None),
+                flat=(
+                    tuple((f.name, f.key) for f in fields)
+                    if all(f.sub is None and not f.optional for f in fields)
+                    else None
+                ),
                 key_names=i.key_names,
             )
             for cond, i in g.inputs.items()
             for fields in [tuple(f.finish() for f in i.fields)]
         )
         used_aliases = _aliases(g.selection)
-        contexts = tuple(ContextInput(c.variable, c.depth, tuple(f.finish() for f in c.fields))
-                         for c in g.context_inputs)
+        contexts = tuple(
+            ContextInput(c.variable, c.depth, tuple(f.finish() for f in c.fields))
+            for c in g.context_inputs
+        )
         if contexts:
-            variable_types = {**variable_types,
-                              **{c.variable: c.type for c in g.context_inputs}}
+            variable_types = {**variable_types, **{c.variable: c.type for c in g.context_inputs}}
         node = FetchNode(
             service=service,
             graph=g.graph,
             selection=g.selection,
             variable_definitions=variable_types,
-            operation_name=(f"{operation.name}__{_safe(service)}__{g.id}"
-                            if operation.name else ""),
+            operation_name=(
+                f"{operation.name}__{_safe(service)}__{g.id}" if operation.name else ""
+            ),
             operation_kind="mutation" if (kind == "mutation" and not g.is_entity) else "query",
             inputs=inputs,
             renames={a: k for a, k in self._renames.items() if a in used_aliases},
@@ -859,7 +1120,7 @@ def _narrow(provided: SelectionSetNode | None, type_name: str) -> SelectionSetNo
     """The part of a `@provides` selection that applies inside `... on type_name`."""
     if provided is None:
         return None
-    selections = []
+    selections: list[SelectionNode] = []
     for sel in provided.selections:
         if isinstance(sel, InlineFragmentNode):
             cond = sel.type_condition.name.value if sel.type_condition else None
@@ -870,7 +1131,9 @@ def _narrow(provided: SelectionSetNode | None, type_name: str) -> SelectionSetNo
     return SelectionSetNode(selections=tuple(selections))
 
 
-def _provided(provided: SelectionSetNode | None, name: str) -> SelectionSetNode | None | bool:
+def _provided(
+    provided: SelectionSetNode | None, name: str
+) -> SelectionSetNode | None | Literal[False]:
     """False when `name` is not provided; else the provided sub-selection (None for a leaf)."""
     if provided is None:
         return False
