@@ -162,6 +162,8 @@ class Executor:
             rest = targets
         for obj in rest:
             typename = obj.get("__typename")
+            if typename.__class__ is not str:
+                continue  # not an object a subgraph typed: nothing to fetch for it
             if single is not None:
                 entity_input = single if typename in single.runtime_types else None
             else:
@@ -268,7 +270,7 @@ def _group_flat(
     rest: list[dict[str, Any]] = []
     for obj in targets:
         typename = obj.get("__typename")
-        if typename not in runtime_types:
+        if typename.__class__ is not str or typename not in runtime_types:
             continue
         try:
             values = tuple([obj[k] for k in keys])

@@ -147,3 +147,26 @@ def test_percent_override_label_is_decided_per_request() -> None:
     plans = {_services(gateway.plan_for(query, override_labels=labels))
              for labels in set(decisions)}
     assert plans == {frozenset({"legacy"}), frozenset({"legacy", "modern"})}
+
+
+def test_an_object_whose_typename_is_not_a_name_is_not_fetched_and_breaks_nothing() -> None:
+    import asyncio
+
+    from gateway.executor import ExecutionContext, Executor
+
+    sdl = (Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql")
+    gateway = Gateway(sdl.read_text(encoding="utf-8"), GatewayConfig())
+    plan = gateway.plan_for("{ licences { no holder { id maskedName } } }")
+    sent: list[list[dict]] = []
+
+    async def transport(fetch, variables, representations, ctx):  # type: ignore[no-untyped-def]
+        if representations is None:
+            return {"data": {"licences": [
+                {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
+                {"no": "L2", "holder": {"__typename": ["Holder"], "id": "h2"}}]}}
+        sent.append(representations)
+        return {"data": {"_entities": [{"maskedName": "张*"} for _ in representations]}}
+
+    ctx = ExecutionContext({}, {}, deadline=1e12, object_types=gateway.object_types)
+    asyncio.run(Executor(transport).run(plan.node, ctx))
+    assert sent == [[{"__typename": "Holder", "id": "h1"}]]
