@@ -716,6 +716,11 @@ class QueryPlanner:
         for g in local_key + candidates:
             if (g, path) in group.children:
                 return Jump(g, parent_type, None)
+        # a subgraph a sibling field must be fetched from anyway: one fetch serves both
+        needed = self._needed.get((group.id, path), set())
+        for g in local_key + candidates:
+            if g in needed:
+                return Jump(g, parent_type, None)
         if candidates:
             return Jump((local_key or candidates)[0], parent_type, None)
         for iface in self.qg.interfaces_of.get(parent_type, ()):
