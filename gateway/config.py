@@ -88,6 +88,8 @@ class GatewayConfig:
     max_tokens: int = 15_000
     max_expanded_selections: int = 10_000
     max_depth: int = 100
+    # field placements one plan may take (trial placements among shared fields included)
+    max_planning_effort: int = 200_000
     # identical in-flight subgraph queries share one request (always safe: each caller
     # decodes its own copy)
     deduplicate_subgraph_requests: bool = True
@@ -138,7 +140,7 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("max_tokens", "max_expanded_selections", "max_depth"):
+    for name in ("max_tokens", "max_expanded_selections", "max_depth", "max_planning_effort"):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
     for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):

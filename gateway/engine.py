@@ -40,6 +40,7 @@ from gateway.executor import ExecutionContext, Executor
 from gateway.inflight import InFlight
 from gateway.partition import PartitionRouter
 from gateway.planner.builder import PlanningError, QueryPlanner
+from gateway.planner.fetch_graph import PlanningLimitError
 from gateway.planner.operation import (
     Field,
     Operation,
@@ -110,7 +111,11 @@ class Gateway:
         fan_out: set[tuple[str, str]] = set()
         for router in self.routers.values():
             fan_out |= router.contributed_fields()
-        self.planner = QueryPlanner(self.supergraph, entity_fetched=frozenset(fan_out))
+        self.planner = QueryPlanner(
+            self.supergraph,
+            entity_fetched=frozenset(fan_out),
+            max_effort=config.max_planning_effort,
+        )
         self.object_types = frozenset(
             name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
@@ -203,13 +208,18 @@ class Gateway:
                 prepared = self._prepare(parsed.document, definition, coerced, labels)
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
+                code = (
+                    "PLANNING_EFFORT_EXCEEDED"
+                    if isinstance(exc, PlanningLimitError)
+                    else "QUERY_PLANNING_FAILED"
+                )
                 return GraphQLResponse(
                     {
                         "data": None,
                         "errors": [
                             {
                                 "message": f"The gateway cannot plan this operation: {exc}",
-                                "extensions": {"code": "QUERY_PLANNING_FAILED"},
+                                "extensions": {"code": code},
                             }
                         ],
                     }

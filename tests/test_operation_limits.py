@@ -161,3 +161,20 @@ def test_limits_that_are_not_positive_whole_numbers_are_refused(
     path.write_text(f"[gateway]\n{line}\n")
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_config(path, env={})
+
+
+def test_planning_past_max_planning_effort_is_refused_with_its_own_code() -> None:
+    query = "{ provinces { code name parent { code name parent { code name } } } }"
+
+    async def scenario() -> None:
+        async with tiny_gateway(GatewayConfig(max_planning_effort=5)) as tiny:
+            refused = await tiny.post(query)
+            assert refused.status == 200
+            assert refused.json["data"] is None
+            assert refused.error["extensions"] == {"code": "PLANNING_EFFORT_EXCEEDED"}
+            assert "[gateway] max_planning_effort" in refused.error["message"]
+            assert tiny.subgraph_calls == []
+        async with tiny_gateway(GatewayConfig(max_planning_effort=50)) as tiny:
+            planned = await tiny.post(query)
+            assert planned.status == 200 and "errors" not in planned.json
+    asyncio.run(scenario())

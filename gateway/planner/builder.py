@@ -34,6 +34,7 @@ from gateway.planner.fetch_graph import (
     ContextSource,
     FetchStep,
     PlanningError,
+    PlanningLimitError,
     RepSource,
     StepInput,
     lay_out,
@@ -112,10 +113,16 @@ class QueryPlanner:
     """Plans operations against one supergraph. Stateless between calls; cache the results."""
 
     def __init__(
-        self, supergraph: Supergraph, *, entity_fetched: frozenset[tuple[str, str]] = frozenset()
+        self,
+        supergraph: Supergraph,
+        *,
+        entity_fetched: frozenset[tuple[str, str]] = frozenset(),
+        max_effort: int = 200_000,
     ) -> None:
         """`entity_fetched`: fields always fetched through an entity fetch of their own, even
-        where the subgraph at hand could resolve them in passing."""
+        where the subgraph at hand could resolve them in passing. `max_effort`: field
+        placements (trial ones included) one plan may take before it is refused."""
+        self.max_effort = max_effort
         self.sg = supergraph
         self.schema = supergraph.schema
         self.qg = QueryGraph(supergraph)  # built once: every plan of this supergraph asks it
@@ -134,6 +141,7 @@ class QueryPlanner:
         """The plan of a normalised operation. `override_labels`: the progressive override
         labels on for this plan (None: each at its default)."""
         self._labels = override_labels
+        self._effort = 0
         self._ids = count()
         self._groups: list[FetchStep] = []
         # jumps whose key fields are being planned: never route those fields through them
@@ -256,6 +264,8 @@ class QueryPlanner:
             group = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
             return float(len(self._groups))
+        except PlanningLimitError:
+            raise
         except PlanningError:
             return float("inf")
         finally:
@@ -401,6 +411,12 @@ class QueryPlanner:
     ) -> Placement:
         if depth > _MAX_DEPTH:
             raise PlanningError(f"cannot plan {parent_type}.{w.name}: the key chain does not end")
+        self._effort += 1
+        if self._effort > self.max_effort:
+            raise PlanningLimitError(
+                f"the operation needs more than {self.max_effort} field placements to plan, "
+                f"the limit set by [gateway] max_planning_effort; send a smaller operation"
+            )
         saved = self._condition
         if not w.internal:
             self._condition = w.condition
@@ -639,6 +655,8 @@ class QueryPlanner:
                 )
                 self._plan_field(child, parent_type, w, (), ctarget, None, 1)
             return float(len(self._groups))
+        except PlanningLimitError:
+            raise
         except PlanningError:
             return float("inf")
         finally:

@@ -20,6 +20,10 @@ class PlanningError(Exception):
     """The operation cannot be split over the subgraphs; the message names what failed."""
 
 
+class PlanningLimitError(PlanningError):
+    """Planning the operation would take more work than the gateway allows."""
+
+
 @dataclass(slots=True, eq=False)
 class RepSource:
     """A representation field while planning: read from `field`, whose response key may still
