@@ -425,7 +425,8 @@ class Runner:
             found = Disagreement(schema_set.seed, index, kind, operation, ours_answer.show(),
                                  reference_answer.show())
             found.arbiter = self.arbitrate(served, operation, ours_answer, reference_answer)
-            if (minimized.get(kind, 0) < self.minimize_per_kind
+            if (kind != "reference-unavailable"
+                    and minimized.get(kind, 0) < self.minimize_per_kind
                     and self.minimized_total.get(kind, 0) < self.max_minimized_per_kind
                     and (deadline is None or time.monotonic() < deadline)):
                 self.minimized_total[kind] = self.minimized_total.get(kind, 0) + 1
