@@ -449,7 +449,7 @@ class _Builder:
         member_fields = [f for (t, f), o in self.owned.items()
                          if t == member and len(o) == 1 and not self.types(o[0])[t].fields[f].args
                          and not self.types(o[0])[t].fields[f].type.lstrip("[").startswith(
-                             tuple(ENTITY_NAMES + ["Info"]))]
+                             tuple(ENTITY_NAMES + ANIMALS + ["Animal", "Info", "Result", "Loc"]))]
         if not member_fields:
             return
         required = self.r.choice(member_fields)
