@@ -11,6 +11,7 @@ fetch nodes (`gateway.partition`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from gateway.planner.fetch_graph import FetchStep, effective_dependencies
 from gateway.planner.operation import Condition
@@ -55,6 +56,12 @@ def merge_twin_fetches(
         if twin is not None and not keep_apart(fetch):
             kept, flatten = twin
             flatten.more_paths += (step.path,)
+            # the objects at the new path may be of other runtime types: the one fetch
+            # builds representations for all of them
+            flatten.node.inputs = tuple(
+                replace(mine, runtime_types=mine.runtime_types | theirs.runtime_types)
+                for mine, theirs in zip(flatten.node.inputs, fetch.inputs, strict=True)
+            )
             for waiting in deps.values():
                 if step in waiting:
                     waiting.discard(step)
