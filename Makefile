@@ -41,6 +41,7 @@ supergraph: $(PYTHON_DEPS) $(NODE_DEPS)
 
 bench: $(PYTHON_DEPS) $(NODE_DEPS)
 	@if [ -x bench/run ]; then bench/run; else echo "bench/run is missing: there is no benchmark to run" >&2; exit 1; fi
+bench-planning: $(PYTHON_DEPS) $(NODE_DEPS) ; $(VENV)/bin/python -m bench.planning --tree 81ee4cc --tree HEAD </dev/null
 
 clean:
 	rm -rf build data .pytest_cache .ruff_cache .hypothesis

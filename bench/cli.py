@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.machine import describe
 from bench.options import Options
+from bench.planning import keep_planning_section
 from bench.processes import BenchError, CpuLayout
 from bench.procstat import load_average
 from bench.report import render
@@ -120,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     (run_dir / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")
     markdown = render(meta, results)
-    (ROOT / "bench" / "RESULTS.md").write_text(markdown, encoding="utf-8")
+    results_md = ROOT / "bench" / "RESULTS.md"
+    if results_md.exists():  # the Planning section is bench/planning.py's: keep it
+        markdown = keep_planning_section(results_md.read_text(encoding="utf-8"), markdown)
+    results_md.write_text(markdown, encoding="utf-8")
     print(markdown)
     return 0
 
