@@ -17,6 +17,7 @@ from typing import Literal
 
 from graphql import (
     ArgumentNode,
+    DirectiveNode,
     FieldNode,
     GraphQLList,
     GraphQLNonNull,
@@ -150,6 +151,8 @@ class QueryPlanner:
         # (step id, path) -> subgraphs a sibling field must be fetched from
         self._needed: dict[tuple[int, tuple[str, ...]], set[str]] = {}
         self._in_trial = False
+        self._wrap: list[DirectiveNode] = []  # conditions the field being placed goes under
+        self._placing: Want | None = None  # the client field being placed
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
@@ -417,14 +420,20 @@ class QueryPlanner:
                 f"the operation needs more than {self.max_effort} field placements to plan, "
                 f"the limit set by [gateway] max_planning_effort; send a smaller operation"
             )
-        saved = self._condition
-        if not w.internal:
+        saved, saved_wrap, saved_placing = self._condition, self._wrap, self._placing
+        if w.internal:
+            self._wrap = []
+        elif w is not self._placing:  # not the same field again, after an entity jump
+            # the conditions of the fragments it sits in go to the subgraph too (see
+            # `_condition_directives`); entity jumps on its way keep their keys unconditional
+            self._wrap = _condition_directives(w, saved)
+            self._placing = w
             self._condition = w.condition
         group.used_under(self._condition)
         try:
             return self._place_field(group, parent_type, w, path, target, provided, depth)
         finally:
-            self._condition = saved
+            self._condition, self._wrap, self._placing = saved, saved_wrap, saved_placing
 
     def _place_field(
         self,
@@ -507,7 +516,13 @@ class QueryPlanner:
             arguments = w.arguments
             if contextual and provided_sub is False:
                 arguments += self._add_context(group, parent_type, contextual, path, depth)
-            fs = target.add_field(w.name, alias, arguments, w.directives, composite, w.internal)
+            # in inline fragments that carry the conditions of the fragments it sits in: a
+            # directive may appear once per location, and a skipped field must not fail, or
+            # cost anything, in the subgraph
+            placed_in = target
+            for directive in self._wrap:
+                placed_in = placed_in.fragment(None, (directive,))
+            fs = placed_in.add_field(w.name, alias, arguments, w.directives, composite, w.internal)
             touched = {group}
             if requires is not None and provided_sub is False:
                 self._add_requires(group, parent_type, requires, depth)
@@ -1133,6 +1148,30 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
         f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
     ]
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
+
+
+def _condition_directives(w: Want, enclosing: Condition) -> list[DirectiveNode]:
+    """`@skip`/`@include` for the terms of the want's condition that neither the field's own
+    directives nor the enclosing field's condition already express."""
+    own = {
+        (arg.value.name.value, d.name.value == "include")
+        for d in w.directives
+        if d.name.value in ("skip", "include")
+        for arg in d.arguments or ()
+        if isinstance(arg.value, VariableNode)
+    }
+    return [
+        DirectiveNode(
+            name=NameNode(value="include" if include else "skip"),
+            arguments=(
+                ArgumentNode(
+                    name=NameNode(value="if"), value=VariableNode(name=NameNode(value=name))
+                ),
+            ),
+        )
+        for name, include in w.condition
+        if (name, include) not in own and (name, include) not in enclosing
+    ]
 
 
 def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:
