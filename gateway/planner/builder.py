@@ -46,7 +46,7 @@ from gateway.planner.operation import (
     Condition,
     Operation,
 )
-from gateway.planner.passes import merge_twin_fetches, prune_empty
+from gateway.planner.passes import alias_conflicts, merge_twin_fetches, prune_empty
 from gateway.planner.plan import (
     ContextInput,
     EntityInput,
@@ -154,6 +154,7 @@ class QueryPlanner:
         self._wrap: list[DirectiveNode] = []  # conditions the field being placed goes under
         self._placing: Want | None = None  # the client field being placed
         self._renames: dict[str, str] = {}  # alias used towards a subgraph -> client's key
+        self._aliases = count(1000)  # fresh aliases of the conflict pass
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
         self._ancestry: list[tuple[FetchStep, str, tuple[str, ...], SelectionSet, Want]] = []
@@ -1064,6 +1065,14 @@ class QueryPlanner:
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
         deps = prune_empty(groups)
+        for step in deps:
+            alias_conflicts(
+                step.selection,
+                "_Entity" if step.is_entity else operation.root_type,
+                self._printed_field_type,
+                self._renames,
+                self._fresh_alias,
+            )
         nodes = merge_twin_fetches(
             topological(deps),
             deps,
@@ -1072,6 +1081,15 @@ class QueryPlanner:
             self._splits_entities,
         )
         return lay_out(topological(deps), deps, nodes.__getitem__)
+
+    def _printed_field_type(self, type_name: str, field_name: str) -> str | None:
+        try:
+            return str(self.qg.field_type(type_name, field_name))
+        except KeyError:
+            return None
+
+    def _fresh_alias(self, key: str) -> str:
+        return f"_gg{next(self._aliases)}_{key}"
 
     def _effective_condition(self, g: FetchStep) -> Condition:
         """What a fetch needs beyond its parent's condition (which already gates its data)."""
@@ -1105,11 +1123,11 @@ class QueryPlanner:
                 key_names=i.key_names,
             )
             for cond, i in g.inputs.items()
-            for fields in [tuple(f.finish() for f in i.fields)]
+            for fields in [tuple(f.finish(self._renames) for f in i.fields)]
         )
         used_aliases = _aliases(g.selection)
         contexts = tuple(
-            ContextInput(c.variable, c.depth, tuple(f.finish() for f in c.fields))
+            ContextInput(c.variable, c.depth, tuple(f.finish(self._renames) for f in c.fields))
             for c in g.context_inputs
         )
         if contexts:

@@ -8,7 +8,7 @@ only for the steps it depends on, never for a whole "level" of unrelated fetches
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.planner.operation import Condition
@@ -34,10 +34,12 @@ class RepSource:
     sub: tuple[RepSource, ...] | None = None
     optional: bool = False  # under a type condition: absent for other types
 
-    def finish(self) -> RepField:
-        """The field as the plan keeps it, once response keys no longer move."""
-        sub = tuple(s.finish() for s in self.sub) if self.sub is not None else None
-        return RepField(self.name, self.field.response_key, sub, self.optional)
+    def finish(self, renames: Mapping[str, str]) -> RepField:
+        """The field as the plan keeps it, once response keys no longer move: read under the
+        key it has in the merged data (after `renames`, alias -> client key)."""
+        sub = tuple(s.finish(renames) for s in self.sub) if self.sub is not None else None
+        key = self.field.response_key
+        return RepField(self.name, renames.get(key, key), sub, self.optional)
 
     def same(self, other: RepSource) -> bool:
         """The same representation field: one name read from the very same selection."""

@@ -2,20 +2,23 @@
 
 They run after every field is placed and before the plan tree is laid out:
 `prune_empty` drops steps left with nothing to fetch (their dependants inherit their
-dependencies), and `merge_twin_fetches` turns identical entity fetches that wait for the
-same steps into one request serving several paths. Internal aliasing happens while fields
-are placed (`SelectionSet.add_field`), and the partition layer's own aliases on finished
-fetch nodes (`gateway.partition`).
+dependencies), `alias_conflicts` gives a fresh alias to a field whose response key another
+field of the same subgraph selection already uses, and `merge_twin_fetches` turns identical
+entity fetches that wait for the same steps into one request serving several paths. A
+planner field also gives way to a client field of the same key while fields are placed
+(`SelectionSet.add_field`); the partition layer adds its own aliases on finished fetch nodes
+(`gateway.partition`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from gateway.planner.fetch_graph import FetchStep, effective_dependencies
 from gateway.planner.operation import Condition
 from gateway.planner.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
+from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 
 
 def prune_empty(steps: Sequence[FetchStep]) -> dict[FetchStep, set[FetchStep]]:
@@ -79,3 +82,66 @@ def guarded(node: PlanNode, condition: Condition) -> PlanNode:
     for name, include in reversed(condition):
         node = ConditionNode(name, node, None) if include else ConditionNode(name, None, node)
     return node
+
+
+@dataclass(slots=True)
+class _Occurrence:
+    field: FieldSel
+    owner: SelectionSet  # the selection (the object's, or one of its fragments) holding it
+    variant: tuple[str, str]  # (name and arguments, type where it sits)
+
+
+def alias_conflicts(
+    selection: SelectionSet,
+    parent_type: str,
+    type_of: Callable[[str, str], str | None],
+    renames: dict[str, str],
+    fresh: Callable[[str], str],
+) -> None:
+    """One response key, two different fields in one subgraph selection (e.g. `size` of one
+    type next to `size(x: 2)` of another, in sibling fragments) is invalid GraphQL: every
+    field but the first variant moves to a fresh alias. A client's field is renamed back on
+    arrival (`renames`); a planner field is read under its alias."""
+    occurrences: dict[str, list[_Occurrence]] = {}
+
+    def gather(sel: SelectionSet, type_name: str) -> None:
+        for item in sel.items.values():
+            if isinstance(item, FragmentSel):
+                gather(item.sub, item.type_condition or type_name)
+            elif item.name != "__typename":
+                variant = (item.signature(), type_of(type_name, item.name) or "")
+                occurrences.setdefault(item.response_key, []).append(
+                    _Occurrence(item, sel, variant)
+                )
+
+    gather(selection, parent_type)
+    for key, found in occurrences.items():
+        variants = list(dict.fromkeys(o.variant for o in found))
+        if len(variants) > 1:
+            # the variant whose sub-selection the planner reads keeps the key: paths below it
+            # were laid out with that key
+            keeper = next(
+                (o.variant for o in found if o.field.internal and o.field.sub is not None),
+                variants[0],
+            )
+            for variant in variants:
+                if variant == keeper:
+                    continue
+                alias = fresh(key)
+                for o in found:
+                    if o.variant != variant:
+                        continue
+                    del o.owner.items[key]
+                    o.field.alias = alias
+                    o.owner.items[alias] = o.field
+                    if not o.field.internal:
+                        renames[alias] = key
+    for found in occurrences.values():
+        for o in found:
+            if o.field.sub is not None:
+                alias_conflicts(o.field.sub, _named(o.variant[1]), type_of, renames, fresh)
+
+
+def _named(type_text: str) -> str:
+    """`[Color!]!` -> `Color`."""
+    return type_text.strip("[]!")
