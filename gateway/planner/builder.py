@@ -377,6 +377,12 @@ class QueryPlanner:
             return {group}
         g = group.graph
         parent_model = self.sg.types[parent_type]
+        if parent_model.kind == "OBJECT":
+            # an object inside a fragment on a type that includes it: only the selections count
+            # (and fragments nested in it are narrowed against the object, not the abstract type)
+            return self._plan_selections(
+                group, parent_type, frag.sub, path, target, provided, depth
+            )
         if parent_model.kind == "INTERFACE" and parent_model.is_interface_object_in(g):
             # this subgraph sees the interface as one object type: the concrete type lives elsewhere
             child, ctarget, ctype = self._entity_jump_for_interface_object(
@@ -839,7 +845,7 @@ class QueryPlanner:
             entry = child.inputs[type_cond] = StepInput(
                 {runtime_type}, typename, group, target, list(fields), tuple(f.name for f in fields)
             )
-        elif runtime_type not in entry.runtime_types and entry.source_target is not target:
+        elif entry.source_target is not target and not self._has_key(target, runtime_type):
             # another runtime type reaches the same fetch from another fragment: it needs the
             # key too
             first = self.sg.types[type_cond].resolvable_keys_in(graph)[0].key
@@ -849,6 +855,16 @@ class QueryPlanner:
             child.depends |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
+
+    def _has_key(self, target: SelectionSet, runtime_type: str) -> bool:
+        """Does this selection already fetch `__typename` and some key's top-level fields?"""
+        return "__typename" in target.items and any(
+            all(
+                isinstance(s, FieldNode) and s.name.value in target.items for s in jt.key.selections
+            )
+            for jt in self.sg.types[runtime_type].join_types
+            if jt.key is not None
+        )
 
     def _entity_jump_for_interface_object(
         self,
