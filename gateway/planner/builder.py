@@ -918,7 +918,12 @@ class QueryPlanner:
         finally:
             self._requirers.pop()
         group.depends |= touched
+        # a requirement of a field under @skip/@include is fetched under that condition too:
+        # when it does not hold, representations go without it (the field is not asked for)
+        conditional = bool(self._condition)
         for f in fields:
+            if conditional:
+                f = replace(f, optional=True)
             if not any(f.same(e) for e in entry.fields):
                 entry.fields.append(f)
 
