@@ -40,7 +40,10 @@ class Shaper:
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
+        # keyed by the identity of selection lists: the operation's own, or merged ones kept
+        # in `_merged`, so an id is never reused by another list while it is a key here
         self._collected: dict[tuple[int, str], Collected] = {}
+        self._merged: dict[tuple[int, ...], list[Selection]] = {}
         # where the key order depends on the variables: each occurrence's key and condition
         self._orders: dict[tuple[int, str], list[tuple[str, Condition]] | None] = {}
         self._applies: dict[tuple[str | None, str], bool] = {}
@@ -82,6 +85,15 @@ class Shaper:
         variable = any(entries[0][1] and len({c for _, c in entries}) > 1 for _, entries in result)
         self._orders[key] = occurrences if variable else None
         return result
+
+    def merged(self, fields: list[Field]) -> list[Selection]:
+        """The sub-selections of several fields under one response key, as one list that is
+        built once (its identity keys the caches above)."""
+        key = tuple(id(f) for f in fields)
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = self._merged[key] = [s for f in fields for s in (f.selections or ())]
+        return merged
 
     def key_order(
         self, selections: list[Selection], runtime: str
@@ -150,11 +162,7 @@ class Shaper:
                 # answered by graphql-core against the API schema, already in client shape
                 out[key] = obj.get(key)
                 continue
-            subsel = (
-                first.selections
-                if len(active) == 1
-                else [s for f in active for s in (f.selections or ())]
-            )
+            subsel = first.selections if len(active) == 1 else self.merged(active)
             value = self._value(
                 first.type, obj.get(key), subsel, path + [key], first, errors, error_paths
             )
@@ -339,11 +347,7 @@ class CompiledShaper:
             elif first.name in _INTROSPECTION:
                 lines = [f"    {var} = g({k})"]
             else:
-                sub = (
-                    first.selections
-                    if len(fields) == 1
-                    else [s for f in fields for s in (f.selections or ())]
-                )
+                sub = first.selections if len(fields) == 1 else self.exact.merged(fields)
                 lines = self._complete(first.type, f"g({k})", var, sub or [])
             if not conditional:
                 body.extend(lines)

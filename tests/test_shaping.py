@@ -272,3 +272,36 @@ def test_well_formed_data_is_shaped_by_the_generated_code() -> None:
         "item": {"id": "1", "n": "x", "status": "OPEN", "owner": None},
         "nodes": [{"__typename": "Item", "tags": ["t"]}, {"__typename": "Person", "mood": None}],
     }
+
+
+def test_a_fragment_spread_twice_shapes_each_field_with_its_own_selection() -> None:
+    """Each root field below is selected twice, so its sub-selections are merged; the merged
+    lists key the shaper's caches and must never stand in for one another."""
+    query = """
+        { ...F ...F }
+        fragment F on Query {
+          things { ... on Item { key: id } }
+          a: item { name }
+          b: item { tags }
+          c: item { status }
+        }
+    """
+    document = parse(query)
+    operation = normalize(SCHEMA, document, select_operation(document, None), {})
+    data = {
+        "things": [{"__typename": "Item", "key": "i1"}],
+        "a": {"name": "kettle"},
+        "b": {"tags": ["hot"]},
+        "c": {"status": "OPEN"},
+    }
+    expected = {
+        "things": [{"key": "i1"}],
+        "a": {"name": "kettle"},
+        "b": {"tags": ["hot"]},
+        "c": {"status": "OPEN"},
+    }
+    exact = Shaper(SCHEMA)
+    for _ in range(3):
+        assert exact.shape("Query", operation.selections, copy.deepcopy(data), [], {}) == expected
+    compiled = CompiledShaper(SCHEMA, "Query", operation.selections)
+    assert compiled.shape(copy.deepcopy(data), [], {}) == expected
