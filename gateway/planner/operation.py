@@ -32,7 +32,7 @@ from graphql import (
     get_named_type,
     value_from_ast,
 )
-from graphql.type import GraphQLBoolean, GraphQLObjectType, is_abstract_type
+from graphql.type import GraphQLBoolean, GraphQLObjectType
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
 # `@skip(if: $v)` / `@include(if: $v)` left for run time: all of (variable, value it must have)
@@ -337,16 +337,3 @@ def normalize(
         selections=build(root, definition.selection_set, frozenset()),
         definition=definition,
     )
-
-
-def runtime_applies(schema: GraphQLSchema, type_condition: str | None, runtime_type: str) -> bool:
-    """Does a fragment with this type condition apply to an object of `runtime_type`?"""
-    if type_condition is None or type_condition == runtime_type:
-        return True
-    cond = schema.get_type(type_condition)
-    obj = schema.get_type(runtime_type)
-    if cond is None or not isinstance(obj, GraphQLObjectType):
-        return False
-    if is_abstract_type(cond):
-        return schema.is_sub_type(cond, obj)
-    return False

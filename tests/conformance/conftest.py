@@ -84,7 +84,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def apollo_host() -> Iterator[ApolloHost]:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed: neither the composer nor @apollo/gateway can run")
+        pytest.fail("node is not installed: neither the composer nor @apollo/gateway can run; "
+                    "install Node.js 20 or newer (make test installs the Node tools)",
+                    pytrace=False)
     host = ApolloHost()
     try:
         yield host
