@@ -175,6 +175,8 @@ class PartitionRouter:
                 fetch.render()
                 return replace(node, node=fetch)
             return node
+        if isinstance(node, SequenceNode) and self._splits(node.nodes[0]):
+            return self._prepare_split_sequence(node)
         if isinstance(node, (SequenceNode, ParallelNode)):
             children = [c for c in map(self._prepare_node, node.nodes) if c is not None]
             return sequence(children) if isinstance(node, SequenceNode) else parallel(children)
@@ -185,6 +187,54 @@ class PartitionRouter:
                 self._prepare_node(node.else_clause),
             )
         return node
+
+    def _splits(self, node: PlanNode) -> bool:
+        """A query's root fetch to this subgraph with several root fields (split per field)."""
+        return (
+            isinstance(node, FetchNode)
+            and node.graph == self.graph
+            and node.operation_kind != "mutation"
+            and len(node.selection.items) > 1
+        )
+
+    def _prepare_split_sequence(self, node: SequenceNode) -> PlanNode | None:
+        """A split root fetch and the fetches after it: each branch that reads only below one
+        root field follows that field's own fetch, so it does not wait for the others (a
+        scatter to every shard beside a fetch to one)."""
+        first, *rest = node.nodes
+        assert isinstance(first, FetchNode)
+        split = self._split_root(first)
+        heads: dict[str, list[PlanNode]] = {}
+        for part in split:
+            self._add_sort_fields(part)
+            part.render()
+            key = part.root_fields[0].response_key
+            heads[part.renames.get(key, key)] = []
+        unattributed: list[PlanNode] = []
+        if rest:
+            following = rest[0]
+            branches = following.nodes if isinstance(following, ParallelNode) else [following]
+            for branch in branches:
+                prepared = self._prepare_node(branch)
+                if prepared is None:
+                    continue
+                reads = _path_heads(branch)
+                if reads is not None and len(reads) == 1 and next(iter(reads)) in heads:
+                    heads[next(iter(reads))].append(prepared)
+                else:
+                    unattributed.append(prepared)
+        per_field: list[PlanNode] = []
+        for part, attributed in zip(split, heads.values(), strict=True):
+            after_part = parallel(attributed)
+            if after_part is None:
+                per_field.append(part)
+            elif isinstance(after_part, SequenceNode):
+                per_field.append(SequenceNode([part, *after_part.nodes]))
+            else:
+                per_field.append(SequenceNode([part, after_part]))
+        steps = [parallel(per_field), parallel(unattributed)]
+        steps += [self._prepare_node(n) for n in rest[1:]]
+        return sequence([n for n in steps if n is not None])
 
     def _split_root(self, fetch: FetchNode) -> list[FetchNode]:
         items = list(fetch.selection.items.items())
@@ -668,3 +718,26 @@ def _data_field(response: dict[str, Any], response_key: str) -> Any:
     """One root field of a shard's answer; None when the shard sent no data object."""
     data = response.get("data")
     return data.get(response_key) if isinstance(data, dict) else None
+
+
+def _path_heads(node: PlanNode | None) -> set[str] | None:
+    """The first segments of every Flatten path in a plan subtree; None when it holds a root
+    fetch (which reads nothing below a root field)."""
+    if node is None:
+        return set()
+    if isinstance(node, FlattenNode):
+        return {path[0] for path in node.paths if path}
+    if isinstance(node, FetchNode):
+        return None
+    children: list[PlanNode | None]
+    if isinstance(node, ConditionNode):
+        children = [node.if_clause, node.else_clause]
+    else:
+        children = list(node.nodes)
+    heads: set[str] = set()
+    for child in children:
+        found = _path_heads(child)
+        if found is None:
+            return None
+        heads |= found
+    return heads

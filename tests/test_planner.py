@@ -8,7 +8,7 @@ import pytest
 
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
-from gateway.planner.plan import QueryPlan
+from gateway.planner.plan import FetchNode, QueryPlan
 from schema.supergraph import Supergraph, SupergraphError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -170,3 +170,22 @@ def test_an_object_whose_typename_is_not_a_name_is_not_fetched_and_breaks_nothin
     ctx = ExecutionContext({}, {}, deadline=1e12, object_types=gateway.object_types)
     asyncio.run(Executor(transport).run(plan.node, ctx))
     assert sent == [[{"__typename": "Holder", "id": "h1"}]]
+
+
+def test_a_fetch_waits_only_for_the_fetches_its_inputs_come_from() -> None:
+    """Guangdong's divisions are fetched right after Guangdong's halls, not after the
+    31-shard evaluation scatter that runs beside them (no global levels)."""
+    from gateway.config import load_config
+    from gateway.planner.plan import FlattenNode, ParallelNode, SequenceNode
+
+    root = Path(__file__).parent.parent
+    gateway = Gateway((root / "schema" / "supergraph.graphql").read_text(encoding="utf-8"),
+                      load_config(root / "govgraph.toml", env={}))
+    plan = gateway.plan_for('{ serviceHalls(provinceCode: "440000") { division { nameZh } } '
+                            'evaluationRanking { satisfactionRate } }')
+    assert isinstance(plan.node, ParallelNode)
+    halls, ranking = plan.node.nodes
+    assert isinstance(halls, SequenceNode)
+    assert [type(n) for n in halls.nodes] == [FetchNode, FlattenNode]
+    assert "serviceHalls" in halls.nodes[0].operation
+    assert isinstance(ranking, FetchNode) and "evaluationRanking" in ranking.operation
