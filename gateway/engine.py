@@ -108,14 +108,8 @@ class Gateway:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
         self.upstream = Upstream(self.supergraph, config)
         self.routers = self._partition_routers()
-        fan_out: set[tuple[str, str]] = set()
-        for router in self.routers.values():
-            fan_out |= router.contributed_fields()
-        self.planner = QueryPlanner(
-            self.supergraph,
-            entity_fetched=frozenset(fan_out),
-            max_effort=config.max_planning_effort,
-        )
+        # the planner knows nothing of partitions: routers adapt its finished plans
+        self.planner = QueryPlanner(self.supergraph, max_effort=config.max_planning_effort)
         self.object_types = frozenset(
             name for name, t in self.schema.type_map.items() if isinstance(t, GraphQLObjectType)
         )
@@ -138,7 +132,7 @@ class Gateway:
                     f"(subgraphs: {', '.join(sorted(by_name))})"
                 )
             routers[graph] = PartitionRouter(
-                partition, graph, self.upstream, self.schema, self.config
+                partition, graph, self.upstream, self.schema, self.config, self.supergraph
             )
         return routers
 

@@ -20,9 +20,13 @@ from typing import Any
 import orjson
 from graphql import (
     ArgumentNode,
+    FieldNode,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     get_named_type,
     value_from_ast_untyped,
@@ -34,16 +38,19 @@ from gateway.executor import ExecutionContext
 from gateway.planner.fetch_graph import parallel, sequence
 from gateway.planner.plan import (
     ConditionNode,
+    EntityInput,
     FetchNode,
     FlattenNode,
     ParallelNode,
     PlanNode,
     QueryPlan,
+    RepField,
     SequenceNode,
     TopField,
 )
-from gateway.planner.selection import FragmentSel, SelectionSet
+from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
+from schema.supergraph import Supergraph
 
 PARTITION_REQUIRED = "PARTITION_REQUIRED"
 # the response key of a merge rule's sort field: names starting with "__" are the gateway's own
@@ -122,6 +129,7 @@ class PartitionRouter:
         upstream: Upstream,
         schema: GraphQLSchema,
         config: GatewayConfig,
+        supergraph: Supergraph,
     ) -> None:
         if not partition.shards:
             raise ValueError(f"partitions.{partition.subgraph} lists no shards")
@@ -131,6 +139,8 @@ class PartitionRouter:
         self.upstream = upstream
         self.schema = schema
         self.config = config
+        self.supergraph = supergraph
+        self._contributed = frozenset(_coordinate(c) for c in partition.contributed)
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
         self.breakers = {
@@ -155,26 +165,17 @@ class PartitionRouter:
         if isinstance(node, FetchNode):
             if node.graph != self.graph:
                 return node
-            parts = self._split_root(node)
-            for part in parts:
-                self._add_sort_fields(part)
-                part.render()
-            if len(parts) == 1:
-                return parts[0]
+            steps = [self._with_contributions(part, [()], part) for part in self._split_root(node)]
             if node.operation_kind == "mutation":
-                return sequence(list[PlanNode](parts))
-            return parallel(list[PlanNode](parts))
+                return sequence(steps)
+            return parallel(steps)
         if isinstance(node, FlattenNode):
-            if node.node.graph == self.graph:
-                fetch = replace(
-                    node.node,
-                    selection=node.node.selection.copy(),
-                    sort_keys=dict(node.node.sort_keys),
-                )
-                self._add_sort_fields(fetch)
-                fetch.render()
-                return replace(node, node=fetch)
-            return node
+            if node.node.graph != self.graph:
+                return node
+            fetch = replace(
+                node.node, selection=node.node.selection.copy(), sort_keys=dict(node.node.sort_keys)
+            )
+            return self._with_contributions(fetch, list(node.paths), replace(node, node=fetch))
         if isinstance(node, SequenceNode) and self._splits(node.nodes[0]):
             return self._prepare_split_sequence(node)
         if isinstance(node, (SequenceNode, ParallelNode)):
@@ -205,9 +206,9 @@ class PartitionRouter:
         assert isinstance(first, FetchNode)
         split = self._split_root(first)
         heads: dict[str, list[PlanNode]] = {}
+        firsts: list[PlanNode] = []
         for part in split:
-            self._add_sort_fields(part)
-            part.render()
+            firsts.append(self._with_contributions(part, [()], part))
             key = part.root_fields[0].response_key
             heads[part.renames.get(key, key)] = []
         unattributed: list[PlanNode] = []
@@ -224,17 +225,132 @@ class PartitionRouter:
                 else:
                     unattributed.append(prepared)
         per_field: list[PlanNode] = []
-        for part, attributed in zip(split, heads.values(), strict=True):
-            after_part = parallel(attributed)
-            if after_part is None:
-                per_field.append(part)
-            elif isinstance(after_part, SequenceNode):
-                per_field.append(SequenceNode([part, *after_part.nodes]))
+        for head, attributed in zip(firsts, heads.values(), strict=True):
+            after_head = parallel(attributed)
+            if after_head is None:
+                per_field.append(head)
             else:
-                per_field.append(SequenceNode([part, after_part]))
+                per_field.append(sequence([head, after_head]) or head)
         steps = [parallel(per_field), parallel(unattributed)]
         steps += [self._prepare_node(n) for n in rest[1:]]
         return sequence([n for n in steps if n is not None])
+
+    def _with_contributions(
+        self, fetch: FetchNode, paths: list[tuple[str, ...]], node: PlanNode
+    ) -> PlanNode:
+        """Finish one fetch of this subgraph: fields every shard contributes to move to entity
+        fetches of their own, run after it (they go to every shard, the fetch may not), and
+        merge rules' sort fields are added under their internal alias."""
+        moved: list[PlanNode] = []
+        # the fields cut at one object go together: one fetch to every shard, not one each
+        at: dict[tuple[tuple[str, ...], str], list[FieldSel]] = {}
+        for inner, type_name, field_sel in self._cut_contributed(fetch):
+            at.setdefault((inner, type_name), []).append(field_sel)
+        for (inner, type_name), fields in at.items():
+            contributed = self._contribution_fetch(fetch, type_name, fields, len(moved))
+            self._add_sort_fields(contributed)
+            contributed.render()
+            entity_paths = [path + inner for path in paths]
+            moved.append(FlattenNode(entity_paths[0], contributed, tuple(entity_paths[1:])))
+        self._add_sort_fields(fetch)
+        fetch.render()
+        after = parallel(moved)
+        return node if after is None else (sequence([node, after]) or node)
+
+    def _cut_contributed(self, fetch: FetchNode) -> list[tuple[tuple[str, ...], str, FieldSel]]:
+        """Take contributed fields out of a fetch (its own entity level excepted), leaving the
+        entity's key in their place; returns where each was, on which type, and the field."""
+        cut: list[tuple[tuple[str, ...], str, FieldSel]] = []
+        if not self._contributed:
+            return cut
+
+        def walk(
+            selection: SelectionSet, type_name: str, inner: tuple[str, ...], entity_level: bool
+        ) -> None:
+            for key, item in list(selection.items.items()):
+                if isinstance(item, FragmentSel):
+                    walk(item.sub, item.type_condition or type_name, inner, entity_level)
+                    continue
+                if (type_name, item.name) in self._contributed and not entity_level:
+                    key_fields = self._flat_key(type_name)
+                    if key_fields is not None:
+                        del selection.items[key]
+                        selection.add_field("__typename", None, internal=True)
+                        for name in key_fields:
+                            selection.add_field(name, None, internal=True)
+                        cut.append((inner, type_name, item))
+                        continue
+                if item.sub is None:
+                    continue
+                gtype = self.schema.get_type(type_name)
+                if not isinstance(gtype, (GraphQLObjectType, GraphQLInterfaceType)):
+                    continue
+                fdef = gtype.fields.get(item.name)
+                if fdef is None:
+                    continue
+                data_key = fetch.renames.get(item.response_key, item.response_key)
+                walk(
+                    item.sub,
+                    get_named_type(fdef.type).name,
+                    inner + (data_key,) + ("@",) * _list_depth(fdef.type),
+                    False,
+                )
+
+        if fetch.inputs:
+            walk(fetch.selection, "", (), True)
+        else:
+            root = self.mutation_type if fetch.operation_kind == "mutation" else self.query_type
+            walk(fetch.selection, root, (), False)
+        return cut
+
+    def _flat_key(self, type_name: str) -> list[str] | None:
+        """The fields of the entity's first key in this subgraph, when they are all plain."""
+        model = self.supergraph.types.get(type_name)
+        keys = model.resolvable_keys_in(self.graph) if model is not None else []
+        if not keys or keys[0].key is None:
+            return None
+        names = []
+        for sel in keys[0].key.selections:
+            if not isinstance(sel, FieldNode) or sel.selection_set is not None:
+                return None
+            names.append(sel.name.value)
+        return names
+
+    def _contribution_fetch(
+        self, fetch: FetchNode, type_name: str, fields: list[FieldSel], n: int
+    ) -> FetchNode:
+        """The entity fetch, to every shard, of contributed fields cut from `fetch`."""
+        key_fields = self._flat_key(type_name) or []
+        selection = SelectionSet()
+        fragment = selection.fragment(type_name)
+        for field_sel in fields:
+            fragment.items[field_sel.response_key] = field_sel
+        runtime = frozenset(self.supergraph.possible_types(type_name)) | {type_name}
+        reps = tuple(RepField(name, name) for name in key_fields)
+        printed = (
+            f"... on {type_name} {{\n  __typename\n"
+            + "".join(f"  {name}\n" for name in key_fields)
+            + "}"
+        )
+        return FetchNode(
+            service=fetch.service,
+            graph=fetch.graph,
+            selection=selection,
+            variable_definitions=fetch.variable_definitions,
+            operation_name=f"{fetch.operation_name}_c{n}" if fetch.operation_name else "",
+            inputs=(
+                EntityInput(
+                    runtime_types=runtime,
+                    typename=None,
+                    fields=reps,
+                    printed=printed,
+                    flat=tuple((name, name) for name in key_fields),
+                    key_names=tuple(key_fields),
+                ),
+            ),
+            renames=fetch.renames,
+            id=fetch.id,
+        )
 
     def _split_root(self, fetch: FetchNode) -> list[FetchNode]:
         items = list(fetch.selection.items.items())
@@ -285,12 +401,6 @@ class PartitionRouter:
                 added = item.sub.add_field(rule.sort, _SORT_ALIAS, internal=True)
                 sort_keys.setdefault(coordinate, added.response_key)
             self._sort_fields_in(item.sub, get_named_type(fields[item.name].type).name, sort_keys)
-
-    def contributed_fields(self) -> frozenset[tuple[str, str]]:
-        """Fields every shard contributes to: the planner fetches them through entity fetches."""
-        return frozenset(_coordinate(c) for c in self.partition.contributed)
-
-    # ---- keys ------------------------------------------------------------------
 
     def key_for(self, value: Any, kind: str) -> str | None:
         """The partition key a value names, or None when no shard serves it."""
@@ -741,3 +851,16 @@ def _path_heads(node: PlanNode | None) -> set[str] | None:
             return None
         heads |= found
     return heads
+
+
+def _list_depth(gtype: GraphQLOutputType) -> int:
+    """How many lists wrap a type: each is one `@` in a Flatten path."""
+    depth = 0
+    while True:
+        if isinstance(gtype, GraphQLNonNull):
+            gtype = gtype.of_type
+        elif isinstance(gtype, GraphQLList):
+            depth += 1
+            gtype = gtype.of_type
+        else:
+            return depth

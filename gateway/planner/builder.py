@@ -117,18 +117,15 @@ class QueryPlanner:
         self,
         supergraph: Supergraph,
         *,
-        entity_fetched: frozenset[tuple[str, str]] = frozenset(),
         max_effort: int = 200_000,
     ) -> None:
-        """`entity_fetched`: fields always fetched through an entity fetch of their own, even
-        where the subgraph at hand could resolve them in passing. `max_effort`: field
-        placements (trial ones included) one plan may take before it is refused."""
+        """`max_effort`: field placements (trial ones included) one plan may take before it
+        is refused."""
         self.max_effort = max_effort
         self.sg = supergraph
         self.schema = supergraph.schema
         self.qg = QueryGraph(supergraph)  # built once: every plan of this supergraph asks it
         self._graph_order = list(supergraph.subgraphs)
-        self.entity_fetched = entity_fetched
         self._labels: frozenset[str] | None = None
 
     # ---- entry point -----------------------------------------------------------
@@ -476,9 +473,7 @@ class QueryPlanner:
             )
         )
         contextual = jf.context_arguments if jf is not None and g in graphs else ()
-        own_fetch = (
-            requires is not None or bool(contextual) or (parent_type, w.name) in self.entity_fetched
-        )
+        own_fetch = requires is not None or bool(contextual)
         local = (g in graphs and (not own_fetch or at_entity_level)) or provided_sub is not False
         if (
             local
@@ -1099,7 +1094,6 @@ class QueryPlanner:
             deps,
             lambda step: self._fetch_node(step, operation, variable_types, kind),
             self._effective_condition,
-            self._splits_entities,
         )
         return lay_out(topological(deps), deps, nodes.__getitem__)
 
@@ -1117,14 +1111,6 @@ class QueryPlanner:
         own = g.condition or ()
         parent = (g.parent.condition or ()) if g.parent is not None else ()
         return tuple(term for term in own if term not in parent)
-
-    def _splits_entities(self, node: FetchNode) -> bool:
-        """Entity fields contributed per shard are merged per path; keep such fetches apart."""
-        return any(
-            (t, name) in self.entity_fetched
-            for t, fields in node.entity_fields.items()
-            for _, name, _ in fields
-        )
 
     def _fetch_node(
         self, g: FetchStep, operation: Operation, variable_types: dict[str, str], kind: str

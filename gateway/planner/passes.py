@@ -35,7 +35,6 @@ def merge_twin_fetches(
     deps: dict[FetchStep, set[FetchStep]],
     fetch_of: Callable[[FetchStep], FetchNode],
     condition_of: Callable[[FetchStep], Condition],
-    keep_apart: Callable[[FetchNode], bool],
 ) -> dict[FetchStep, PlanNode]:
     """Plan nodes of the steps, in dependency order; an entity fetch identical to an earlier
     one (same subgraph, selection, inputs, condition and dependencies) joins it as one more
@@ -56,7 +55,7 @@ def merge_twin_fetches(
             frozenset(d.id for d in deps[step]),
         )
         twin = twins.get(twin_key)
-        if twin is not None and not keep_apart(fetch):
+        if twin is not None:
             kept, flatten = twin
             flatten.more_paths += (step.path,)
             # the objects at the new path may be of other runtime types: the one fetch
