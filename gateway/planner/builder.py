@@ -430,7 +430,7 @@ class QueryPlanner:
         elif w is not self._placing:  # not the same field again, after an entity jump
             # the conditions of the fragments it sits in go to the subgraph too (see
             # `_condition_directives`); entity jumps on its way keep their keys unconditional
-            self._wrap = _condition_directives(w, saved)
+            self._wrap = _condition_directives(w)
             self._placing = w
             self._condition = w.condition
         group.used_under(self._condition)
@@ -1175,9 +1175,10 @@ def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
 
 
-def _condition_directives(w: Want, enclosing: Condition) -> list[DirectiveNode]:
-    """`@skip`/`@include` for the terms of the want's condition that neither the field's own
-    directives nor the enclosing field's condition already express."""
+def _condition_directives(w: Want) -> list[DirectiveNode]:
+    """`@skip`/`@include` for the terms of the want's condition that its own directives do
+    not express. The enclosing field's condition is not taken for granted: another selection
+    of that field without it may have merged with it in the subgraph operation."""
     own = {
         (arg.value.name.value, d.name.value == "include")
         for d in w.directives
@@ -1195,7 +1196,7 @@ def _condition_directives(w: Want, enclosing: Condition) -> list[DirectiveNode]:
             ),
         )
         for name, include in w.condition
-        if (name, include) not in own and (name, include) not in enclosing
+        if (name, include) not in own
     ]
 
 

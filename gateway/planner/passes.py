@@ -50,7 +50,7 @@ def merge_twin_fetches(
         twin_key = (
             fetch.graph,
             step.selection.print(),
-            tuple(i.printed for i in fetch.inputs),
+            tuple((i.printed, i.fields) for i in fetch.inputs),
             condition,
             frozenset(d.id for d in deps[step]),
         )
