@@ -1086,6 +1086,7 @@ class QueryPlanner:
                 step.selection,
                 "_Entity" if step.is_entity else operation.root_type,
                 self._printed_field_type,
+                self._is_composite,
                 self._renames,
                 self._fresh_alias,
             )
@@ -1102,6 +1103,10 @@ class QueryPlanner:
             return str(self.qg.field_type(type_name, field_name))
         except KeyError:
             return None
+
+    def _is_composite(self, type_name: str) -> bool:
+        model = self.sg.types.get(type_name)
+        return model is not None and model.kind in ("OBJECT", *_ABSTRACT)
 
     def _fresh_alias(self, key: str) -> str:
         return f"_gg{next(self._aliases)}_{key}"

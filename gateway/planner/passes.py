@@ -87,13 +87,15 @@ def guarded(node: PlanNode, condition: Condition) -> PlanNode:
 class _Occurrence:
     field: FieldSel
     owner: SelectionSet  # the selection (the object's, or one of its fragments) holding it
-    variant: tuple[str, str]  # (name and arguments, type where it sits)
+    variant: tuple[str, str]  # (name and arguments, response shape)
+    field_type: str  # its type where it sits, as printed (its selection's parent type)
 
 
 def alias_conflicts(
     selection: SelectionSet,
     parent_type: str,
     type_of: Callable[[str, str], str | None],
+    is_composite: Callable[[str], bool],
     renames: dict[str, str],
     fresh: Callable[[str], str],
 ) -> None:
@@ -108,9 +110,10 @@ def alias_conflicts(
             if isinstance(item, FragmentSel):
                 gather(item.sub, item.type_condition or type_name)
             elif item.name != "__typename":
-                variant = (item.signature(), type_of(type_name, item.name) or "")
+                printed = type_of(type_name, item.name) or ""
+                variant = (item.signature(), _shape(printed, is_composite))
                 occurrences.setdefault(item.response_key, []).append(
-                    _Occurrence(item, sel, variant)
+                    _Occurrence(item, sel, variant, printed)
                 )
 
     gather(selection, parent_type)
@@ -138,7 +141,16 @@ def alias_conflicts(
     for found in occurrences.values():
         for o in found:
             if o.field.sub is not None:
-                alias_conflicts(o.field.sub, _named(o.variant[1]), type_of, renames, fresh)
+                alias_conflicts(
+                    o.field.sub, _named(o.field_type), type_of, is_composite, renames, fresh
+                )
+
+
+def _shape(printed: str, is_composite: Callable[[str], bool]) -> str:
+    """What GraphQL's SameResponseShape compares: lists and non-null wrappers, and the type
+    itself only for leaves (objects of different types merge field by field)."""
+    named = _named(printed)
+    return printed.replace(named, "{}") if named and is_composite(named) else printed
 
 
 def _named(type_text: str) -> str:
