@@ -23,10 +23,7 @@ from graphql import (
     FieldNode,
     GraphQLField,
     GraphQLInterfaceType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     get_named_type,
     value_from_ast_untyped,
@@ -36,6 +33,7 @@ from graphql.pyutils import Undefined
 from gateway.config import GatewayConfig, MergeRule, PartitionConfig
 from gateway.executor import ExecutionContext
 from gateway.planner.fetch_graph import parallel, sequence
+from gateway.planner.graph import list_depth
 from gateway.planner.plan import (
     ConditionNode,
     EntityInput,
@@ -292,7 +290,7 @@ class PartitionRouter:
                 walk(
                     item.sub,
                     get_named_type(fdef.type).name,
-                    inner + (data_key,) + ("@",) * _list_depth(fdef.type),
+                    inner + (data_key,) + ("@",) * list_depth(fdef.type),
                     False,
                 )
 
@@ -851,16 +849,3 @@ def _path_heads(node: PlanNode | None) -> set[str] | None:
             return None
         heads |= found
     return heads
-
-
-def _list_depth(gtype: GraphQLOutputType) -> int:
-    """How many lists wrap a type: each is one `@` in a Flatten path."""
-    depth = 0
-    while True:
-        if isinstance(gtype, GraphQLNonNull):
-            gtype = gtype.of_type
-        elif isinstance(gtype, GraphQLList):
-            depth += 1
-            gtype = gtype.of_type
-        else:
-            return depth

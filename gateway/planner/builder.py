@@ -19,8 +19,6 @@ from graphql import (
     ArgumentNode,
     DirectiveNode,
     FieldNode,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLOutputType,
     InlineFragmentNode,
     NameNode,
@@ -41,7 +39,7 @@ from gateway.planner.fetch_graph import (
     lay_out,
     topological,
 )
-from gateway.planner.graph import QueryGraph
+from gateway.planner.graph import QueryGraph, list_depth
 from gateway.planner.operation import (
     Condition,
     Operation,
@@ -96,18 +94,6 @@ class Anchor:
     type_name: str
     path: tuple[str, ...]
     selection: SelectionSet
-
-
-def _list_depth(t: GraphQLOutputType) -> int:
-    depth = 0
-    while True:
-        if isinstance(t, GraphQLNonNull):
-            t = t.of_type
-        elif isinstance(t, GraphQLList):
-            depth += 1
-            t = t.of_type
-        else:
-            return depth
 
 
 class QueryPlanner:
@@ -250,6 +236,16 @@ class QueryPlanner:
 
     def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:
         """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot)."""
+
+        def place() -> None:
+            group = self._new_group(graph, (), None, False)
+            self._plan_field(group, root_type, w, (), group.selection, None, 0)
+
+        return self._trial(place, isolated=False)
+
+    def _trial(self, place: Callable[[], None], isolated: bool) -> float:
+        """Run a placement on scratch state and count the fetches it made (inf: it cannot be
+        planned); the plan being built is left as it was. `isolated` trials nest no others."""
         saved = (
             self._groups,
             self._ids,
@@ -258,12 +254,14 @@ class QueryPlanner:
             self._condition,
             self._ancestry,
             self._requirers,
+            self._needed,
+            self._in_trial,
         )
         self._groups, self._ids, self._opening = [], count(), set()
         self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
+        self._needed, self._in_trial = ({}, True) if isolated else (self._needed, self._in_trial)
         try:
-            group = self._new_group(graph, (), None, False)
-            self._plan_field(group, root_type, w, (), group.selection, None, 0)
+            place()
             return float(len(self._groups))
         except PlanningLimitError:
             raise
@@ -278,6 +276,8 @@ class QueryPlanner:
                 self._condition,
                 self._ancestry,
                 self._requirers,
+                self._needed,
+                self._in_trial,
             ) = saved
 
     def _plan_mutation(
@@ -533,7 +533,7 @@ class QueryPlanner:
                 assert sub is not None  # added as a composite field
                 # entity fetches below find this field under the key it has after renaming
                 data_key = self._renames.get(fs.response_key, fs.response_key)
-                sub_path = path + (data_key,) + ("@",) * _list_depth(ftype)
+                sub_path = path + (data_key,) + ("@",) * list_depth(ftype)
                 if provided_sub is not False:
                     sub_provided = provided_sub
                 else:
@@ -647,21 +647,8 @@ class QueryPlanner:
     def _trial_field(self, graph: str, via: str | None, parent_type: str, w: Want) -> float:
         """How many fetches a field of an entity needs when planned in `graph` (or, with `via`,
         through an entity fetch to that subgraph from `graph`); inf when it cannot be."""
-        saved = (
-            self._groups,
-            self._ids,
-            self._opening,
-            self._renames,
-            self._condition,
-            self._ancestry,
-            self._requirers,
-            self._needed,
-            self._in_trial,
-        )
-        self._groups, self._ids, self._opening = [], count(), set()
-        self._renames, self._ancestry, self._requirers = dict(self._renames), [], []
-        self._needed, self._in_trial = {}, True
-        try:
+
+        def place() -> None:
             start = self._new_group(graph, (), None, True)
             start.inputs[parent_type] = StepInput({parent_type}, None, start, start.selection)
             if via is None:
@@ -671,23 +658,8 @@ class QueryPlanner:
                     start, via, parent_type, parent_type, None, (), start.selection, 0
                 )
                 self._plan_field(child, parent_type, w, (), ctarget, None, 1)
-            return float(len(self._groups))
-        except PlanningLimitError:
-            raise
-        except PlanningError:
-            return float("inf")
-        finally:
-            (
-                self._groups,
-                self._ids,
-                self._opening,
-                self._renames,
-                self._condition,
-                self._ancestry,
-                self._requirers,
-                self._needed,
-                self._in_trial,
-            ) = saved
+
+        return self._trial(place, isolated=True)
 
     def _jump_through_parent_entity(
         self, group: FetchStep, parent_type: str, w: Want, path: tuple[str, ...], depth: int
@@ -1062,7 +1034,7 @@ class QueryPlanner:
             if sel.selection_set is not None:
                 ftype = self._field_type(parent_type, name)
                 assert fs.sub is not None  # added as a composite field
-                sub_path = path + (fs.response_key,) + ("@",) * _list_depth(ftype)
+                sub_path = path + (fs.response_key,) + ("@",) * list_depth(ftype)
                 sub_reps, t2 = self._ensure(
                     owner, get_named_type(ftype).name, sel.selection_set, sub_path, fs.sub, depth
                 )

@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from graphql import FieldNode, GraphQLOutputType, GraphQLSchema, SelectionSetNode
+from graphql import (
+    FieldNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    GraphQLSchema,
+    SelectionSetNode,
+)
 
 from schema.supergraph import JoinField, Supergraph, TypeModel
 
@@ -159,3 +166,16 @@ class QueryGraph:
             if interfaces:
                 out[name] = tuple(i.name for i in interfaces)
         return out
+
+
+def list_depth(gtype: GraphQLOutputType) -> int:
+    """How many lists wrap a type: each is one `@` segment of a Flatten path below it."""
+    depth = 0
+    while True:
+        if isinstance(gtype, GraphQLNonNull):
+            gtype = gtype.of_type
+        elif isinstance(gtype, GraphQLList):
+            depth += 1
+            gtype = gtype.of_type
+        else:
+            return depth
