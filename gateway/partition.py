@@ -94,6 +94,17 @@ class _Refused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class _Cut:
+    """A contributed field cut from a fetch: where it was, on which type, and the response
+    keys under which the fetch now reads the entity's key fields there."""
+
+    inner: tuple[str, ...]
+    type_name: str
+    field: FieldSel
+    keys: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class ArgumentPath:
     """An argument that names a partition: `input.provinceCode` is read from argument
     `input` (`head`), then its field `provinceCode` (`rest`)."""
@@ -241,11 +252,11 @@ class PartitionRouter:
         merge rules' sort fields are added under their internal alias."""
         moved: list[PlanNode] = []
         # the fields cut at one object go together: one fetch to every shard, not one each
-        at: dict[tuple[tuple[str, ...], str], list[FieldSel]] = {}
-        for inner, type_name, field_sel in self._cut_contributed(fetch):
-            at.setdefault((inner, type_name), []).append(field_sel)
-        for (inner, type_name), fields in at.items():
-            contributed = self._contribution_fetch(fetch, type_name, fields, len(moved))
+        at: dict[tuple[tuple[str, ...], str], list[_Cut]] = {}
+        for cut in self._cut_contributed(fetch):
+            at.setdefault((cut.inner, cut.type_name), []).append(cut)
+        for (inner, type_name), cuts in at.items():
+            contributed = self._contribution_fetch(fetch, type_name, cuts, len(moved))
             self._add_sort_fields(contributed)
             contributed.render()
             entity_paths = [path + inner for path in paths]
@@ -255,10 +266,10 @@ class PartitionRouter:
         after = parallel(moved)
         return node if after is None else (sequence([node, after]) or node)
 
-    def _cut_contributed(self, fetch: FetchNode) -> list[tuple[tuple[str, ...], str, FieldSel]]:
+    def _cut_contributed(self, fetch: FetchNode) -> list[_Cut]:
         """Take contributed fields out of a fetch (its own entity level excepted), leaving the
         entity's key in their place; returns where each was, on which type, and the field."""
-        cut: list[tuple[tuple[str, ...], str, FieldSel]] = []
+        cut: list[_Cut] = []
         if not self._contributed:
             return cut
 
@@ -274,9 +285,11 @@ class PartitionRouter:
                     if key_fields is not None:
                         del selection.items[key]
                         selection.add_field("__typename", None, internal=True)
-                        for name in key_fields:
-                            selection.add_field(name, None, internal=True)
-                        cut.append((inner, type_name, item))
+                        keys = {  # a client field may hold a key field's name: read the alias
+                            name: selection.add_field(name, None, internal=True).response_key
+                            for name in key_fields
+                        }
+                        cut.append(_Cut(inner, type_name, item, keys))
                         continue
                 if item.sub is None:
                     continue
@@ -315,16 +328,17 @@ class PartitionRouter:
         return names
 
     def _contribution_fetch(
-        self, fetch: FetchNode, type_name: str, fields: list[FieldSel], n: int
+        self, fetch: FetchNode, type_name: str, cuts: list[_Cut], n: int
     ) -> FetchNode:
         """The entity fetch, to every shard, of contributed fields cut from `fetch`."""
-        key_fields = self._flat_key(type_name) or []
+        keys = cuts[0].keys
+        key_fields = list(keys)
         selection = SelectionSet()
         fragment = selection.fragment(type_name)
-        for field_sel in fields:
-            fragment.items[field_sel.response_key] = field_sel
+        for cut in cuts:
+            fragment.items[cut.field.response_key] = cut.field
         runtime = frozenset(self.supergraph.possible_types(type_name)) | {type_name}
-        reps = tuple(RepField(name, name) for name in key_fields)
+        reps = tuple(RepField(name, keys[name]) for name in key_fields)
         printed = (
             f"... on {type_name} {{\n  __typename\n"
             + "".join(f"  {name}\n" for name in key_fields)
@@ -342,7 +356,7 @@ class PartitionRouter:
                     typename=None,
                     fields=reps,
                     printed=printed,
-                    flat=tuple((name, name) for name in key_fields),
+                    flat=tuple((name, keys[name]) for name in key_fields),
                     key_names=tuple(key_fields),
                 ),
             ),
