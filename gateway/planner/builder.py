@@ -810,28 +810,26 @@ class QueryPlanner:
                 self._opening.discard(opening)
             child.depends |= touched
             entry = child.inputs[type_cond] = StepInput(
-                {runtime_type}, typename, group, target, list(fields), tuple(f.name for f in fields)
+                {runtime_type},
+                typename,
+                group,
+                target,
+                list(fields),
+                tuple(f.name for f in fields),
+                key,
             )
-        elif entry.source_target is not target and not self._has_key(target, runtime_type):
-            # another runtime type reaches the same fetch from another fragment: it needs the
-            # key too
-            first = self.sg.types[type_cond].resolvable_keys_in(graph)[0].key
-            assert first is not None  # resolvable keys have a field set
+        elif (
+            entry.source_target is not target
+            and entry.key is not None
+            and not _holds_key(target, entry.key)
+        ):
+            # the same fetch reached from another fragment (another branch, another runtime
+            # type): the objects there need the key the representations are built from too
             target.add_field("__typename", None, internal=True)
-            _, touched = self._ensure(group, runtime_type, first, path, target, depth + 1)
+            _, touched = self._ensure(group, runtime_type, entry.key, path, target, depth + 1)
             child.depends |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
-
-    def _has_key(self, target: SelectionSet, runtime_type: str) -> bool:
-        """Does this selection already fetch `__typename` and some key's top-level fields?"""
-        return "__typename" in target.items and any(
-            all(
-                isinstance(s, FieldNode) and s.name.value in target.items for s in jt.key.selections
-            )
-            for jt in self.sg.types[runtime_type].join_types
-            if jt.key is not None
-        )
 
     def _entity_jump_for_interface_object(
         self,
@@ -1175,6 +1173,13 @@ def _condition_directives(w: Want) -> list[DirectiveNode]:
         for name, include in w.condition
         if (name, include) not in own
     ]
+
+
+def _holds_key(target: SelectionSet, key: SelectionSetNode) -> bool:
+    """Does this selection already fetch `__typename` and the key's top-level fields?"""
+    return "__typename" in target.items and all(
+        isinstance(s, FieldNode) and s.name.value in target.items for s in key.selections
+    )
 
 
 def _key_mentions(key: SelectionSetNode, field_name: str) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from graphql import SelectionSetNode
+
 from gateway.planner.operation import Condition
 from gateway.planner.plan import ParallelNode, PlanNode, RepField, SequenceNode
 from gateway.planner.selection import FieldSel, SelectionSet
@@ -66,6 +68,7 @@ class StepInput:
     source_target: SelectionSet
     fields: list[RepSource] = field(default_factory=list)
     key_names: tuple[str, ...] = ()  # key fields: an object whose key is null is not fetched
+    key: SelectionSetNode | None = None  # the @key the representations are built from
 
 
 class FetchStep:
