@@ -12,6 +12,33 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request, as the gateway verified it (a token or an API key), or anonymous.
+
+    `kind` is "anonymous" or the verified role ("citizen", "enterprise", "officer", "national",
+    "auditor", "aggregator"); `client_id` names the API key of an aggregator; `scopes` decide
+    `@requiresScopes`; `purpose` is a stated purpose the gateway found on its allow-list.
+    """
+
+    kind: str = "anonymous"
+    subject: str | None = None
+    client_id: str | None = None
+    province: str | None = None
+    stages: tuple[str, ...] = ()
+    purpose: str | None = None
+    scopes: frozenset[str] = frozenset()
+    # the caller may only run operations from the trusted-documents list
+    trusted_documents_only: bool = False
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+
+ANONYMOUS = Caller()
+
+
 @dataclass(slots=True)
 class GraphQLRequest:
     """The GraphQL-over-HTTP request parameters and what the engine needs of HTTP."""
@@ -28,6 +55,8 @@ class GraphQLRequest:
     # names the request in the gateway's log and in an INTERNAL_SERVER_ERROR (the HTTP layer
     # passes the client's `x-request-id` or a new one; the engine makes one up when it is None)
     request_id: str | None = None
+    # who sent it (set by the HTTP layer after authentication)
+    caller: Caller = ANONYMOUS
 
 
 @dataclass(slots=True)
