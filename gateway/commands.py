@@ -7,18 +7,23 @@ Heavy imports (uvicorn, the engine) happen inside the command so that `govgraph
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import importlib.util
+import json
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.config import GatewayConfig
-    from gateway.exchange import Engine
+    from gateway.engine import Gateway
     from gateway.server import GraphQLApp
 
 PROG = "govgraph gateway"
@@ -54,25 +59,36 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.set_defaults(func=run_gateway)
 
 
-def run_gateway(args: argparse.Namespace) -> int:
-    """Exit 2 with one clear line when the configuration or the supergraph is unusable."""
+@dataclass(slots=True)
+class Loaded:
+    """A configuration and a supergraph that were both checked, and the engine built on them."""
+
+    config: GatewayConfig
+    config_path: str | None
+    source: str
+    sdl: str
+    engine: Gateway
+
+
+def load_gateway(args: argparse.Namespace) -> Loaded | str:
+    """Read, check and build everything `govgraph gateway` serves; a message when unusable."""
     from gateway.config import ConfigError, load_config
 
     config_path = args.config or os.environ.get("GOVGRAPH_CONFIG") or None
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        return _fail(str(exc))
-    if args.host:
+        return str(exc)
+    if getattr(args, "host", None):
         config.host = args.host
-    if args.port is not None:
+    if getattr(args, "port", None) is not None:
         config.port = args.port
-    if args.workers is not None:
+    if getattr(args, "workers", None) is not None:
         config.workers = args.workers
     if not 0 <= config.port <= 65535:
-        return _fail(f"port {config.port} is outside 0-65535")
+        return f"port {config.port} is outside 0-65535"
     if config.workers < 1:
-        return _fail(f"--workers must be at least 1, got {config.workers}")
+        return f"--workers must be at least 1, got {config.workers}"
     source = args.supergraph or os.environ.get("GOVGRAPH_SUPERGRAPH")
     if not source and config.supergraph:
         source = (
@@ -81,7 +97,7 @@ def run_gateway(args: argparse.Namespace) -> int:
             else config.supergraph
         )
     if not source:
-        return _fail(
+        return (
             "no supergraph given: pass --supergraph PATH|URL, set GOVGRAPH_SUPERGRAPH "
             "or gateway.supergraph in the configuration file"
         )
@@ -93,11 +109,64 @@ def run_gateway(args: argparse.Namespace) -> int:
     try:
         sdl = load_supergraph(source)
     except SupergraphError as exc:
-        return _fail(f"cannot load supergraph {source}: {exc}")
-    gateway = _build_engine(sdl, config, source)
-    if gateway is None:
-        return 2
+        return f"cannot load supergraph {source}: {exc}"
+    engine = _build_engine(sdl, config, source, config_path)
+    if isinstance(engine, str):
+        return engine
+    return Loaded(config, config_path, source, sdl, engine)
 
+
+def register_check(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate a configuration and a supergraph, print the effective configuration",
+        description="Load the configuration (file and GOVGRAPH_* environment) and the "
+        "supergraph exactly as `govgraph gateway` would, build the engine on them, and print "
+        "the effective configuration as JSON without serving. Exits 2 with one line naming "
+        "the file, key and value when something is wrong.",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="govgraph.toml to check (default: env GOVGRAPH_CONFIG)"
+    )
+    parser.add_argument(
+        "--supergraph",
+        metavar="PATH|URL",
+        help="supergraph to check (default: env GOVGRAPH_SUPERGRAPH, then gateway.supergraph)",
+    )
+    parser.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Print what `govgraph gateway` would run with, or why it would refuse to start."""
+    loaded = load_gateway(args)
+    if isinstance(loaded, str):
+        print(f"govgraph check: {loaded}", file=sys.stderr)
+        return 2
+    upstream = loaded.engine.upstream
+    urls = {upstream.names[enum]: url for enum, url in upstream.urls.items()}
+    print(
+        f"govgraph check: configuration {loaded.config_path or '(defaults)'} and supergraph "
+        f"{loaded.source} are valid",
+        file=sys.stderr,
+    )
+    effective = {
+        **dataclasses.asdict(loaded.config),
+        "supergraph_hash": loaded.engine.supergraph_hash,
+        "subgraph_urls_in_effect": urls,
+    }
+    print(json.dumps(effective, indent=2, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    """Exit 2 with one clear line when the configuration or the supergraph is unusable."""
+    loaded = load_gateway(args)
+    if isinstance(loaded, str):
+        return _fail(loaded)
+    config = loaded.config
+    refused = _port_refused(config.host, config.port)
+    if refused:
+        return _fail(refused)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(
         f"{PROG}: serving http://{config.host}:{config.port}/graphql "
@@ -107,20 +176,45 @@ def run_gateway(args: argparse.Namespace) -> int:
     if config.workers == 1:
         from gateway.server import create_app
 
-        _serve(create_app(gateway, config), config, factory=False)
+        _serve(create_app(loaded.engine, config), config, factory=False)
         return 0
-    return _serve_workers(sdl, config, config_path)
+    return _serve_workers(loaded.sdl, config, loaded.config_path)
 
 
-def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Engine | None:
+def _port_refused(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, found before it says it serves there."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # as uvicorn binds: a port in TIME_WAIT is free, one with a listener is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            hint = " (another process listens there: choose another --port)"
+            return f"cannot listen on {host}:{port}: {reason.lower()}" + (
+                hint if exc.errno == errno.EADDRINUSE else ""
+            )
+    return None
+
+
+def _build_engine(
+    sdl: str, config: GatewayConfig, source: str, config_path: str | None
+) -> Gateway | str:
     """Construct the engine, which parses and validates the supergraph."""
+    from gateway.config import ConfigError
     from gateway.engine import Gateway
 
     try:
         return Gateway(sdl, config)
+    except ConfigError as exc:  # the configuration does not fit this supergraph
+        return f"{config_path or 'configuration'}: {exc}"
     except ValueError as exc:  # schema.supergraph.SupergraphError is a ValueError
-        _fail(f"cannot load supergraph {source}: {exc}")
-        return None
+        return f"cannot load supergraph {source}: {exc}"
 
 
 def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> int:

@@ -6,12 +6,24 @@ runs with nothing but a supergraph.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from gateway.config_reader import (
+    ConfigError,
+    Section,
+    http_url,
+    refuse_unknown,
+    seconds,
+    whole_number,
+)
+
+__all__ = ["ConfigError", "GatewayConfig", "MergeRule", "PartitionConfig", "load_config"]
 
 _T = TypeVar("_T")
 
@@ -21,10 +33,6 @@ CSRF_REQUIRED_HEADERS = (
     "apollo-require-preflight",
     "graphql-require-preflight",
 )
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,56 +132,70 @@ def load_config(
             raise ConfigError(f"configuration file {str(p)!r} does not exist")
         try:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"configuration file {str(p)!r} is not valid TOML: {exc}") from None
-    cfg = _from_mapping(raw)
+        except OSError as exc:
+            raise ConfigError(f"configuration file {str(p)!r} cannot be read: {exc}") from None
+    section = Section(raw)
+    try:
+        cfg = _from_mapping(section)
+        refuse_unknown(section)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}" if path is not None else str(exc)) from None
     _apply_env(cfg, env)
+    for name, partition in cfg.partitions.items():
+        if not partition.shards:
+            where = f"{path}: " if path is not None else ""
+            raise ConfigError(
+                f"{where}partitions.{name} lists no shards: map each partition key to its URL "
+                f"in [partitions.{name}.shards], or set GOVGRAPH_PARTITION_{name.upper()}_SHARDS"
+            )
     return cfg
 
 
-def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
+def _from_mapping(raw: Section) -> GatewayConfig:
     cfg = GatewayConfig()
-    gw = dict(raw.get("gateway", {}))
+    gw = raw.table("gateway")
     for name in ("host", "supergraph"):
         if name in gw:
-            setattr(cfg, name, _typed(f"gateway.{name}", gw[name], str))
-    for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
-        if name in gw:
-            setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("max_tokens", "max_expanded_selections", "max_depth", "max_planning_effort"):
+            setattr(cfg, name, _typed(gw.name(name), gw[name], str))
+    if "port" in gw:
+        cfg.port = whole_number("gateway.port", gw["port"], 0, 65535)
+    if "workers" in gw:
+        cfg.workers = whole_number("gateway.workers", gw["workers"], 1)
+    if "plan_cache_size" in gw:
+        cfg.plan_cache_size = whole_number("gateway.plan_cache_size", gw["plan_cache_size"], 0)
+    for name in (
+        "max_body_bytes",
+        "max_tokens",
+        "max_expanded_selections",
+        "max_depth",
+        "max_planning_effort",
+    ):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
     for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
     if "request_deadline_s" in gw:
-        cfg.request_deadline_s = _seconds("gateway.request_deadline_s", gw["request_deadline_s"])
+        cfg.request_deadline_s = seconds("gateway.request_deadline_s", gw["request_deadline_s"])
     if "propagate_headers" in gw:
-        headers = gw["propagate_headers"]
-        if not isinstance(headers, list) or not all(isinstance(h, str) for h in headers):
-            raise ConfigError("gateway.propagate_headers must be a list of header names")
-        cfg.propagate_headers = [h.lower() for h in headers]
+        cfg.propagate_headers = [h.lower() for h in _names("gateway.propagate_headers", gw)]
     if "override_labels" in gw:
-        labels = gw["override_labels"]
-        if not isinstance(labels, list) or not all(isinstance(x, str) and x for x in labels):
-            raise ConfigError("gateway.override_labels must be a list of label names")
-        cfg.override_labels = list(labels)
+        cfg.override_labels = _names("gateway.override_labels", gw)
     if "csrf_required_headers" in gw:
-        headers = gw["csrf_required_headers"]
-        if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):
-            raise ConfigError("gateway.csrf_required_headers must be a list of header names")
-        cfg.csrf_required_headers = [h.lower() for h in headers]
+        cfg.csrf_required_headers = [h.lower() for h in _names("gateway.csrf_required_headers", gw)]
 
-    for name, sub in dict(raw.get("subgraphs", {})).items():
-        if not isinstance(sub, Mapping):
-            raise ConfigError(f"[subgraphs.{name}] must be a table")
+    subgraphs = raw.table("subgraphs")
+    for name in subgraphs:
+        sub = subgraphs.table(name)
         if "url" in sub:
-            cfg.subgraph_urls[name] = _typed(f"subgraphs.{name}.url", sub["url"], str)
+            cfg.subgraph_urls[name] = http_url(sub.name("url"), sub["url"])
         if "timeout_s" in sub:
-            cfg.subgraph_timeouts[name] = _seconds(f"subgraphs.{name}.timeout_s", sub["timeout_s"])
-    upstream = dict(raw.get("upstream", {}))
+            cfg.subgraph_timeouts[name] = seconds(sub.name("timeout_s"), sub["timeout_s"])
+    upstream = raw.table("upstream")
     if "timeout_s" in upstream:
-        cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", upstream["timeout_s"])
+        cfg.subgraph_timeout_s = seconds("upstream.timeout_s", upstream["timeout_s"])
     if "deduplicate" in upstream:
         cfg.deduplicate_subgraph_requests = _typed(
             "upstream.deduplicate", upstream["deduplicate"], bool
@@ -184,73 +206,90 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             raise ConfigError(f'upstream.client must be "httptools" or "aiohttp", got {client!r}')
         cfg.upstream_client = client
 
-    for name, part in dict(raw.get("partitions", {})).items():
-        if not isinstance(part, Mapping):
-            raise ConfigError(f"[partitions.{name}] must be a table")
-        shards = part.get("shards", {})
-        if not isinstance(shards, Mapping) or not all(isinstance(v, str) for v in shards.values()):
-            raise ConfigError(f"partitions.{name}.shards must map partition keys to URLs")
-        pc = PartitionConfig(subgraph=name, shards={str(k): v for k, v in shards.items()})
+    partitions = raw.table("partitions")
+    for name in partitions:
+        part = partitions.table(name)
+        shards = part.table("shards")
+        pc = PartitionConfig(
+            subgraph=name, shards={str(k): http_url(shards.name(k), v) for k, v in shards.items()}
+        )
         if "shard_timeout_s" in part:
-            pc.shard_timeout_s = _seconds(
-                f"partitions.{name}.shard_timeout_s", part["shard_timeout_s"]
-            )
+            pc.shard_timeout_s = seconds(part.name("shard_timeout_s"), part["shard_timeout_s"])
         if "breaker_failures" in part:
-            pc.breaker_failures = _typed(
-                f"partitions.{name}.breaker_failures", part["breaker_failures"], int
+            pc.breaker_failures = whole_number(
+                part.name("breaker_failures"), part["breaker_failures"], 1
             )
         if "breaker_reset_s" in part:
-            pc.breaker_reset_s = _seconds(
-                f"partitions.{name}.breaker_reset_s", part["breaker_reset_s"]
-            )
-        routing = part.get("routing", {})
-        if not isinstance(routing, Mapping):
-            raise ConfigError(f"[partitions.{name}.routing] must be a table")
-        _read_partition_routing(pc, {**part, **routing}, f"partitions.{name}.routing")
+            pc.breaker_reset_s = seconds(part.name("breaker_reset_s"), part["breaker_reset_s"])
+        # routing keys may also sit directly in [partitions.<name>]
+        routing = part.table("routing")
+        for source in (part, routing):
+            _read_partition_routing(pc, source)
         cfg.partitions[name] = pc
     return cfg
 
 
-def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where: str) -> None:
+def _names(name: str, table: Section) -> list[str]:
+    values = table[name.rpartition(".")[2]]
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ConfigError(f"{name} must be a list of names, got {values!r}")
+    return list(values)
+
+
+def _read_partition_routing(pc: PartitionConfig, part: Section) -> None:
     template = part.get("shard_url_template")
     if template is not None:
         keys = part.get("keys")
+        where = part.name("shard_url_template")
         if not isinstance(template, str) or "{key}" not in template:
-            raise ConfigError(f"{where}.shard_url_template must be a string containing {{key}}")
+            raise ConfigError(f"{where} must be a string containing {{key}}, got {template!r}")
+        http_url(where, template.replace("{key}", "0"))
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise ConfigError(f"{where}.keys must list the partition keys the template serves")
+            raise ConfigError(
+                f"{part.name('keys')} must list the partition keys the template serves, "
+                f"got {keys!r}"
+            )
         for key in keys:
             pc.shards.setdefault(key, template.replace("{key}", key))
     if "key_field" in part:
-        pc.key_field = _typed(f"{where}.key_field", part["key_field"], str)
-    for type_name, fname in dict(part.get("entity_key_fields", {})).items():
-        pc.entity_key_fields[type_name] = _typed(
-            f"{where}.entity_key_fields.{type_name}", fname, str
-        )
-    for arg, kind in dict(part.get("arguments", {})).items():
+        pc.key_field = _typed(part.name("key_field"), part["key_field"], str)
+    fields = part.table("entity_key_fields")
+    for type_name, fname in fields.items():
+        pc.entity_key_fields[type_name] = _typed(fields.name(type_name), fname, str)
+    arguments = part.table("arguments")
+    for arg, kind in arguments.items():
         if kind not in ("key", "prefix"):
-            raise ConfigError(f'{where}.arguments.{arg} must be "key" or "prefix", got {kind!r}')
+            raise ConfigError(f'{arguments.name(arg)} must be "key" or "prefix", got {kind!r}')
         pc.arguments[arg] = kind
     if "prefix_length" in part:
-        pc.prefix_length = _typed(f"{where}.prefix_length", part["prefix_length"], int)
+        pc.prefix_length = whole_number(part.name("prefix_length"), part["prefix_length"], 0)
     if "key_suffix" in part:
-        pc.key_suffix = _typed(f"{where}.key_suffix", part["key_suffix"], str)
-    contributed = part.get("contributed", [])
-    if not isinstance(contributed, list) or not all(
-        isinstance(c, str) and "." in c for c in contributed
-    ):
-        raise ConfigError(f'{where}.contributed must list "Type.field" coordinates')
-    pc.contributed = list(contributed)
-    for coordinate, rule in dict(part.get("merge", {})).items():
-        if "." not in coordinate or not isinstance(rule, Mapping):
-            raise ConfigError(f'{where}.merge keys are "Type.field" tables, got {coordinate!r}')
+        pc.key_suffix = _typed(part.name("key_suffix"), part["key_suffix"], str)
+    if "contributed" in part:
+        contributed = part["contributed"]
+        if not isinstance(contributed, list) or not all(
+            isinstance(c, str) and "." in c for c in contributed
+        ):
+            raise ConfigError(
+                f'{part.name("contributed")} must list "Type.field" coordinates, '
+                f"got {contributed!r}"
+            )
+        pc.contributed.extend(contributed)
+    merge = part.table("merge")
+    for coordinate in merge:
+        rule = merge.table(coordinate) if isinstance(merge[coordinate], Section) else None
+        where = merge.name(f'"{coordinate}"')
+        if "." not in coordinate or rule is None:
+            raise ConfigError(f'{where} must be a "Type.field" table, got {merge[coordinate]!r}')
         order = rule.get("order", "asc")
         if order not in ("asc", "desc"):
-            raise ConfigError(f'{where}.merge."{coordinate}".order must be "asc" or "desc"')
+            raise ConfigError(f'{where}.order must be "asc" or "desc", got {order!r}')
+        sort = rule.get("sort")
+        limit = rule.get("limit")
         pc.merge[coordinate] = MergeRule(
-            sort=rule.get("sort"),
+            sort=None if sort is None else _typed(f"{where}.sort", sort, str),
             descending=order == "desc",
-            limit_argument=rule.get("limit"),
+            limit_argument=None if limit is None else _typed(f"{where}.limit", limit, str),
         )
 
 
@@ -260,7 +299,7 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         if key.startswith("GOVGRAPH_SUBGRAPH_") and key.endswith("_URL"):
             name = key[len("GOVGRAPH_SUBGRAPH_") : -len("_URL")].lower()
             if name:
-                cfg.subgraph_urls[name] = value
+                cfg.subgraph_urls[name] = http_url(key, value)
     for key, value in env.items():
         # GOVGRAPH_PARTITION_<NAME>_SHARDS="110000=http://…,120000=http://…" replaces a shard map;
         # GOVGRAPH_PARTITION_<NAME>_SHARD_URL_TEMPLATE="http://host:port/shards/{key}/graphql"
@@ -283,6 +322,7 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
                             f"[partitions.{name}] shards or GOVGRAPH_PARTITION_"
                             f"{name.upper()}_SHARDS"
                         )
+                    http_url(key, value.replace("{key}", "0"))
                     partition.shards = {k: value.replace("{key}", k) for k in partition.shards}
                 break
     if "GOVGRAPH_SUBGRAPH_TIMEOUT_S" in env:
@@ -307,7 +347,7 @@ def _shard_list(name: str, value: str) -> dict[str, str]:
         key, sep, url = item.strip().partition("=")
         if not sep or not key or not url:
             raise ConfigError(f"{name} must be a comma-separated list of KEY=URL, got {item!r}")
-        shards[key] = url
+        shards[key] = http_url(f"{name} ({key})", url)
     if not shards:
         raise ConfigError(f"{name} lists no shards")
     return shards
@@ -326,10 +366,25 @@ def _positive(name: str, value: Any) -> int:
 
 
 def _seconds(name: str, value: Any) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not seconds > 0:
-        raise ConfigError(f"{name} must be greater than zero, got {value!r}")
-    return seconds
+    return seconds(name, value)
+
+
+def check_subgraph_names(config: GatewayConfig, names: list[str]) -> None:
+    """Every `[subgraphs.<name>]` and `[partitions.<name>]` must name a subgraph of the supergraph.
+
+    `names` are the supergraph's subgraph names; a table naming none of them (a typo such as
+    `natoinal`) would otherwise be ignored while the real subgraph keeps its composed URL.
+    """
+    known = {n.lower(): n for n in names}
+    named = [("subgraphs", n) for n in config.subgraph_urls]
+    named += [("subgraphs", n) for n in config.subgraph_timeouts]
+    named += [("partitions", n) for n in config.partitions]
+    for table, name in named:
+        if name.lower() in known:
+            continue
+        match = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
+        hint = f"; did you mean [{table}.{known[match[0]]}]?" if match else ""
+        raise ConfigError(
+            f"[{table}.{name}] names no subgraph of the supergraph "
+            f"(its subgraphs: {', '.join(sorted(names))}){hint}"
+        )

@@ -34,7 +34,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from cache.memory import LRUCache
-from gateway.config import GatewayConfig
+from gateway.config import GatewayConfig, check_subgraph_names
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor
 from gateway.inflight import InFlight
@@ -106,6 +106,7 @@ class Gateway:
             self.schema = api_schema(self.supergraph.document, self.supergraph.prefixes)
         except (GraphQLError, TypeError) as exc:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
+        check_subgraph_names(config, [sub.name for sub in self.supergraph.subgraphs.values()])
         self.upstream = Upstream(self.supergraph, config)
         self.routers = self._partition_routers()
         # the planner knows nothing of partitions: routers adapt its finished plans

@@ -69,14 +69,27 @@ class AiohttpTransport:
                 return resp.status, raw
         except (self._aiohttp.ClientPayloadError, self._aiohttp.ClientResponseError) as exc:
             log.warning("bad response from %s: %s", url, exc)
-            raise TransportError(type(exc).__name__, bad_response=True) from None
+            raise TransportError(
+                "the subgraph sent a malformed response", bad_response=True
+            ) from None
+        except (self._aiohttp.InvalidURL, self._aiohttp.NonHttpUrlClientError):
+            log.warning("cannot send to %r: not a valid http(s) URL", url)
+            raise TransportError("the subgraph URL in effect is not a valid http(s) URL") from None
         except (self._aiohttp.ClientError, OSError) as exc:
             # aiohttp's messages name the host: keep them in the log, not in responses
             log.warning("cannot reach %s: %s", url, exc)
-            raise TransportError(type(exc).__name__) from None
+            raise TransportError(_reason(exc)) from None
 
     async def close(self) -> None:
         await self._session.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """A client-safe reason: the OS's words for an errno, else a plain phrase; never a host."""
+    errno_ = getattr(exc, "errno", None)
+    if isinstance(errno_, int) and errno_:
+        return f"cannot connect ({os.strerror(errno_)})"
+    return "the connection to the subgraph failed"
 
 
 class _Dropped(TransportError):

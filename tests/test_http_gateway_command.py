@@ -311,7 +311,7 @@ def test_malformed_config_file_exits_2(tmp_path: Path, supergraph: Path) -> None
     status, output = run_gateway_expecting_exit("--supergraph", str(supergraph),
                                                 "--config", str(config))
     assert status == 2
-    assert "gateway.port must be a int" in output
+    assert "govgraph.toml: gateway.port must be a whole number, got 'four thousand'" in output
 
 
 def test_help_documents_every_option() -> None:
