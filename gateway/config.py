@@ -56,7 +56,7 @@ class PartitionConfig:
     """
 
     subgraph: str
-    # partition key (e.g. "440000") -> shard URL
+    # partition key (e.g. "eu-west") -> shard URL
     shards: dict[str, str] = field(default_factory=dict)
     shard_timeout_s: float | None = None
     breaker_failures: int = 5
@@ -301,7 +301,7 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
             if name:
                 cfg.subgraph_urls[name] = http_url(key, value)
     for key, value in env.items():
-        # GOVGRAPH_PARTITION_<NAME>_SHARDS="110000=http://…,120000=http://…" replaces a shard map;
+        # GOVGRAPH_PARTITION_<NAME>_SHARDS="k1=http://…,k2=http://…" replaces a shard map;
         # GOVGRAPH_PARTITION_<NAME>_SHARD_URL_TEMPLATE="http://host:port/shards/{key}/graphql"
         # points every listed partition key at one server
         if not key.startswith("GOVGRAPH_PARTITION_"):

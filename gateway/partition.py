@@ -106,8 +106,8 @@ class _Cut:
 
 @dataclass(frozen=True, slots=True)
 class ArgumentPath:
-    """An argument that names a partition: `input.provinceCode` is read from argument
-    `input` (`head`), then its field `provinceCode` (`rest`)."""
+    """An argument that names a partition: `input.regionCode` is read from argument
+    `input` (`head`), then its field `regionCode` (`rest`)."""
 
     path: str
     head: str

@@ -25,7 +25,7 @@ from audit.live_stack import (
     post_graphql,
 )
 
-from gateway.stack import dump_toml
+from demo.stack import dump_toml
 
 SUPERGRAPH = PROJECT_DIR / "schema" / "supergraph.graphql"
 SEED_SCALE = "0.05"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from gateway.config import load_config
-from gateway.stack import Ports, write_gateway_config
+from demo.stack import Ports, write_gateway_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = "0.05"
@@ -228,21 +228,50 @@ def test_run_serves_the_subgraphs_and_exits_zero_on_sigterm(
 
 
 def test_run_stops_the_others_and_shows_the_output_of_a_part_that_fails_to_start(
-    seeded: Path, started: list[Running]
+    tmp_path: Path, started: list[Running]
 ) -> None:
     ports = _free_ports(3)
-    _, national, provincial = ports
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", national))
-        squatter.listen()
-        stack = Running(_govgraph("run", "--subgraphs-only"), _env(ports, seeded))
-        started.append(stack)
-        code = stack.wait_exit(STARTUP_S)
+    _, _, provincial = ports
+    empty = tmp_path / "no-data"  # nothing seeded: the national subgraph refuses to start
+    stack = Running(_govgraph("run", "--subgraphs-only"), _env(ports, empty))
+    started.append(stack)
+    code = stack.wait_exit(STARTUP_S)
 
     assert code != 0, stack.output
     assert "national exited during start-up" in stack.output
     assert "last output of national" in stack.output
+    assert "run `govgraph seed` first" in stack.output
     assert _wait_closed([provincial], 5) == []
+
+
+def test_run_names_a_port_in_use_in_words_before_starting_anything(
+    seeded: Path, started: list[Running]
+) -> None:
+    ports = _free_ports(3)
+    gateway, _, _ = ports
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", gateway))
+        squatter.listen()
+        stack = Running(_govgraph("run"), _env(ports, seeded))
+        started.append(stack)
+        code = stack.wait_exit(STARTUP_S)
+    assert code == 2, stack.output
+    assert stack.lines == [
+        f"govgraph run: port {gateway} for the gateway part is not free on 127.0.0.1 "
+        "(address already in use): choose another with --gateway-port or GOVGRAPH_GATEWAY_PORT"
+    ]
+
+
+def test_run_names_two_parts_given_the_same_port_without_a_repr(
+    seeded: Path, started: list[Running]
+) -> None:
+    port, national = _free_ports(2)
+    env = _env([port, national, port], seeded)
+    stack = Running(_govgraph("run"), env)
+    started.append(stack)
+    assert stack.wait_exit(STARTUP_S) == 2
+    assert "Ports(" not in stack.output
+    assert f"the gateway and the provincial part both have port {port}" in stack.output
 
 
 def test_make_run_seeds_serves_all_three_parts_and_stops_on_sigterm(

@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +41,9 @@ GATEWAY_EXAMPLE = (
     f'{{ serviceHalls(provinceCode: "{EXAMPLE_PROVINCE}") {{ name division {{ nameZh }} }} }}'
 )
 _CLI = [sys.executable, "-m", "gateway.cli"]
+# Shipped as package data, so `govgraph run` works from any directory.
+DEMO_CONFIG = Path(str(resources.files("demo") / "govgraph.toml"))
+DEMO_SUPERGRAPH = Path(str(resources.files("schema") / "supergraph.graphql"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,13 @@ class Ports:
     gateway: int
     national: int
     provincial: int
+
+
+# A part that dies is started again after RESTART_DELAY_S, doubling with each death in a
+# row up to RESTART_DELAY_MAX_S; a part that stayed up STABLE_S has its count forgiven.
+RESTART_DELAY_S = 1.0
+RESTART_DELAY_MAX_S = 30.0
+STABLE_S = 30.0
 
 
 @dataclass(slots=True)
@@ -59,6 +71,10 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     reader: threading.Thread | None = None
+    started_at: float = 0.0
+    # deaths in a row, and when the next start is due after the last one
+    deaths: int = 0
+    restart_at: float | None = None
 
     @property
     def running(self) -> bool:
@@ -105,13 +121,10 @@ class Stack:
         """Start `group` together and return once every member answers its health check."""
         for child in group:
             self._spawn(child)
+            self.children.append(child)
         # Readers start only after every fork: a child must not be forked while threads run.
         for child in group:
-            assert child.process is not None and child.process.stdout is not None
-            child.reader = threading.Thread(
-                target=self._relay, args=(child, child.process.stdout), daemon=True
-            )
-            child.reader.start()
+            self._read(child)
         deadline = time.monotonic() + self.startup_timeout_s
         pending = list(group)
         while pending and not self.stop_requested:
@@ -130,12 +143,30 @@ class Stack:
                 time.sleep(0.2)
 
     def supervise(self) -> None:
-        """Block until a stop is requested; raise if a child exits on its own meanwhile."""
+        """Block until a stop is requested, starting again any part that dies meanwhile."""
         while not self.stop_requested:
             time.sleep(0.2)
+            now = time.monotonic()
             for child in self.children:
-                if not child.running:
-                    raise StackError(self._death_notice(child, "unexpectedly"))
+                if child.running:
+                    if child.deaths and now - child.started_at > STABLE_S:
+                        child.deaths = 0
+                elif child.restart_at is None:
+                    child.deaths += 1
+                    delay = min(RESTART_DELAY_S * 2 ** (child.deaths - 1), RESTART_DELAY_MAX_S)
+                    child.restart_at = now + delay
+                    self.console.say(
+                        f"{child.name} exited unexpectedly ({_exit_reason(child.returncode)}); "
+                        f"restarting it in {delay:g} s "
+                        f"({child.deaths} exit{'s' if child.deaths > 1 else ''} in a row)"
+                    )
+                elif now >= child.restart_at and not self.stop_requested:
+                    child.restart_at = None
+                    child.tail.clear()
+                    # what is left of its process group (workers) goes before the new start
+                    self._signal(child, signal.SIGKILL)
+                    self._spawn(child)
+                    self._read(child)
 
     def stop(self) -> None:
         """SIGTERM every child (latest first), then SIGKILL whatever outlives the grace period."""
@@ -158,7 +189,6 @@ class Stack:
                 child.reader.join(timeout=2)
 
     def _spawn(self, child: Child) -> None:
-        self.console.say(f"starting {child.name}: govgraph {' '.join(child.argv[len(_CLI) :])}")
         child.process = subprocess.Popen(
             child.argv,
             stdin=subprocess.DEVNULL,
@@ -168,9 +198,20 @@ class Stack:
             # Own process group: a terminal's Ctrl-C reaches only us, and we stop the
             # children in order; the group lets us reach their workers as well.
             start_new_session=True,
-            preexec_fn=_DIE_WITH_PARENT,  # noqa: PLW1509 - no thread runs yet, see start()
+            preexec_fn=_DIE_WITH_PARENT,  # noqa: PLW1509 - a C call only, see _parent_death_signal
         )
-        self.children.append(child)
+        child.started_at = time.monotonic()
+        command = " ".join(child.argv[len(_CLI) :])
+        self.console.say(f"started {child.name} (pid {child.process.pid}): govgraph {command}")
+
+    def _read(self, child: Child) -> None:
+        assert child.process is not None and child.process.stdout is not None
+        if child.reader is not None:
+            child.reader.join(timeout=2)
+        child.reader = threading.Thread(
+            target=self._relay, args=(child, child.process.stdout), daemon=True
+        )
+        child.reader.start()
 
     def _relay(self, child: Child, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -201,8 +242,19 @@ class Stack:
             pass
 
 
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
 def _parent_death_signal() -> Callable[[], None] | None:
-    """Have the kernel SIGTERM a child if `govgraph run` itself is killed outright (Linux)."""
+    """Have the kernel SIGTERM a child if `govgraph run` itself is killed outright (Linux).
+
+    Python warns that a preexec_fn is unsafe once threads run, as reader threads do when a
+    part is restarted: this one makes a single ctypes call resolved in advance and takes no
+    Python-level lock (and glibc keeps malloc usable in a forked child).
+    """
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
@@ -305,6 +357,8 @@ def write_gateway_config(
         raise StackError(
             f"configuration file {str(config_path)!r} is not valid TOML: {exc}"
         ) from None
+    if supergraph is None and config_path == DEMO_CONFIG:
+        supergraph = DEMO_SUPERGRAPH
     if supergraph is None:
         named = base.get("gateway", {}).get("supergraph")
         if not named:
@@ -393,11 +447,45 @@ def banner(ports: Ports, *, with_gateway: bool) -> str:
     return "\n".join(lines)
 
 
+_PORT_OPTIONS = {
+    "gateway": "--gateway-port or GOVGRAPH_GATEWAY_PORT",
+    NATIONAL: "--national-port or GOVGRAPH_NATIONAL_PORT",
+    PROVINCIAL: "--provincial-port or GOVGRAPH_PROVINCIAL_PORT",
+}
+
+
+def port_clash(ports: Ports, *, with_gateway: bool) -> str | None:
+    """Why the parts cannot listen on `ports`, in words (the same port twice, or one in use)."""
+    named = {"gateway": ports.gateway} if with_gateway else {}
+    named.update({NATIONAL: ports.national, PROVINCIAL: ports.provincial})
+    seen: dict[int, str] = {}
+    for name, port in named.items():
+        if port in seen:
+            return (
+                f"the {seen[port]} and the {name} part both have port {port}: give each part "
+                f"its own port ({_PORT_OPTIONS[name]})"
+            )
+        seen[port] = name
+    for name, port in named.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError as exc:
+                return (
+                    f"port {port} for the {name} part is not free on {HOST} "
+                    f"({(exc.strerror or str(exc)).lower()}): choose another with "
+                    f"{_PORT_OPTIONS[name]}"
+                )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(sys.stdout)
     ports = Ports(args.gateway_port, args.national_port, args.provincial_port)
-    if len({ports.gateway, ports.national, ports.provincial}) < 3:
-        console.say(f"govgraph run: the three ports must differ, got {ports}")
+    clash = port_clash(ports, with_gateway=not args.subgraphs_only)
+    if clash:
+        console.say(f"govgraph run: {clash}")
         return 2
     stack = Stack(console, startup_timeout_s=args.startup_timeout, grace_s=args.grace_period)
     # Until the children are stopped, a signal only asks for the stop; it never interrupts it.
@@ -415,7 +503,7 @@ def _run_stack(stack: Stack, args: argparse.Namespace, ports: Ports) -> int:
         children = plan_subgraphs(ports, data_dir)
         if not args.subgraphs_only:
             config, supergraph = write_gateway_config(
-                Path(args.config),
+                Path(args.config) if args.config else DEMO_CONFIG,
                 data_dir,
                 ports,
                 Path(args.supergraph) if args.supergraph else None,
@@ -498,9 +586,10 @@ def register_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument(
         "--config",
-        default=os.environ.get("GOVGRAPH_CONFIG", "govgraph.toml"),
+        default=os.environ.get("GOVGRAPH_CONFIG"),
         metavar="PATH",
-        help="gateway configuration to start from (env GOVGRAPH_CONFIG, default govgraph.toml)",
+        help="gateway configuration to start from (env GOVGRAPH_CONFIG, default: the demo "
+        "configuration shipped with govgraph, with the supergraph shipped beside it)",
     )
     parser.add_argument(
         "--supergraph",
