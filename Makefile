@@ -10,9 +10,9 @@ PYTHON_DEPS := $(VENV)/.govgraph-installed
 # npm ci writes this file last; it is newer than the lock file after a good install.
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test supergraph bench clean conformance
+.PHONY: run test supergraph bench clean conformance lock
 
-$(PYTHON_DEPS): pyproject.toml
+$(PYTHON_DEPS): pyproject.toml requirements.lock
 	scripts/venv.sh $(VENV)
 	touch $@
 
@@ -35,6 +35,10 @@ CONFORMANCE_BUDGET_S ?= 2400
 conformance: $(PYTHON_DEPS) $(NODE_DEPS)
 	$(VENV)/bin/python -m tests.conformance.random run --schemas $(CONFORMANCE_SCHEMAS) \
 		--queries $(CONFORMANCE_QUERIES) --budget-s $(CONFORMANCE_BUDGET_S) </dev/null
+
+# pin every Python dependency again after a change in pyproject.toml (requirements.lock)
+lock: $(PYTHON_DEPS)
+	scripts/lock.sh
 
 supergraph: $(PYTHON_DEPS) $(NODE_DEPS)
 	scripts/supergraph.sh schema/supergraph.graphql

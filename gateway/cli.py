@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="govgraph",
         description="Federated GraphQL gateway and subgraphs for Internet Plus government "
         "services.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"govgraph {_version()}", help="print the version"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -47,8 +50,36 @@ def _register_unavailable(
     parser.set_defaults(func=fail)
 
 
+def _version() -> str:
+    try:
+        return version("govgraph")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
+def _check_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Name an unknown option or command before argparse asks for a missing COMMAND."""
+    choices: list[str] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            choices = sorted(action.choices)
+    listed = f"commands: {', '.join(choices)} (govgraph --help tells more)"
+    if not argv:
+        parser.error(f"no command given; {listed}")
+    first = argv[0]
+    if first.startswith("-"):
+        if first not in ("-h", "--help", "--version"):
+            parser.error(
+                f"unknown option {first}: govgraph itself takes only --help and --version; "
+                f"options of a command come after it; {listed}"
+            )
+    elif first not in choices:
+        parser.error(f"unknown command {first!r}; {listed}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _check_command(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     result = args.func(args)
     return int(result or 0)

@@ -16,7 +16,6 @@ import os
 import signal
 import socket
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,8 +69,11 @@ class Loaded:
     engine: Gateway
 
 
-def load_gateway(args: argparse.Namespace) -> Loaded | str:
-    """Read, check and build everything `govgraph gateway` serves; a message when unusable."""
+def load_gateway(args: argparse.Namespace, sdl: str | None = None) -> Loaded | str:
+    """Read, check and build everything `govgraph gateway` serves; a message when unusable.
+
+    `sdl` stands in for the supergraph's source when it was already fetched (a reload).
+    """
     from gateway.config import ConfigError, load_config
 
     config_path = args.config or os.environ.get("GOVGRAPH_CONFIG") or None
@@ -107,7 +109,7 @@ def load_gateway(args: argparse.Namespace) -> Loaded | str:
     from schema.supergraph import SupergraphError
 
     try:
-        sdl = load_supergraph(source)
+        sdl = load_supergraph(source) if sdl is None else sdl
     except SupergraphError as exc:
         return f"cannot load supergraph {source}: {exc}"
     engine = _build_engine(sdl, config, source, config_path)
@@ -173,12 +175,22 @@ def run_gateway(args: argparse.Namespace) -> int:
         f"({config.workers} worker{'s' if config.workers > 1 else ''})",
         file=sys.stderr,
     )
+    logging.getLogger("govgraph.reload").setLevel(logging.INFO)
     if config.workers == 1:
+        from gateway.reload import Generation, RefusedReload, Reloader
         from gateway.server import create_app
 
-        _serve(create_app(loaded.engine, config), config, factory=False)
+        def build(sdl: str | None) -> Generation:
+            again = load_gateway(args, sdl)
+            if isinstance(again, str):
+                raise RefusedReload(again)
+            return Generation(again.engine, again.config, again.sdl)
+
+        app = create_app(loaded.engine, config, loaded.sdl)
+        app.services.append(Reloader(app, build, loaded.source))
+        _serve(app, config, factory=False)
         return 0
-    return _serve_workers(loaded.sdl, config, loaded.config_path)
+    return _serve_workers(loaded.source, config, loaded.config_path)
 
 
 def _port_refused(host: str, port: int) -> str | None:
@@ -217,17 +229,20 @@ def _build_engine(
         return f"cannot load supergraph {source}: {exc}"
 
 
-def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> int:
-    """Workers rebuild the engine from the environment; a private copy pins the SDL."""
-    with tempfile.TemporaryDirectory(prefix="govgraph-gateway-") as tmp:
-        pinned = Path(tmp) / "supergraph.graphql"
-        pinned.write_text(sdl, encoding="utf-8")
-        os.environ["GOVGRAPH_SUPERGRAPH"] = str(pinned)
-        if config_path:
-            os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
-        else:
-            os.environ.pop("GOVGRAPH_CONFIG", None)
-        _serve("gateway.server:app_from_environment", config, factory=True)
+def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) -> int:
+    """Workers build their engines from the environment, each watching the supergraph.
+
+    On SIGHUP uvicorn replaces the workers one by one, each new one ready before the old one
+    stops: a supergraph or configuration that cannot be loaded leaves the old workers serving.
+    """
+    from gateway.supergraph_source import is_url
+
+    os.environ["GOVGRAPH_SUPERGRAPH"] = source if is_url(source) else str(Path(source).resolve())
+    if config_path:
+        os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
+    else:
+        os.environ.pop("GOVGRAPH_CONFIG", None)
+    _serve("gateway.server:app_from_environment", config, factory=True)
     return 0
 
 

@@ -79,6 +79,8 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 4000
     supergraph: str | None = None
+    # a supergraph URL is asked again this often (with If-None-Match); a file is watched
+    supergraph_poll_s: float = 10.0
     workers: int = 1
     # join__graph name (lower-cased enum value, e.g. "products") -> URL overriding the composed one
     subgraph_urls: dict[str, str] = field(default_factory=dict)
@@ -179,6 +181,8 @@ def _from_mapping(raw: Section) -> GatewayConfig:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
     if "request_deadline_s" in gw:
         cfg.request_deadline_s = seconds("gateway.request_deadline_s", gw["request_deadline_s"])
+    if "supergraph_poll_s" in gw:
+        cfg.supergraph_poll_s = seconds("gateway.supergraph_poll_s", gw["supergraph_poll_s"])
     if "propagate_headers" in gw:
         cfg.propagate_headers = [h.lower() for h in _names("gateway.propagate_headers", gw)]
     if "override_labels" in gw:

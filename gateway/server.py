@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
 
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
+from gateway.reload import Generation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,19 +76,44 @@ class HttpError(Exception):
         )
 
 
+class Service(Protocol):
+    """Something that runs beside the app while it serves (started after the engine)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class GraphQLApp:
     """Routes `/graphql` to the engine and `/health` to the lifecycle state; 404 elsewhere."""
 
-    def __init__(self, gateway: Engine, config: GatewayConfig) -> None:
-        self.gateway = gateway
-        self.config = config
+    def __init__(self, gateway: Engine, config: GatewayConfig, sdl: str = "") -> None:
         self.state = "starting"
+        # started after the engine, stopped before it (e.g. the reloader)
+        self.services: list[Service] = []
+        self.install(Generation(gateway, config, sdl))
+
+    @property
+    def gateway(self) -> Engine:
+        """The engine new requests go to."""
+        return self.generation.engine
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self.generation.config
+
+    def install(self, generation: Generation) -> Generation:
+        """New requests go to `generation`; requests in flight finish on the one returned."""
+        old = getattr(self, "generation", generation)
+        config = generation.config
         self._max_body = config.max_body_bytes
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention
             else None
         )
+        self.generation = generation
+        return old
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -120,11 +146,15 @@ class GraphQLApp:
                     logger.exception("gateway startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                for service in self.services:
+                    await service.start()
                 self.state = "ok"
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.state = "stopping"
                 try:
+                    for service in reversed(self.services):
+                        await service.stop()
                     await self.gateway.shutdown()
                 except Exception as exc:
                     logger.exception("gateway shutdown failed")
@@ -198,8 +228,10 @@ class GraphQLApp:
             )
             return
 
+        generation = self.generation
+        generation.active += 1
         try:
-            response = await self.gateway.execute(request)
+            response = await generation.engine.execute(request)
             body = orjson.dumps(response.body)
         except Exception:
             logger.exception(
@@ -211,6 +243,8 @@ class GraphQLApp:
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
             )
             return
+        finally:
+            generation.leave()
         status = _status(response, media_type)
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
 
@@ -235,26 +269,36 @@ class GraphQLApp:
         )
 
 
-def create_app(gateway: Engine, config: GatewayConfig) -> GraphQLApp:
-    """The ASGI app serving `gateway`; uvicorn drives its lifespan (startup/shutdown)."""
-    return GraphQLApp(gateway, config)
+def create_app(gateway: Engine, config: GatewayConfig, sdl: str = "") -> GraphQLApp:
+    """The ASGI app serving `gateway` (built from `sdl`); uvicorn drives its lifespan."""
+    return GraphQLApp(gateway, config, sdl)
 
 
 def app_from_environment() -> GraphQLApp:
-    """uvicorn worker factory for `--workers N`: each worker rebuilds the gateway.
+    """uvicorn worker factory for `--workers N`: each worker builds its own engine.
 
-    `govgraph gateway` sets GOVGRAPH_SUPERGRAPH (a file it already validated) and
+    `govgraph gateway` sets GOVGRAPH_SUPERGRAPH (a source it already validated) and
     GOVGRAPH_CONFIG (the configuration file, if any) before starting the workers.
     """
-    from gateway.engine import Gateway as EngineGateway
-    from gateway.supergraph_source import load_supergraph
+    from gateway.reload import Generation, Reloader
 
-    config = load_config(os.environ.get("GOVGRAPH_CONFIG") or None)
-    source = os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
-    if not source:
-        raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
-    config.supergraph = source
-    return create_app(EngineGateway(load_supergraph(source), config), config)
+    def build(sdl: str | None) -> Generation:
+        from gateway.engine import Gateway as EngineGateway
+        from gateway.supergraph_source import load_supergraph
+
+        config = load_config(os.environ.get("GOVGRAPH_CONFIG") or None)
+        source = os.environ.get("GOVGRAPH_SUPERGRAPH") or config.supergraph
+        if not source:
+            raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
+        config.supergraph = source
+        sdl = load_supergraph(source) if sdl is None else sdl
+        return Generation(EngineGateway(sdl, config), config, sdl)
+
+    first = build(None)
+    app = create_app(first.engine, first.config, first.sdl)
+    assert first.config.supergraph is not None
+    app.services.append(Reloader(app, build, first.config.supergraph))
+    return app
 
 
 def _client_request_id(value: str | None) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from resolvers.datadir import (
     province_db_path,
 )
 from resolvers.national.seed import seed_national, seeded_scale
+from resolvers.seed_progress import Progress
 
 SeedProvince = Callable[[Path, reference.Province, float], None]
 
@@ -71,10 +73,24 @@ def _province_seeder() -> SeedProvince | None:
 
 def run_seed(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir or default_data_dir()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / "provinces").mkdir(exist_ok=True)
+        probe = data_dir / ".govgraph-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"govgraph seed: cannot write to {data_dir}: {reason.lower()}; choose another "
+              "--data-dir (or GOVGRAPH_DATA_DIR)", file=sys.stderr)
+        return 2
+    seed_province = _province_seeder()
+    provinces = reference.PLATFORM_PROVINCES if seed_province is not None else ()
+    progress = Progress(sys.stdout, 1 + len(provinces), live=sys.stdout.isatty())
+
     national = national_db_path(data_dir)
     if national.exists() and not args.force:
-        print(f"kept {national} (exists; --force rewrites it)")
+        progress.keep()
         existing = seeded_scale(national)
         if existing != args.scale:
             print(
@@ -83,27 +99,24 @@ def run_seed(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     else:
+        started = time.monotonic()
         seed_national(national, args.scale)
-        print(f"wrote {national}")
+        progress.wrote(national, time.monotonic() - started)
 
-    seed_province = _province_seeder()
+    status = 0
     if seed_province is None:
         print("provincial seed is not available: no provincial databases written", file=sys.stderr)
         status = 1
-    else:
-        status = 0
-        kept = []
-        for province in reference.PLATFORM_PROVINCES:
-            path = province_db_path(data_dir, province.code)
-            if path.exists() and not args.force:
-                kept.append(province.code)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            seed_province(path, province, args.scale)
-            print(f"wrote {path}")
-        if kept:
-            which = "all" if len(kept) == len(reference.PLATFORM_PROVINCES) else ", ".join(kept)
-            print(f"kept provincial databases that exist ({which}); --force rewrites them")
+    for province in provinces:
+        assert seed_province is not None
+        path = province_db_path(data_dir, province.code)
+        if path.exists() and not args.force:
+            progress.keep()
+            continue
+        started = time.monotonic()
+        seed_province(path, province, args.scale)
+        progress.wrote(path, time.monotonic() - started)
+    progress.finish(data_dir)
     if args.digest:
         print(dataset_digest(data_dir))
     return status

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the project's virtual environment (Python 3.11 or newer) and install govgraph
-# with its development extras into it. Usage: scripts/venv.sh [VENV_DIR]
+# with its development extras into it, every dependency at the version and hash that
+# requirements.lock pins (scripts/lock.sh regenerates it). Usage: scripts/venv.sh [VENV_DIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv=${1:-.venv}
@@ -31,4 +32,7 @@ if ! usable_venv; then
   "$python" -m venv "$venv"
 fi
 
-"$venv/bin/python" -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+"$venv/bin/python" -m pip install --disable-pip-version-check --quiet --require-hashes \
+  -r requirements.lock
+# the project itself: its dependencies are all installed above, exactly as locked
+"$venv/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps -e .
