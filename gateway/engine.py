@@ -45,7 +45,7 @@ from gateway.auth import CLAIMS_HEADER, ClaimsSigner, read_secret
 from gateway.authorization import Authorizer, Guarded, guarded_fields, without
 from gateway.config import GatewayConfig
 from gateway.exchange import GraphQLRequest, GraphQLResponse
-from gateway.executor import ExecutionContext, Executor
+from gateway.executor import ExecutionContext, Executor, clip_message
 from gateway.inflight import InFlight
 from gateway.limits import (
     COST_ESTIMATED_TOO_EXPENSIVE,
@@ -548,6 +548,7 @@ class Gateway:
         if self.signer is not None:
             headers[CLAIMS_HEADER] = self.signer.token(request.caller)
         ctx = ExecutionContext(variables, headers, deadline, self.object_types)
+        ctx.mask_errors = self.config.mask_subgraph_errors
         if denied:
             ctx.errors.extend(denied)
         try:
@@ -708,7 +709,10 @@ def _request_error(message: str) -> GraphQLResponse:
 
 def _format(error: GraphQLError) -> dict[str, Any]:
     formatted = error.formatted
-    return {k: v for k, v in formatted.items() if v is not None}
+    out = {k: v for k, v in formatted.items() if v is not None}
+    # graphql-core repeats a bad variable's value in its message: cut it short
+    out["message"] = clip_message(str(out.get("message", "")))
+    return out
 
 
 def _introspection_document(

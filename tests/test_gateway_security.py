@@ -37,6 +37,7 @@ type Query {
   auditLog: [String!]
   sharedRecord: String
   items(first: Int): [Item!]!
+  boom(input: String): String
 }
 type Hall { id: ID! name: String! phone: String }
 type Person { id: ID! name: String! }
@@ -51,7 +52,13 @@ ROOT = {
     "auditLog": ["entry-1"],
     "sharedRecord": "record-1",
     "items": [{"id": "i1"}],
+    "boom": lambda info, input=None: _boom(input),
 }
+
+
+def _boom(text: str | None) -> None:
+    raise ValueError(f"cannot store {text!r}: /srv/provincial/app.py line 12, "
+                     "SELECT * FROM applications")
 
 SUPERGRAPH = """
 schema
@@ -92,6 +99,7 @@ type Query @join__type(graph: HALLS) {
   auditLog: [String!] @requiresScopes(scopes: [["auditor"]])
   sharedRecord: String @policy(policies: [["shared-data"]])
   items(first: Int): [Item!]! @listSize(slicingArguments: ["first"]) @cost(weight: 5)
+  boom(input: String): String
 }
 type Hall @join__type(graph: HALLS) {
   id: ID!
@@ -124,7 +132,12 @@ def _subgraph(recorded: Recorded) -> ThreadingHTTPServer:
                 recorded.headers.append({k.lower(): v for k, v in self.headers.items()})
             result = graphql_sync(SUBGRAPH_SCHEMA, payload["query"], root_value=ROOT,
                                   variable_values=payload.get("variables"))
-            body = json.dumps({"data": result.data}).encode()
+            answer: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                answer["errors"] = [{**e.formatted, "extensions": {
+                    "code": "INTERNAL_ERROR", "stacktrace": ["File /srv/provincial/app.py"]}}
+                    for e in result.errors]
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
@@ -168,7 +181,7 @@ def _pem_public(private: Any) -> bytes:
 
 
 def _start(tmp: Path, recorded: Recorded, keys: Keys, gateway: dict[str, Any] | None = None,
-           profile: str | None = None) -> Stack:
+           profile: str | None = None, tables: str = "") -> Stack:
     server = _subgraph(recorded)
     supergraph = tmp / "supergraph.graphql"
     supergraph.write_text(SUPERGRAPH.replace(
@@ -205,6 +218,7 @@ sha256 = "{digest}"
 [auth.policies.shared-data]
 kinds = ["officer"]
 purpose = true
+{tables.replace("URL", f"http://127.0.0.1:{server.server_address[1]}/graphql")}
 """, encoding="utf-8")
     port = free_port()
     args = ["gateway", "--supergraph", str(supergraph), "--config", str(config),
@@ -519,3 +533,54 @@ def test_the_deadline_holds_against_the_gateways_own_cpu_work(tmp_path: Path, ke
         assert slow.post("{ halls { id } }").status in (200, 504)
     finally:
         slow.process.stop()
+
+
+def test_no_error_echoes_a_huge_input_or_a_subgraphs_insides(stack: Stack) -> None:
+    huge = "x" * 500_000
+    body = stack.post("query B($s: String) { boom(input: $s) }", variables={"s": huge}).json()
+    error = body["errors"][0]
+    assert len(error["message"]) <= 500
+    assert error["extensions"]["code"] == "INTERNAL_ERROR"
+    assert "stacktrace" not in error["extensions"]
+    coercion = stack.post("query Q($n: Int) { items(first: $n) { id } }",
+                          variables={"n": huge}).json()
+    assert all(len(e["message"]) <= 500 for e in coercion["errors"])
+
+
+def test_subgraph_error_messages_can_be_masked(tmp_path: Path, keys: Keys) -> None:
+    masked = _start(tmp_path, Recorded(), keys, gateway={"mask_subgraph_errors": True})
+    try:
+        body = masked.post('{ boom(input: "secret-value") }').json()
+    finally:
+        masked.process.stop()
+    assert body["data"] == {"boom": None}
+    error = body["errors"][0]
+    assert error["message"] == "Subgraph halls answered with an error."
+    assert error["extensions"] == {"serviceName": "halls", "code": "INTERNAL_ERROR"}
+    assert error["path"] == ["boom"]
+
+
+def test_fan_out_counts_every_shard_and_refuses_before_any_fetch(tmp_path: Path,
+                                                                  keys: Keys) -> None:
+    """The subgraph served by 60 shards: a scatter is 60 requests, over a budget of 50."""
+    shards = "\n".join(f'"{i:02d}" = "URL"' for i in range(60))
+    recorded = Recorded()
+    sharded = _start(tmp_path, recorded, keys, gateway={"max_fetches": 50},
+                     tables=f"[partitions.halls.shards]\n{shards}\n")
+    try:
+        refused = sharded.post("{ halls { id } }")
+        assert refused.status == 400
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "MAX_FETCHES_EXCEEDED"
+        assert "60" in error["message"] and "max_fetches" in error["message"]
+        assert recorded.queries == []
+    finally:
+        sharded.process.stop()
+    (tmp_path / "within").mkdir()
+    within = _start(tmp_path / "within", Recorded(), keys, gateway={"max_fetches": 60},
+                    tables=f"[partitions.halls.shards]\n{shards}\n")
+    try:
+        served = within.post("{ halls { id } }").json()
+        assert len(served["data"]["halls"]) == 120 and "errors" not in served
+    finally:
+        within.process.stop()
