@@ -73,11 +73,23 @@ class Authenticator:
             except (OSError, jwt.PyJWTError, ValueError) as exc:
                 raise ConfigError(f"auth.jwks_file {cfg.jwks_file!r} is unusable: {exc}") from None
         if cfg.jwks_url:
+            # the key set is cached for jwks_cache_s and refetched for an unknown key id at
+            # most once per cooldown; single keys are not cached apart from it, so a key the
+            # set no longer lists stops verifying when the set is refetched
             self._keys.client = jwt.PyJWKClient(
-                cfg.jwks_url, cache_keys=True, lifespan=int(cfg.jwks_cache_s), timeout=5
+                cfg.jwks_url,
+                cache_keys=False,
+                lifespan=cfg.jwks_cache_s,
+                timeout=5,
+                cooldown_duration=cfg.jwks_refresh_cooldown_s,
             )
         for key_id, key in cfg.api_keys.items():
             self._api_keys[key.sha256.lower()] = (key_id, key)
+
+    @property
+    def fetches_keys(self) -> bool:
+        """Verifying a token may fetch the key set from its URL (cached between fetches)."""
+        return self._keys.client is not None
 
     @property
     def accepts_tokens(self) -> bool:

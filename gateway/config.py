@@ -92,6 +92,7 @@ class AuthConfig:
     jwks_file: str | None = None
     jwks_url: str | None = None
     jwks_cache_s: float = 300.0
+    jwks_refresh_cooldown_s: float = 30.0
     algorithms: list[str] = field(default_factory=lambda: ["RS256", "ES256"])
     issuer: str | None = None
     audience: str | None = None
@@ -348,7 +349,7 @@ def _read_auth(raw: Any) -> AuthConfig:
         if name in raw:
             value = _typed(f"auth.{name}", raw[name], str)
             setattr(auth, name, value.lower() if name.endswith("_header") else value)
-    for name in ("jwks_cache_s", "internal_token_ttl_s"):
+    for name in ("jwks_cache_s", "jwks_refresh_cooldown_s", "internal_token_ttl_s"):
         if name in raw:
             setattr(auth, name, _seconds(f"auth.{name}", raw[name]))
     if "leeway_s" in raw:

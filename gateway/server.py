@@ -6,6 +6,7 @@ decode, the engine, and one orjson encode, with nothing else allocated per reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -166,7 +167,7 @@ class GraphQLApp:
                     ((b"allow", b"GET, POST"),),
                 )
             media_type = negotiate(headers.get("accept"))
-            caller = self._authenticate(headers)
+            caller = await self._authenticate(headers)
             if method == "POST":
                 # Only application/json is accepted, which browsers always preflight:
                 # CSRF is a concern of GET alone.
@@ -218,9 +219,12 @@ class GraphQLApp:
         status = _status(response, media_type)
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
 
-    def _authenticate(self, headers: Mapping[str, str]) -> Caller:
-        """The verified caller; bad credentials end the request here, before any work."""
+    async def _authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """The verified caller; bad credentials end the request here, before any work.
+        A key set fetched from a URL may need the network: that is done off the event loop."""
         try:
+            if self.authenticator.fetches_keys and headers.get(self.config.auth.jwt_header):
+                return await asyncio.to_thread(self.authenticator.caller, headers)
             return self.authenticator.caller(headers)
         except AuthError as exc:
             challenge = ((b"www-authenticate", b'Bearer error="invalid_token"'),)

@@ -584,3 +584,70 @@ def test_fan_out_counts_every_shard_and_refuses_before_any_fetch(tmp_path: Path,
         assert len(served["data"]["halls"]) == 120 and "errors" not in served
     finally:
         within.process.stop()
+
+
+def test_a_key_set_url_is_fetched_and_a_rotated_key_is_picked_up(tmp_path: Path) -> None:
+    """Tokens verified from a JWKS URL: a token of a key that appears later (rotation) is
+    accepted once the set is refetched for its unknown `kid`; a retired key is refused."""
+    served: dict[str, bytes] = {}
+
+    class Keyset(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = served["jwks"]
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    def publish(*pairs: tuple[str, Any]) -> None:
+        keys = []
+        for kid, private in pairs:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+            jwk.update(kid=kid, alg="RS256", use="sig")
+            keys.append(jwk)
+        served["jwks"] = json.dumps({"keys": keys}).encode()
+
+    old = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    publish(("old", old))
+    keyset = ThreadingHTTPServer(("127.0.0.1", 0), Keyset)
+    threading.Thread(target=keyset.serve_forever, daemon=True).start()
+    server = _subgraph(Recorded())
+    supergraph = tmp_path / "supergraph.graphql"
+    supergraph.write_text(SUPERGRAPH.replace(
+        "URL", f"http://127.0.0.1:{server.server_address[1]}/graphql"), encoding="utf-8")
+    config = tmp_path / "govgraph.toml"
+    config.write_text(f"""[auth]
+jwks_url = "http://127.0.0.1:{keyset.server_address[1]}/jwks.json"
+algorithms = ["RS256"]
+issuer = "{ISSUER}"
+audience = "{AUDIENCE}"
+jwks_refresh_cooldown_s = 0.5
+""", encoding="utf-8")
+    port = free_port()
+    process = Process(govgraph_command("gateway", "--supergraph", str(supergraph), "--config",
+                                       str(config), "--port", str(port)))
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        process.wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health",
+                                        timeout_s=2).status == 200, "healthy /health")
+
+        def signed(private: Any, kid: str) -> dict[str, str]:
+            claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 60,
+                      "role": "citizen", "sub": "P1"}
+            return bearer(jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid}))
+
+        query = {"query": "{ me { id } }"}
+        assert post_graphql(url, query, signed(old, "old")).json() == {"data": {"me": {"id": "p1"}}}
+        publish(("new", new))  # rotation: the old key retired, the new one published
+        time.sleep(0.6)  # past the refetch cooldown
+        assert post_graphql(url, query, signed(new, "new")).json() == {"data": {"me": {"id": "p1"}}}
+        assert post_graphql(url, query, signed(old, "old")).status == 401
+    finally:
+        process.stop()
+        keyset.shutdown()
+        server.shutdown()
