@@ -49,6 +49,7 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="FILE",
         help="govgraph.toml configuration file (default: env GOVGRAPH_CONFIG)",
     )
+    _add_profile_option(parser)
     parser.add_argument(
         "--workers",
         type=int,
@@ -56,6 +57,16 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="worker processes, each with its own engine (default 1)",
     )
     parser.set_defaults(func=run_gateway)
+
+
+def _add_profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        choices=("production", "development"),
+        help="defaults for what the configuration does not set: production (introspection "
+        "and the query-plan header off) or development (both on); default: env "
+        "GOVGRAPH_PROFILE, then gateway.profile, then production",
+    )
 
 
 @dataclass(slots=True)
@@ -78,7 +89,7 @@ def load_gateway(args: argparse.Namespace, sdl: str | None = None) -> Loaded | s
 
     config_path = args.config or os.environ.get("GOVGRAPH_CONFIG") or None
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, profile=args.profile)
     except ConfigError as exc:
         return str(exc)
     if getattr(args, "host", None):
@@ -135,6 +146,7 @@ def register_check(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="PATH|URL",
         help="supergraph to check (default: env GOVGRAPH_SUPERGRAPH, then gateway.supergraph)",
     )
+    _add_profile_option(parser)
     parser.set_defaults(func=run_check)
 
 
@@ -172,7 +184,8 @@ def run_gateway(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(
         f"{PROG}: serving http://{config.host}:{config.port}/graphql "
-        f"({config.workers} worker{'s' if config.workers > 1 else ''})",
+        f"({config.workers} worker{'s' if config.workers > 1 else ''}, "
+        f"{config.profile} profile)",
         file=sys.stderr,
     )
     logging.getLogger("govgraph.reload").setLevel(logging.INFO)
@@ -220,9 +233,12 @@ def _build_engine(
     """Construct the engine, which parses and validates the supergraph."""
     from gateway.config import ConfigError
     from gateway.engine import Gateway
+    from gateway.server import GraphQLApp
 
     try:
-        return Gateway(sdl, config)
+        engine = Gateway(sdl, config)
+        GraphQLApp(engine, config)  # reads the key files authentication needs
+        return engine
     except ConfigError as exc:  # the configuration does not fit this supergraph
         return f"{config_path or 'configuration'}: {exc}"
     except ValueError as exc:  # schema.supergraph.SupergraphError is a ValueError
@@ -238,6 +254,7 @@ def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) 
     from gateway.supergraph_source import is_url
 
     os.environ["GOVGRAPH_SUPERGRAPH"] = source if is_url(source) else str(Path(source).resolve())
+    os.environ["GOVGRAPH_PROFILE"] = config.profile
     if config_path:
         os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
     else:

@@ -54,7 +54,7 @@ def test_an_unknown_option_or_command_is_named() -> None:
     assert "the following arguments are required" not in bogus.stderr
     frob = _govgraph("frob")
     assert frob.returncode == 2
-    assert "unknown command 'frob'; commands: check, gateway, run, seed, subgraph" in frob.stderr
+    assert "unknown command 'frob'; commands: check, gateway, run, seed, subgraph, token" in frob.stderr
 
 
 def test_version_names_the_installed_package() -> None:

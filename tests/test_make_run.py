@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import load_config
+from gateway.config import AuthConfig, load_config
 from demo.stack import Ports, write_gateway_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,11 +201,17 @@ def test_run_moves_every_url_of_the_demo_config_to_the_chosen_ports(tmp_path: Pa
     assert len(shards) == 31
     assert shards[PROVINCE] == f"http://127.0.0.1:5402/provinces/{PROVINCE}/graphql"
 
-    # Everything but the addresses survives the rewrite unchanged.
+    # the demo runs in the development profile, with demo keys written into the data directory
+    assert effective.profile == "development"
+    assert effective.auth.jwt_key_file == str(tmp_path / "keys" / "token.key")
+
+    # Everything but the addresses, the profile and the demo identity survives the rewrite.
     for config in (demo, effective):
         config.host, config.port, config.supergraph = "", 0, None
         config.subgraph_urls.clear()
         config.partitions["provincial"].shards.clear()
+        config.profile, config.introspection, config.expose_query_plan = "", False, False
+        config.auth = AuthConfig()
     assert effective == demo
 
 
