@@ -47,10 +47,10 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _graphql(url: str, query: str) -> dict[str, Any]:
+def _graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(
         url,
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables}).encode(),
         headers={"content-type": "application/json", "accept": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -60,10 +60,12 @@ def _graphql(url: str, query: str) -> dict[str, Any]:
     return data
 
 
-def _try_graphql(url: str, query: str) -> dict[str, Any] | str:
+def _try_graphql(
+    url: str, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any] | str:
     """The data, or a description of what went wrong instead."""
     try:
-        return _graphql(url, query)
+        return _graphql(url, query, variables)
     except (AssertionError, OSError, ValueError) as exc:
         return f"{url} did not answer {query} with data: {exc!r}"
 
