@@ -246,11 +246,7 @@ def _build_engine(
 
 
 def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) -> int:
-    """Workers build their engines from the environment, each watching the supergraph.
-
-    On SIGHUP uvicorn replaces the workers one by one, each new one ready before the old one
-    stops: a supergraph or configuration that cannot be loaded leaves the old workers serving.
-    """
+    """Workers build their engines from the environment, each watching the supergraph."""
     from gateway.supergraph_source import is_url
 
     os.environ["GOVGRAPH_SUPERGRAPH"] = source if is_url(source) else str(Path(source).resolve())
@@ -259,8 +255,23 @@ def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) 
         os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
     else:
         os.environ.pop("GOVGRAPH_CONFIG", None)
+    _forward_hangup_to_workers()
     _serve("gateway.server:app_from_environment", config, factory=True)
     return 0
+
+
+def _forward_hangup_to_workers() -> None:
+    """On SIGHUP uvicorn would replace every worker process, resetting connections a stopping
+    worker had just accepted; instead each worker gets the signal and reloads in place
+    (gateway.reload), keeping its old engine when the new version is bad."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    def handle_hup(supervisor: Multiprocess) -> None:
+        for worker in supervisor.processes:
+            if worker.pid is not None:
+                os.kill(worker.pid, signal.SIGHUP)
+
+    setattr(Multiprocess, "handle_hup", handle_hup)  # noqa: B010 - replaces uvicorn's handler
 
 
 def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> None:

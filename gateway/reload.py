@@ -118,18 +118,13 @@ class Reloader:
                 generation = await asyncio.to_thread(self.build, sdl)
                 await generation.engine.startup()
             except Exception as exc:
-                self.refused += 1
-                self._refused_text = sdl
-                message = str(exc) if isinstance(exc, RefusedReload) else repr(exc)
-                log.error(
-                    "reload on %s refused, still serving supergraph %s: %s",
-                    reason,
-                    _short_hash(current.sdl),
-                    message,
-                )
-                return False
+                return self._refuse(reason, sdl, exc)
+            try:
+                old = self.app.install(generation)
+            except Exception as exc:  # e.g. a key file the new configuration names
+                await generation.engine.shutdown()
+                return self._refuse(reason, sdl, exc)
             _warn_fixed_settings(current.config, generation.config)
-            old = self.app.install(generation)
             self.reloads += 1
             log.info(
                 "reloaded on %s: supergraph %s -> %s; %d request(s) finish on the old one",
@@ -140,6 +135,18 @@ class Reloader:
             )
         await retire(old)
         return True
+
+    def _refuse(self, reason: str, sdl: str | None, exc: Exception) -> bool:
+        self.refused += 1
+        self._refused_text = sdl
+        message = str(exc) if isinstance(exc, (RefusedReload, ValueError)) else repr(exc)
+        log.error(
+            "reload on %s refused, still serving supergraph %s: %s",
+            reason,
+            _short_hash(self.app.generation.sdl),
+            message,
+        )
+        return False
 
     async def _watch(self, path: Path) -> None:
         """Reload when the file's content changes (editors replace files: watch the folder)."""

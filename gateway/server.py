@@ -108,8 +108,8 @@ class GraphQLApp:
         """New requests go to `generation`; requests in flight finish on the one returned."""
         old = getattr(self, "generation", generation)
         config = generation.config
+        self.authenticator = Authenticator(config.auth)  # first: it may refuse the new config
         self._max_body = config.max_body_bytes
-        self.authenticator = Authenticator(config.auth)
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention

@@ -108,6 +108,15 @@ class Stream:
             thread.join(timeout=30)
 
 
+def _finish(stream: Stream, gateway: Gateway) -> str:
+    """Stop the stream and the gateway; the gateway's output. No request may have failed."""
+    stream.finish()
+    output = gateway.process.output()
+    gateway.process.stop()
+    assert stream.failures == [], stream.failures[:5]
+    return output
+
+
 def _has_total(url: str) -> bool:
     body = post_graphql(url, {"query": TOTAL}).json()
     return body.get("data", {}) is not None and "totalServiceCount" in (body.get("data") or {})
@@ -118,14 +127,14 @@ def _lacks_total(url: str) -> bool:
     return any("totalServiceCount" in e["message"] for e in errors)
 
 
-def _start(versions: dict[str, str], tmp_path: Path) -> tuple[Path, Path, Gateway]:
+def _start(versions: dict[str, str], tmp_path: Path, *args: str) -> tuple[Path, Path, Gateway]:
     """A gateway over both subgraphs, from a supergraph file and a configuration file."""
     supergraph = tmp_path / "supergraph.graphql"
     supergraph.write_text(versions["both"])
     config = tmp_path / "govgraph.toml"
     config.write_text("[gateway]\nmax_expanded_selections = 100\n")
     return supergraph, config, start_gateway("--supergraph", str(supergraph), "--config",
-                                             str(config))
+                                             str(config), *args)
 
 
 def test_a_file_change_and_a_sighup_under_load_lose_no_request(
@@ -153,10 +162,7 @@ def test_a_file_change_and_a_sighup_under_load_lose_no_request(
                "the old selection limit after a second SIGHUP", gateway)
         time.sleep(1)
     finally:
-        stream.finish()
-        output = gateway.process.output()
-        gateway.process.stop()
-    assert stream.failures == [], stream.failures[:5]
+        output = _finish(stream, gateway)
     assert stream.answered["mutation"] > 20 and stream.answered["query"] > 20, stream.answered
     assert output.count("reloaded on change of supergraph.graphql") == 2, output
     assert output.count("reloaded on SIGHUP") == 2, output
@@ -236,3 +242,32 @@ def test_a_supergraph_url_is_polled_with_its_etag_and_reloaded_when_it_changes(
         server.shutdown()
     assert f"reloaded on new answer from {url}" in output
     assert server.conditional >= server.not_modified >= 2
+
+
+def test_every_worker_follows_the_file_and_sighup_and_keeps_its_engine_on_a_bad_config(
+    versions: dict[str, str], tmp_path: Path
+) -> None:
+    supergraph, config, gateway = _start(versions, tmp_path, "--workers", "2")
+    stream = Stream(gateway.url, threads=2)
+    try:
+        # each worker watches the supergraph file itself
+        _replace(supergraph, versions["divisions"])
+        _until(lambda: all(_lacks_total(gateway.url) for _ in range(6)),
+               "the new supergraph in every worker", gateway, 60)
+        config.write_text("[gateway]\nmax_expanded_selections = 6\n")
+        gateway.process.popen.send_signal(signal.SIGHUP)
+        # SIGHUP to the main process reaches every worker: the limit holds whichever answers
+        _until(lambda: all("errors" in post_graphql(gateway.url, {"query": WIDE}).json()
+                           for _ in range(20)), "the new limit in every worker", gateway, 90)
+        config.write_text("[gateway]\nmax_dept = 1\n")
+        gateway.process.popen.send_signal(signal.SIGHUP)
+        time.sleep(5)
+        assert all(_lacks_total(gateway.url) for _ in range(6))
+        wide = [post_graphql(gateway.url, {"query": WIDE}).json() for _ in range(20)]
+        assert all("errors" in answer for answer in wide), gateway.process.output()
+        time.sleep(1)
+    finally:
+        output = _finish(stream, gateway)
+    assert stream.answered["mutation"] > 5, stream.answered
+    assert output.count("reload on SIGHUP refused") == 2, output
+    assert "unknown key gateway.max_dept = 1" in output, output
