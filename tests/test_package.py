@@ -148,3 +148,31 @@ def test_the_installed_demo_seeds_and_runs_from_anywhere(installed: Path, workdi
     assert data["serviceHalls"] and data["serviceHalls"][0]["division"]["nameZh"] == "广东省"
     assert stack.returncode == 0, output
     assert str(PROJECT_DIR) not in output
+
+
+def test_the_lock_file_pins_every_dependency_the_project_declares() -> None:
+    """A dependency added to pyproject.toml without `make lock` would install unpinned."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in
+                [*project["dependencies"], *project["optional-dependencies"]["dev"]]]
+    pinned: dict[str, str] = {}
+    hashed: set[str] = set()
+    name = ""
+    for line in (PROJECT_DIR / "requirements.lock").read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#") and "==" in line:
+            name, _, rest = line.partition("==")
+            name = name.strip().lower().replace("_", "-")
+            pinned[name] = rest.split()[0].rstrip(";")
+        elif "--hash=sha256:" in line:
+            hashed.add(name)
+    assert hashed == set(pinned), f"pinned without a hash: {sorted(set(pinned) - hashed)}"
+    for requirement in declared:
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pinned, f"{name} is not in requirements.lock: run make lock"
+        assert requirement.specifier.contains(pinned[name], prereleases=True), (
+            f"requirements.lock pins {name}=={pinned[name]}, outside {requirement.specifier}"
+        )
