@@ -124,7 +124,8 @@ class Stack:
         for child in group:
             self._spawn(child)
             self.children.append(child)
-        # Readers start only after every fork: a child must not be forked while threads run.
+        # Readers start only after every fork; a restart forks beside them later, which is why
+        # the child's pre-exec step is a single foreign call (see _parent_death_signal).
         for child in group:
             self._read(child)
         deadline = time.monotonic() + self.startup_timeout_s
