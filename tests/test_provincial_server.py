@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from internal_tokens import citizen, officer, write_key
 
 from resolvers.datadir import province_db_path
 from resolvers.provincial.seed import seed_province
@@ -40,11 +41,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Server:
-    """One `govgraph subgraph provincial` process on a free port."""
+    """One `govgraph subgraph provincial` process on a free port, verifying claims with DIR/internal.key."""
 
     def __init__(self, data_dir: Path, *provinces: str, extra: tuple[str, ...] = (), capture: bool = False) -> None:
         self.port = free_port()
-        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir), *extra]
+        self.key_file = data_dir / "internal.key"
+        if not self.key_file.exists():
+            write_key(data_dir)
+        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir),
+                "--internal-key-file", str(self.key_file), *extra]
         for code in provinces:
             args += ["--province", code]
         self.process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE,
@@ -66,11 +71,14 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def post(self, code: str, query: str, variables: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def post(self, code: str, query: str, variables: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        """POST as `headers` say (an officer of the province with every step, when none are given)."""
         request = urllib.request.Request(
             f"{self.base}/provinces/{code}/graphql", method="POST",
             data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json",
+                     **(officer(self.key_file, code) if headers is None else headers)},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -112,7 +120,7 @@ def test_submitted_application_survives_kill_9_and_its_key_still_replays(tmp_pat
         task = data["data"]["implementationItem"][0]["item"]["taskCode"]
         payload = {"provinceCode": "440000", "taskCode": task, "applicantId": "P00000000042",
                    "channel": "MOBILE", "idempotencyKey": "durable-1"}
-        status, created = first.post("440000", SUBMIT, {"input": payload})
+        status, created = first.post("440000", SUBMIT, {"input": payload}, citizen(first.key_file, "P00000000042"))
         assert status == 200 and "errors" not in created, created
         number = created["data"]["submitApplication"]["application"]["applicationNo"]
         os.kill(first.process.pid, signal.SIGKILL)
@@ -124,7 +132,7 @@ def test_submitted_application_survives_kill_9_and_its_key_still_replays(tmp_pat
         _, found = second.post("440000", 'query($n: ID!) { application(applicationNo: $n) { applicationNo status } }',
                                {"n": number})
         assert found["data"]["application"] == {"applicationNo": number, "status": "SUBMITTED"}
-        _, again = second.post("440000", SUBMIT, {"input": payload})
+        _, again = second.post("440000", SUBMIT, {"input": payload}, citizen(second.key_file, "P00000000042"))
         receipt = again["data"]["submitApplication"]
         assert receipt["replayed"] is True and receipt["application"]["applicationNo"] == number
         _, listed = second.post("440000", '{ applications(first: 500, applicantId: "P00000000042") { applicationNo } }')
