@@ -13,7 +13,6 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,15 +49,11 @@ class Access:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
+    """One access as the log holds it: its place, its time, and its link in the chain."""
+
     seq: int
     at: str
-    request_id: str | None
-    kind: str
-    subject: str | None
-    purpose: str | None
-    province: str | None
-    action: str
-    records: tuple[str, ...]
+    access: Access
     prev_hash: str
     hash: str
 
@@ -73,18 +68,17 @@ class ChainReport:
     reason: str | None = None
 
 
-def entry_hash(seq: int, at: str, request_id: str | None, kind: str, subject: str | None,
-               purpose: str | None, province: str | None, action: str, records: Sequence[str],
-               prev_hash: str) -> str:
-    body = json.dumps([seq, at, request_id, kind, subject, purpose, province, action, list(records), prev_hash],
-                      ensure_ascii=False, separators=(",", ":"))
+def entry_hash(seq: int, at: str, access: Access, prev_hash: str) -> str:
+    """sha256 over everything an entry says and the hash of the entry before it."""
+    body = json.dumps([seq, at, access.request_id, access.kind, access.subject, access.purpose, access.province,
+                       access.action, list(access.records), prev_hash], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _entry(row: sqlite3.Row) -> AuditEntry:
-    return AuditEntry(row["seq"], row["at"], row["request_id"], row["kind"], row["subject"], row["purpose"],
-                      row["province"], row["action"], tuple(json.loads(row["records"])), row["prev_hash"],
-                      row["hash"])
+    access = Access(row["kind"], row["subject"], row["purpose"], row["province"], row["action"],
+                    tuple(json.loads(row["records"])), row["request_id"])
+    return AuditEntry(row["seq"], row["at"], access, row["prev_hash"], row["hash"])
 
 
 class AuditLog:
@@ -115,8 +109,7 @@ class AuditLog:
             try:
                 last = self.connection.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
-                digest = entry_hash(seq, at, access.request_id, access.kind, access.subject, access.purpose,
-                                    access.province, access.action, access.records, prev)
+                digest = entry_hash(seq, at, access, prev)
                 self.connection.execute(
                     "INSERT INTO audit_log VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (seq, at, access.request_id, access.kind, access.subject, access.purpose, access.province,
@@ -126,8 +119,7 @@ class AuditLog:
                 self.connection.execute("ROLLBACK")
                 raise
             self.connection.execute("COMMIT")
-        return AuditEntry(seq, at, access.request_id, access.kind, access.subject, access.purpose,
-                          access.province, access.action, access.records, prev, digest)
+        return AuditEntry(seq, at, access, prev, digest)
 
     def entries(self, first: int, after: int | None = None) -> list[AuditEntry]:
         """Up to `first` entries in order, those after sequence number `after` when given."""
@@ -146,9 +138,7 @@ class AuditLog:
                 return ChainReport(False, count, entry.seq, f"entry {expected_seq} is missing")
             if entry.prev_hash != previous:
                 return ChainReport(False, count, entry.seq, "it does not link to the entry before it")
-            recomputed = entry_hash(entry.seq, entry.at, entry.request_id, entry.kind, entry.subject,
-                                    entry.purpose, entry.province, entry.action, entry.records, entry.prev_hash)
-            if recomputed != entry.hash:
+            if entry_hash(entry.seq, entry.at, entry.access, entry.prev_hash) != entry.hash:
                 return ChainReport(False, count, entry.seq, "its content does not match its hash")
             previous, expected_seq = entry.hash, entry.seq + 1
         return ChainReport(True, count)

@@ -76,11 +76,12 @@ class AuditEntry:
 
     @classmethod
     def of(cls, entry: AuditRecord) -> AuditEntry:
+        access = entry.access
         return cls(
-            seq=entry.seq, at=entry.at, request_id=entry.request_id, kind=entry.kind,
-            subject_id=strawberry.ID(entry.subject) if entry.subject else None, purpose=entry.purpose,
-            province_code=strawberry.ID(entry.province) if entry.province else None, action=entry.action,
-            records=list(entry.records), prev_hash=entry.prev_hash, hash=entry.hash,
+            seq=entry.seq, at=entry.at, request_id=access.request_id, kind=access.kind,
+            subject_id=strawberry.ID(access.subject) if access.subject else None, purpose=access.purpose,
+            province_code=strawberry.ID(access.province) if access.province else None, action=access.action,
+            records=list(access.records), prev_hash=entry.prev_hash, hash=entry.hash,
         )
 
 

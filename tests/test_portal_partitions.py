@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from internal_tokens import citizen, officer
 from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
 
 # ---- the portal's queries (the README shows the same ones) -------------------
@@ -165,7 +166,7 @@ def test_tracking_number_is_routed_to_exactly_its_province(stack: PortalStack, g
     with stack.shard_db("320000") as db:
         history = db.execute("SELECT COUNT(*) FROM status_events WHERE application_no = ?",
                              (number,)).fetchone()[0]
-    body = query(gateway, TRACK, {"no": number})
+    body = query(gateway, TRACK, {"no": number}, officer(stack.key_file, "320000"))
     assert "errors" not in body, body.get("errors")
     application = body["data"]["application"]
     assert application["applicationNo"] == number
@@ -182,7 +183,7 @@ def test_person_applications_are_merged_newest_first_across_provinces(
         stack: PortalStack, gateway: str) -> None:
     subject = _applicant_in_several_provinces(stack, "440000")
     expected = _applications_of(stack, subject)[:20]
-    body = query(gateway, PERSON_APPLICATIONS, {"subject": subject})
+    body = query(gateway, PERSON_APPLICATIONS, {"subject": subject}, citizen(stack.key_file, subject))
     assert "errors" not in body, body.get("errors")
     got = body["data"]["applications"]
     assert [a["applicationNo"] for a in got] == [no for _, no in expected]
@@ -199,7 +200,7 @@ def test_merge_sort_field_does_not_collide_with_a_client_alias_of_its_name(
     expected = _applications_of(stack, subject)[:3]
     body = query(gateway, """query ($subject: ID!) {
       applications(applicantId: $subject, first: 3) { submittedAt: status applicationNo }
-    }""", {"subject": subject})
+    }""", {"subject": subject}, citizen(stack.key_file, subject))
     assert "errors" not in body, body.get("errors")
     got = body["data"]["applications"]
     # still newest first by the real submission time, and the alias holds the status
@@ -219,7 +220,7 @@ def test_entity_field_every_shard_contributes_is_fanned_out_and_concatenated(
         with stack.shard_db(code) as db:
             licences += db.execute("SELECT COUNT(*) FROM licences WHERE holder_id = ?",
                                    (subject,)).fetchone()[0]
-    body = query(gateway, PERSON_EVERYWHERE, {"no": number})
+    body = query(gateway, PERSON_EVERYWHERE, {"no": number}, citizen(stack.key_file, subject))
     assert "errors" not in body, body.get("errors")
     applicant = body["data"]["application"]["applicant"]
     assert applicant["subjectId"] == subject
@@ -262,7 +263,7 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
     }"""
     variables = {"input": {"provinceCode": "510000", "taskCode": task, "applicantId": subject,
                            "channel": "PC", "idempotencyKey": f"portal-{time.time_ns()}"}}
-    body = query(gateway, submit, variables)
+    body = query(gateway, submit, variables, citizen(stack.key_file, subject))
     assert "errors" not in body, body.get("errors")
     assert body["data"]["submitApplication"]["application"]["provinceCode"] == "510000"
     assert dict(stack.proxy.calls) == {"510000": 1}
@@ -272,7 +273,7 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
 
 def _partial(stack: PortalStack, url: str, subject: str) -> tuple[dict, float]:
     started = time.monotonic()
-    body = query(url, PERSON_APPLICATIONS, {"subject": subject})
+    body = query(url, PERSON_APPLICATIONS, {"subject": subject}, citizen(stack.key_file, subject))
     return body, time.monotonic() - started
 
 
@@ -294,7 +295,7 @@ def test_killed_province_costs_only_its_own_applications(stack: PortalStack, tmp
 
     port = free_port()
     lone = Process(govgraph_command("subgraph", "provincial", "--province", "44", "--port", str(port),
-                                    "--data-dir", str(stack.data_dir)))
+                                    "--data-dir", str(stack.data_dir), "--internal-key-file", str(stack.key_file)))
     try:
         wait_healthy(lone, f"http://127.0.0.1:{port}", "a healthy Guangdong shard")
         config = gateway_config(stack, tmp_path / "gw.toml", shard_urls={
@@ -347,7 +348,7 @@ def test_circuit_breaker_skips_a_failing_province_until_it_recovers(
         assert body["errors"][0]["extensions"]["circuit"] == "open"
         stack.proxy.modes.clear()
         time.sleep(1.6)
-        healed = query(url, PERSON_APPLICATIONS, {"subject": subject})
+        healed = query(url, PERSON_APPLICATIONS, {"subject": subject}, citizen(stack.key_file, subject))
         assert "errors" not in healed, healed.get("errors")
         assert stack.proxy.calls["440000"] == 4
     finally:

@@ -537,10 +537,7 @@ class Application:
         directives=PERSONAL,
     )
     async def applicant_certificate_no(self, info: Info) -> str | None:
-        context = self._personal(info, "applicantCertificateNo")
-        contact = await context.loaders.contacts.load(self.row["applicant_id"])
-        return access.identifier(self.grant, context.claims, contact["certificate_no"] if contact else None,
-                                 "certificate")
+        return await self._identifier(info, "applicantCertificateNo", "certificate_no")
 
     @strawberry.field(
         description="the applicant's phone number (联系电话): raw for the applicant and for an officer of the "
@@ -548,9 +545,12 @@ class Application:
         directives=PERSONAL,
     )
     async def applicant_phone(self, info: Info) -> str | None:
-        context = self._personal(info, "applicantPhone")
+        return await self._identifier(info, "applicantPhone", "phone")
+
+    async def _identifier(self, info: Info, field: str, column: str) -> str | None:
+        context = self._personal(info, field)
         contact = await context.loaders.contacts.load(self.row["applicant_id"])
-        return access.identifier(self.grant, context.claims, contact["phone"] if contact else None, "phone")
+        return access.identifier(self.grant, context.claims, contact[column] if contact else None, column)
 
     @strawberry.field(description="the province whose platform holds this application")
     def province(self) -> Division:
