@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from typing import Any, Generic, TypeVar
 
 from cross_web import HTTPException
@@ -90,7 +90,7 @@ def client_error(error: GraphQLError, client_errors: tuple[type[Exception], ...]
     return formatted
 
 
-def request_id_of(scope: Mapping[str, Any]) -> str:
+def request_id_of(scope: MutableMapping[str, Any]) -> str:
     """The gateway's request id from the verified claims, else a new one for this subgraph's log."""
     rid = claims_of(scope).request_id
     if rid:
@@ -105,7 +105,7 @@ class SubgraphGraphQL(GraphQL[C, None], Generic[C]):
     service = "subgraph"
     client_errors: tuple[type[Exception], ...] = ()
 
-    async def process_result(  # type: ignore[override]
+    async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = process_result(result)

@@ -5,12 +5,14 @@ a counting shard proxy, and gateways configured from the project's govgraph.toml
 """
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from internal_tokens import citizen, officer
+from internal_tokens import as_caller, citizen, officer
 from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
 
 # ---- the portal's queries (the README shows the same ones) -------------------
@@ -267,6 +269,30 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
     assert "errors" not in body, body.get("errors")
     assert body["data"]["submitApplication"]["application"]["provinceCode"] == "510000"
     assert dict(stack.proxy.calls) == {"510000": 1}
+
+
+# ---- who may see what, end to end -----------------------------------------------
+
+def test_an_anonymous_caller_cannot_enumerate_a_provinces_applicants(stack: PortalStack, gateway: str) -> None:
+    body = query(gateway, '{ applications(provinceCode: "440000", first: 500) '
+                          "{ applicationNo applicant { subjectId } } }")
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert not re.search(r"[PL]\d{11}", json.dumps(body))
+
+
+def test_an_officers_read_is_in_its_provinces_audit_log_for_an_auditor(stack: PortalStack, gateway: str) -> None:
+    number = _some_application(stack, "440000")
+    rid = f"portal-{time.time_ns()}"
+    read = query(gateway, TRACK, {"no": number},
+                 as_caller(stack.key_file, "officer", sub="O-1", province="440000", rid=rid))
+    assert "errors" not in read, read.get("errors")
+    body = query(gateway, '{ auditLog(provinceCode: "440000", first: 500) { kind records requestId } '
+                          'auditChain(provinceCode: "440000") { intact } }',
+                 headers=as_caller(stack.key_file, "auditor", sub="A-1"))
+    assert "errors" not in body, body.get("errors")
+    assert {"kind": "officer", "records": [number], "requestId": rid} in body["data"]["auditLog"]
+    assert body["data"]["auditChain"] == {"intact": True}
 
 
 # ---- a province that fails costs only its own part -----------------------------

@@ -7,6 +7,8 @@ import re
 import shutil
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -460,6 +462,21 @@ def test_tampering_with_the_audit_log_is_detected(seeded: Path, tmp_path: Path, 
                                 else "entry 2 is missing")
 
 
+def test_a_read_that_cannot_be_audited_is_not_answered(seeded: Path, tmp_path: Path) -> None:
+    data = copy_of(seeded, tmp_path / "data")
+    with Provincial(data) as server:
+        number = one(data, GD, "SELECT application_no FROM applications LIMIT 1")[0]
+        headers = officer(server.key_file, GD, stages=[])
+        assert shards_ok(server.post(GD, ONE, {"n": number}, headers))
+        with sqlite3.connect(audit_log_path(data, GD)) as log:
+            log.execute("ALTER TABLE audit_log RENAME TO audit_log_gone")
+        body = server.post(GD, ONE, {"n": number}, headers)
+        public = server.post(GD, '{ serviceHalls(provinceCode: "440000") { hallCode } }', {}, headers)
+    assert body["data"] is None and codes(body) == ["INTERNAL_SERVER_ERROR"]
+    assert number not in json.dumps(body)
+    assert public["data"]["serviceHalls"], "a request that reads nothing personal needs no audit entry"
+
+
 # ---------------------------------------------------------------- masking
 
 
@@ -503,6 +520,12 @@ def test_no_error_echoes_more_than_a_short_excerpt_of_a_huge_input(shards: Provi
     assert_no_echo(shards.post(GD, '{ implementationItem(provinceCode: "440000", taskCode: "%s") { name } }' % huge,
                                {}, officer_headers), huge)
     assert_no_echo(shards.post(GD, '{ applications(first: "%s") { applicationNo } }' % huge, {}, officer_headers), huge)
+    assert_no_echo(national.post("{ %s }" % huge), huge)
+    request = urllib.request.Request(national.base + "/graphql", method="POST", headers={"content-type": "application/json"},
+                                     data=json.dumps({"query": "{ provinces { code } }", "operationName": huge}).encode())
+    with pytest.raises(urllib.error.HTTPError) as refusal:
+        urllib.request.urlopen(request, timeout=30)
+    assert refusal.value.code == 400 and len(refusal.value.read()) < 200
 
 
 @pytest.mark.parametrize("subgraph", ["provincial", "national"])

@@ -34,7 +34,7 @@ class NationalGraphQL(SubgraphGraphQL[NationalContext]):
         self.repository = repository
         self.audit_log = audit_log
 
-    async def get_context(  # type: ignore[override]
+    async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> NationalContext:
         claims = self.claims(request, response)
