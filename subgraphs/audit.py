@@ -27,6 +27,7 @@ class AuditTrail:
     log: AuditLog
     claims: Claims
     province: str | None
+    request_id: str | None = None
     pending: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, action: str, records: list[str]) -> None:
@@ -39,7 +40,7 @@ class AuditTrail:
         for action, records in pending.items():
             self.log.append(Access(
                 kind=self.claims.kind, subject=self.claims.subject, purpose=self.claims.purpose,
-                province=self.province, action=action, records=tuple(records), request_id=self.claims.request_id,
+                province=self.province, action=action, records=tuple(records), request_id=self.request_id,
             ))
 
 

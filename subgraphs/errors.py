@@ -90,12 +90,20 @@ def client_error(error: GraphQLError, client_errors: tuple[type[Exception], ...]
     return formatted
 
 
+_REQUEST_ID = re.compile(r"[!-~]{1,128}")
+
+
 def request_id_of(scope: MutableMapping[str, Any]) -> str:
-    """The gateway's request id from the verified claims, else a new one for this subgraph's log."""
-    rid = claims_of(scope).request_id
-    if rid:
-        return excerpt(rid, 64)
-    found: str = scope.setdefault("govgraph.request_id", uuid.uuid4().hex)
+    """The request's id for logs and audit entries: the `rid` claim, else the `x-request-id` the
+    gateway passed on (printable, at most 128 characters), else a new one."""
+    if "govgraph.request_id" not in scope:
+        chosen = claims_of(scope).request_id
+        if not chosen:
+            for name, value in scope.get("headers", ()):
+                if name.lower() == b"x-request-id" and _REQUEST_ID.fullmatch(value.decode("latin-1")):
+                    chosen = value.decode("latin-1")
+        scope["govgraph.request_id"] = excerpt(chosen, 128) if chosen else uuid.uuid4().hex
+    found: str = scope["govgraph.request_id"]
     return found
 
 
@@ -123,3 +131,6 @@ class SubgraphGraphQL(GraphQL[C, None], Generic[C]):
 
     def claims(self, request: Request | WebSocket, response: Response | WebSocket) -> Claims:
         return claims_of(request.scope)
+
+    def request_id(self, request: Request | WebSocket) -> str:
+        return request_id_of(request.scope)

@@ -44,3 +44,12 @@ def officer(key_file: Path, province: str, stages: list[str] | None = None, purp
     extra = {"purpose": purpose} if purpose else {}
     return as_caller(key_file, "officer", sub=f"O{province}01", province=province,
                      stages=ALL_STAGES if stages is None else stages, **extra)
+
+
+def client_token(key_file: Path, role: str, *, lifetime_s: int = 300, **claims: Any) -> str:
+    """A client's token as the demo gateway accepts it (govgraph.toml's [auth]: issuer
+    govgraph-demo, audience govgraph, the caller kind in `role`)."""
+    now = int(time.time())
+    payload = {"iss": "govgraph-demo", "aud": "govgraph", "iat": now, "nbf": now, "exp": now + lifetime_s,
+               "role": role, **claims}
+    return jwt.encode(payload, key_file.read_bytes().strip(), algorithm="HS256")

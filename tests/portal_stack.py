@@ -24,7 +24,7 @@ from audit.live_stack import (
     http,
     post_graphql,
 )
-from internal_tokens import CLAIMS_HEADER, write_key
+from internal_tokens import CLAIMS_HEADER, client_token, write_key
 
 from gateway.stack import dump_toml
 
@@ -86,8 +86,9 @@ class ShardProxy:
         for attempt in (0, 1):
             try:
                 headers = {"content-type": "application/json"}
-                if CLAIMS_HEADER in request.headers:
-                    headers[CLAIMS_HEADER] = request.headers[CLAIMS_HEADER]
+                for name in (CLAIMS_HEADER, "x-request-id"):
+                    if name in request.headers:
+                        headers[name] = request.headers[name]
                 async with self._session.post(self.upstreams[code], data=body, headers=headers) as resp:
                     return web.Response(status=resp.status, body=await resp.read(),
                                         content_type="application/json")
@@ -118,8 +119,17 @@ class PortalStack:
 
     @property
     def key_file(self) -> Path:
-        """The internal key both subgraphs verify claims with (tests mint tokens with it)."""
+        """The internal key the gateway signs claims with and both subgraphs verify them with."""
         return self.data_dir / "internal.key"
+
+    @property
+    def client_key_file(self) -> Path:
+        """The key the gateway verifies clients' tokens with (the unified identity's, in the demo)."""
+        return self.data_dir / "client.key"
+
+    def caller(self, role: str, **claims: Any) -> dict[str, str]:
+        """The Authorization header of a client with this role (sub, province, stages, purpose)."""
+        return {"authorization": f"Bearer {client_token(self.client_key_file, role, **claims)}"}
 
     def shard_url(self, code: str) -> str:
         return f"{self.provincial_base}/provinces/{code}/graphql"
@@ -152,6 +162,7 @@ def start_portal(tmp: Path) -> PortalStack:
     proxy = ShardProxy()
     stack = PortalStack(data_dir, "", "", proxy)
     key = ("--internal-key-file", str(write_key(data_dir)))
+    write_key(data_dir, "client.key")
     try:
         national_port, provincial_port = free_port(), free_port()
         national = Process(govgraph_command("subgraph", "national", "--port", str(national_port),
@@ -179,8 +190,8 @@ def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str]
     config = tomllib.loads((PROJECT_DIR / "govgraph.toml").read_text(encoding="utf-8"))
     config["gateway"]["request_deadline_s"] = deadline_s
     config["gateway"].pop("supergraph", None)
-    # the tests sign the subgraphs' claims themselves and have the gateway pass them on
-    config["gateway"]["propagate_headers"] = [CLAIMS_HEADER]
+    config["auth"].update(jwt_key_file=str(stack.client_key_file), algorithms=["HS256"],
+                          internal_key_file=str(stack.key_file))
     config["subgraphs"]["national"]["url"] = stack.national_url
     partition = config["partitions"]["provincial"]
     shards = {code: stack.proxy.url(code) for code in stack.province_codes()}

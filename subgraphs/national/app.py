@@ -39,7 +39,7 @@ class NationalGraphQL(SubgraphGraphQL[NationalContext]):
     ) -> NationalContext:
         claims = self.claims(request, response)
         return NationalContext(self.repository, Loaders.over(self.repository), claims,
-                               AuditTrail(self.audit_log, claims, None))
+                               AuditTrail(self.audit_log, claims, None, self.request_id(request)))
 
 
 def create_app(data_dir: Path, internal_key: bytes | None = None) -> ASGIApp:

@@ -42,7 +42,8 @@ class ShardGraphQL(SubgraphGraphQL[ShardContext]):
         self.audit_log = audit_log
 
     async def get_context(self, request: Request, response: Response) -> ShardContext:  # type: ignore[override]
-        return ShardContext.for_request(self.repository, self.audit_log, self.claims(request, response))
+        return ShardContext.for_request(self.repository, self.audit_log, self.claims(request, response),
+                                        self.request_id(request))
 
 
 class ProvinceDispatch:

@@ -95,8 +95,10 @@ class ShardContext:
     audit: AuditTrail
 
     @classmethod
-    def for_request(cls, repository: ShardRepository, audit_log: AuditLog, claims: Claims = ANONYMOUS) -> ShardContext:
-        return cls(repository, Loaders.over(repository), claims, AuditTrail(audit_log, claims, repository.province.code))
+    def for_request(cls, repository: ShardRepository, audit_log: AuditLog, claims: Claims = ANONYMOUS,
+                    request_id: str | None = None) -> ShardContext:
+        trail = AuditTrail(audit_log, claims, repository.province.code, request_id or claims.request_id)
+        return cls(repository, Loaders.over(repository), claims, trail)
 
     @property
     def province_code(self) -> str:
