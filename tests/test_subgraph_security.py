@@ -496,6 +496,11 @@ def test_identifiers_are_masked_unless_owner_or_officer_of_the_province_with_a_p
     masked = (raw_no[:4] + "*" * (len(raw_no) - 8) + raw_no[-4:], raw_phone[:3] + "****" + raw_phone[-4:])
     assert seen(officer(shards.key_file, GD)) == masked
     assert seen(as_caller(shards.key_file, "national", sub="N1", purpose="跨省通办核验")) == masked
+    number, agent, certificate = one(
+        seeded, GD, "SELECT a.application_no, a.agent_id, c.certificate_no FROM applications a JOIN applicant_contacts c "
+                    "ON c.subject_id = a.applicant_id WHERE a.agent_id IS NOT NULL AND a.agent_id != a.applicant_id "
+                    "ORDER BY a.application_no LIMIT 1")
+    assert seen(citizen(shards.key_file, agent))[0] == certificate[:4] + "*" * (len(certificate) - 8) + certificate[-4:]
 
 
 # ---------------------------------------------------------------- no echo

@@ -136,11 +136,12 @@ def may_take_step(context: ShardContext, step: str) -> None:
         raise AccessDenied(f"An applicant may only withdraw its application, not perform the {step} step.")
 
 
-def identifier(grant: Grant, claims: Claims, value: str | None, kind: str) -> str | None:
-    """A direct identifier, raw for its owner and for an officer of the province who states a purpose;
-    masked for everybody else (raw identifiers never leave their owner's platform)."""
+def identifier(grant: Grant, claims: Claims, applicant_id: str, value: str | None, kind: str) -> str | None:
+    """A direct identifier of an applicant (`kind` "phone" or "certificate_no"): raw for the applicant
+    itself and for an officer of the province who states a purpose; masked for everybody else, its
+    agent included (raw identifiers never leave their owner's platform)."""
     if value is None:
         return None
-    if grant is Grant.OWNER or (grant is Grant.OFFICER and claims.purpose):
+    if claims.owns(applicant_id) or (grant is Grant.OFFICER and claims.purpose):
         return value
     return mask_phone(value) if kind == "phone" else mask_certificate_no(value)

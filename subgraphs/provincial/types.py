@@ -550,7 +550,8 @@ class Application:
     async def _identifier(self, info: Info, field: str, column: str) -> str | None:
         context = self._personal(info, field)
         contact = await context.loaders.contacts.load(self.row["applicant_id"])
-        return access.identifier(self.grant, context.claims, contact[column] if contact else None, column)
+        return access.identifier(self.grant, context.claims, self.row["applicant_id"],
+                                 contact[column] if contact else None, column)
 
     @strawberry.field(description="the province whose platform holds this application")
     def province(self) -> Division:
