@@ -206,8 +206,6 @@ def test_the_key_file_can_come_from_the_environment(seeded: Path) -> None:
 
 
 def test_a_short_key_file_refuses_to_start(seeded: Path, tmp_path: Path) -> None:
-    short = tmp_path / "short.key"
-    short.write_text("only-twenty-bytes...\n")
     data = copy_of(seeded, tmp_path / "data")
     (data / "internal.key").write_text("only-twenty-bytes...\n")
     with pytest.raises(AssertionError, match="at least 32"):
