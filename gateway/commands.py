@@ -268,7 +268,9 @@ def _forward_hangup_to_workers() -> None:
 
     def handle_hup(supervisor: Multiprocess) -> None:
         for worker in supervisor.processes:
-            if worker.pid is not None:
+            # a worker still starting reads the files as they are now, and would die of a
+            # SIGHUP it has no handler for yet
+            if worker.pid is not None and worker.is_ready(timeout=1):
                 os.kill(worker.pid, signal.SIGHUP)
 
     setattr(Multiprocess, "handle_hup", handle_hup)  # noqa: B010 - replaces uvicorn's handler

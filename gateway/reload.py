@@ -92,7 +92,7 @@ class Reloader:
         if is_url(self.source):
             self._tasks.append(asyncio.create_task(self._poll()))
         else:
-            self._tasks.append(asyncio.create_task(self._watch(Path(self.source))))
+            self._tasks.append(asyncio.create_task(self._watch_or_say_why(Path(self.source))))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -147,6 +147,14 @@ class Reloader:
             message,
         )
         return False
+
+    async def _watch_or_say_why(self, path: Path) -> None:
+        try:
+            await self._watch(path)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # e.g. no inotify watches left on this machine
+            log.error("cannot watch %s (%s): reload it with SIGHUP", path, exc)
 
     async def _watch(self, path: Path) -> None:
         """Reload when the file's content changes (editors replace files: watch the folder)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -299,6 +300,9 @@ def app_from_environment() -> GraphQLApp:
     GOVGRAPH_CONFIG (the configuration file, if any) before starting the workers.
     """
     from gateway.reload import Generation, Reloader
+
+    # until the reloader handles it, a SIGHUP must not end this worker (it reads the files next)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def build(sdl: str | None) -> Generation:
         from gateway.engine import Gateway as EngineGateway
