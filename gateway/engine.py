@@ -52,12 +52,17 @@ from gateway.planner.operation import (
     select_operation,
 )
 from gateway.planner.plan import FetchNode, QueryPlan
+from gateway.readiness import PROBE_QUERY, Policy, Upstreams
+from gateway.readiness import check as check_readiness
 from gateway.shaping import CompiledShaper
-from gateway.upstream import Upstream
+from gateway.telemetry import Telemetry
+from gateway.upstream import SubgraphFailure, Upstream
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
 
 log = logging.getLogger("govgraph.gateway")
+
+REQUEST_ID_HEADER = "x-request-id"
 
 _INTROSPECTION_FIELDS = ("__schema", "__type")
 
@@ -97,8 +102,12 @@ PreparedKey = tuple[str, str | None, frozenset[str] | None]
 class Gateway:
     """The engine: answers a `GraphQLRequest` from the subgraphs of one supergraph."""
 
-    def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
+    def __init__(
+        self, supergraph_sdl: str, config: GatewayConfig, telemetry: Telemetry | None = None
+    ) -> None:
         self.config = config
+        # a reload hands the new engine the old one's telemetry: metrics and health go on
+        self.telemetry = telemetry or Telemetry.from_environment(config)
         self.supergraph = Supergraph(supergraph_sdl)
         if self.supergraph.subscription_type:
             log.info("subscriptions in the supergraph are not served over HTTP")
@@ -120,6 +129,8 @@ class Gateway:
         self._identity_headers = tuple(
             dict.fromkeys(["authorization", "cookie", *config.propagate_headers])
         )
+        self._readiness_targets = self._upstreams()
+        self.telemetry.supergraph_loaded(self.supergraph.hash)
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -132,7 +143,13 @@ class Gateway:
                     f"(subgraphs: {', '.join(sorted(by_name))})"
                 )
             routers[graph] = PartitionRouter(
-                partition, graph, self.upstream, self.schema, self.config, self.supergraph
+                partition,
+                graph,
+                self.upstream,
+                self.schema,
+                self.config,
+                self.supergraph,
+                self.telemetry,
             )
         return routers
 
@@ -166,7 +183,8 @@ class Gateway:
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
-        parsed = self._document(query)
+        with self.telemetry.phase("graphql.validate"):
+            parsed = self._document(query)
         if parsed.errors is not None:
             return GraphQLResponse({"errors": parsed.errors}, request_error=True)
         assert parsed.document is not None
@@ -175,6 +193,9 @@ class Gateway:
         except OperationError as exc:
             return _request_error(str(exc))
         kind = definition.operation.value
+        self.telemetry.operation(
+            kind, definition.name.value if definition.name else request.operation_name, query
+        )
         if kind == "subscription":
             return _request_error("Subscriptions are not supported over this endpoint.")
         if kind == "mutation" and request.http_method == "GET":
@@ -199,7 +220,8 @@ class Gateway:
         prepared = self.prepared.get(key)
         if prepared is None:
             try:
-                prepared = self._prepare(parsed.document, definition, coerced, labels)
+                with self.telemetry.phase("graphql.plan"):
+                    prepared = self._prepare(parsed.document, definition, coerced, labels)
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
                 code = (
@@ -234,9 +256,10 @@ class Gateway:
                     {"data": None, "errors": [{"message": message, "extensions": extensions}]}
                 )
             self.prepared.put(key, prepared)
-        if kind == "query" and self.config.deduplicate_requests:
-            return await self._run_shared(prepared, coerced, request, raw_variables)
-        return await self._run(prepared, coerced, request, raw_variables)
+        with self.telemetry.phase("graphql.execute"):
+            if kind == "query" and self.config.deduplicate_requests:
+                return await self._run_shared(prepared, coerced, request, raw_variables)
+            return await self._run(prepared, coerced, request, raw_variables)
 
     async def _run_shared(
         self,
@@ -351,9 +374,10 @@ class Gateway:
         raw_variables: dict[str, Any],
     ) -> GraphQLResponse:
         deadline = time.monotonic() + self.config.request_deadline_s
-        ctx = ExecutionContext(
-            variables, self.upstream.outgoing_headers(request.headers), deadline, self.object_types
-        )
+        headers = self.upstream.outgoing_headers(request.headers)
+        if request.request_id:
+            headers[REQUEST_ID_HEADER] = request.request_id
+        ctx = ExecutionContext(variables, headers, deadline, self.object_types)
         try:
             async with asyncio.timeout(self.config.request_deadline_s):
                 await self.executor.run(prepared.plan.node, ctx)
@@ -398,9 +422,72 @@ class Gateway:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
         timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
-        return await self.upstream.post(
-            fetch.graph, body, ctx.headers, timeout, idempotent=fetch.operation_kind != "mutation"
+        observed = self.telemetry.fetch(fetch.service)
+        try:
+            response = await self.upstream.post(
+                fetch.graph,
+                body,
+                observed.headers(ctx.headers),
+                timeout,
+                idempotent=fetch.operation_kind != "mutation",
+            )
+        except SubgraphFailure as failure:
+            observed.finish(failure)
+            raise
+        observed.finish(None)
+        return response
+
+    # ---- readiness -------------------------------------------------------------
+
+    def _upstreams(self) -> list[Upstreams]:
+        required = self.config.readiness_required
+        names = {router.service for router in self.routers.values()} | set(
+            self.upstream.names.values()
         )
+        unknown = sorted(set(required or ()) - names)
+        if unknown:
+            raise SupergraphError(
+                f"readiness.required names {', '.join(unknown)}, which the supergraph does not "
+                f"have (subgraphs: {', '.join(sorted(names))})"
+            )
+        targets = []
+        for graph, name in self.upstream.names.items():
+            router = self.routers.get(graph)
+            if router is not None:
+                targets.append(Upstreams(name, shards=dict(router.partition.shards)))
+            else:
+                targets.append(Upstreams(name, url=self.upstream.urls[graph]))
+        return targets
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the subgraphs the readiness policy requires answer, and what each did last:
+        a subgraph (or shard) with no recent answer is asked `{ __typename }` now."""
+        config = self.config
+        policy = Policy(
+            config.readiness_required,
+            config.readiness_min_shards,
+            config.readiness_recent_s,
+            config.readiness_probe_timeout_s,
+        )
+        graphs = {name: graph for graph, name in self.upstream.names.items()}
+
+        async def probe(name: str, shard: str | None, url: str) -> bool:
+            observed = self.telemetry.fetch(name, shard)
+            try:
+                await self.upstream.post(
+                    graphs[name],
+                    PROBE_QUERY,
+                    self.upstream.outgoing_headers({}),
+                    policy.probe_timeout_s,
+                    url=url,
+                )
+            except SubgraphFailure as failure:
+                observed.finish(failure)
+                return False
+            observed.finish(None)
+            return True
+
+        return await check_readiness(self._readiness_targets, self.telemetry.health, policy, probe)
 
     def plan_for(
         self,

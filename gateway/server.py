@@ -17,8 +17,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from gateway import metrics
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
+from gateway.logs import iso_time
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,6 +31,8 @@ logger = logging.getLogger("govgraph.gateway.http")
 
 GRAPHQL_PATH = "/graphql"
 HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+METRICS_PATH = "/metrics"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 QUERY_PLAN_HEADER = "govgraph-query-plan"
@@ -38,9 +42,11 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
 
+METRICS = "metrics"
 _CONTENT_TYPE = {
     GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
     APPLICATION_JSON: b"application/json; charset=utf-8",
+    METRICS: metrics.CONTENT_TYPE.encode(),
 }
 REQUEST_ID_HEADER = "x-request-id"
 # A client's request id is reused when it is this short and printable ASCII without spaces.
@@ -97,11 +103,15 @@ class GraphQLApp:
                 await self._graphql(scope, receive, send)
             elif path == HEALTH_PATH:
                 await self._health(scope, send)
+            elif path == READY_PATH:
+                await self._ready(scope, send)
+            elif path == METRICS_PATH:
+                await self._metrics(scope, send)
             else:
                 error = HttpError(
                     404,
-                    f"no route for {path!r}: GraphQL is served at "
-                    f"{GRAPHQL_PATH} and health at {HEALTH_PATH}",
+                    f"no route for {path!r}: GraphQL is served at {GRAPHQL_PATH}, liveness at "
+                    f"{HEALTH_PATH}, readiness at {READY_PATH} and metrics at {METRICS_PATH}",
                     "NOT_FOUND",
                 )
                 await _respond(send, error.status, APPLICATION_JSON, error.body())
@@ -124,6 +134,7 @@ class GraphQLApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.state = "stopping"
+                metrics.worker_exited(os.getpid())
                 try:
                     await self.gateway.shutdown()
                 except Exception as exc:
@@ -134,26 +145,60 @@ class GraphQLApp:
                 return
 
     async def _health(self, scope: Scope, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            error = HttpError(
-                405,
-                f"HTTP method {scope['method']} is not allowed on {HEALTH_PATH}; use GET",
-                "METHOD_NOT_ALLOWED",
-                ((b"allow", b"GET, HEAD"),),
-            )
-            await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+        if await _refuse_unless_get(scope, send):
             return
         status = 200 if self.state == "ok" else 503
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
 
+    async def _ready(self, scope: Scope, send: Send) -> None:
+        """200 when the subgraphs the readiness policy requires answer; 503 otherwise."""
+        if await _refuse_unless_get(scope, send):
+            return
+        if self.state != "ok":
+            await _respond(send, 503, APPLICATION_JSON, _HEALTH_BODY[self.state])
+            return
+        telemetry = self.gateway.telemetry
+        ready, subgraphs = await self.gateway.ready()
+        loaded = telemetry.supergraph_loaded_at
+        body = {
+            "status": "ready" if ready else "not_ready",
+            "supergraph": {
+                "hash": telemetry.supergraph_hash,
+                "loaded_at": iso_time(loaded) if loaded is not None else None,
+            },
+            "subgraphs": subgraphs,
+        }
+        await _respond(send, 200 if ready else 503, APPLICATION_JSON, orjson.dumps(body))
+
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        if await _refuse_unless_get(scope, send):
+            return
+        await _respond(send, 200, METRICS, metrics.exposition())
+
     async def _graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Every answer carries `x-request-id`; a failure the engine did not turn into a
-        GraphQL error still becomes one, never a 500."""
-        media_type = APPLICATION_JSON
-        request_id = ""
+        """Every answer carries `x-request-id`, and is observed (metrics, log, trace)."""
+        headers = _headers(scope)
+        request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        observed = self.gateway.telemetry.request(scope["method"], headers, request_id)
         try:
-            headers = _headers(scope)
-            request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+            observed.response = await self._answer(
+                scope, receive, observed.wrap(send), headers, request_id
+            )
+        finally:
+            observed.finish()
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        request_id: str,
+    ) -> GraphQLResponse | None:
+        """A failure the engine did not turn into a GraphQL error still becomes one, never a
+        500; the engine's response, when it gave one."""
+        media_type = APPLICATION_JSON
+        try:
             method = scope["method"]
             if method not in ("GET", "POST"):
                 raise HttpError(
@@ -187,16 +232,15 @@ class GraphQLApp:
             await _respond(
                 send, error.status, media_type, error.body(), error.headers + _id_header(request_id)
             )
-            return
+            return None
         except _ClientGone:
-            return
+            return None
         except Exception:
-            request_id = request_id or uuid.uuid4().hex
             logger.exception("request %s: unexpected failure reading a GraphQL request", request_id)
             await _respond(
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
             )
-            return
+            return None
 
         try:
             response = await self.gateway.execute(request)
@@ -210,9 +254,10 @@ class GraphQLApp:
             await _respond(
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
             )
-            return
+            return None
         status = _status(response, media_type)
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
+        return response
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
@@ -255,6 +300,20 @@ def app_from_environment() -> GraphQLApp:
         raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
     config.supergraph = source
     return create_app(EngineGateway(load_supergraph(source), config), config)
+
+
+async def _refuse_unless_get(scope: Scope, send: Send) -> bool:
+    """Answer 405 to anything but GET or HEAD on an operator's endpoint."""
+    if scope["method"] in ("GET", "HEAD"):
+        return False
+    error = HttpError(
+        405,
+        f"HTTP method {scope['method']} is not allowed on {scope['path']}; use GET",
+        "METHOD_NOT_ALLOWED",
+        ((b"allow", b"GET, HEAD"),),
+    )
+    await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+    return True
 
 
 def _client_request_id(value: str | None) -> str | None:
