@@ -21,6 +21,7 @@ from gateway import metrics
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
 from gateway.logs import iso_time
+from gateway.telemetry import RequestObservation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -181,9 +182,7 @@ class GraphQLApp:
         request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
         observed = self.gateway.telemetry.request(scope["method"], headers, request_id)
         try:
-            observed.response = await self._answer(
-                scope, receive, observed.wrap(send), headers, request_id
-            )
+            await self._answer(scope, receive, observed.wrap(send), headers, request_id, observed)
         finally:
             observed.finish()
 
@@ -194,9 +193,10 @@ class GraphQLApp:
         send: Send,
         headers: dict[str, str],
         request_id: str,
-    ) -> GraphQLResponse | None:
+        observed: RequestObservation,
+    ) -> None:
         """A failure the engine did not turn into a GraphQL error still becomes one, never a
-        500; the engine's response, when it gave one."""
+        500."""
         media_type = APPLICATION_JSON
         try:
             method = scope["method"]
@@ -232,15 +232,15 @@ class GraphQLApp:
             await _respond(
                 send, error.status, media_type, error.body(), error.headers + _id_header(request_id)
             )
-            return None
+            return
         except _ClientGone:
-            return None
+            return
         except Exception:
             logger.exception("request %s: unexpected failure reading a GraphQL request", request_id)
             await _respond(
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
             )
-            return None
+            return
 
         try:
             response = await self.gateway.execute(request)
@@ -254,10 +254,10 @@ class GraphQLApp:
             await _respond(
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
             )
-            return None
+            return
         status = _status(response, media_type)
+        observed.response = response
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
-        return response
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""

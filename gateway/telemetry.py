@@ -132,7 +132,16 @@ class Telemetry:
 class RequestObservation:
     """One request from arrival to answer."""
 
-    __slots__ = ("context", "response", "started", "status", "telemetry", "token", "var_token")
+    __slots__ = (
+        "context",
+        "recorded",
+        "response",
+        "started",
+        "status",
+        "telemetry",
+        "token",
+        "var_token",
+    )
 
     def __init__(
         self, telemetry: Telemetry, method: str, headers: Mapping[str, str], request_id: str
@@ -141,6 +150,7 @@ class RequestObservation:
         self.started = time.perf_counter()
         self.status = 0
         self.response: GraphQLResponse | None = None
+        self.recorded = False
         self.context = RequestContext(request_id, client=headers.get(CLIENT_NAME_HEADER))
         self.var_token = current_request.set(self.context)
         self.token: object | None = None
@@ -157,16 +167,31 @@ class RequestObservation:
             self.token = otel_context.attach(trace.set_span_in_context(span))
 
     def wrap(self, send: Send) -> Send:
-        """`send`, noting the status the request is answered with."""
+        """`send`, noting the status; the request is counted just before its body goes out,
+        so a client that has its answer finds it counted."""
 
         async def observed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                self._record()
             await send(message)
 
         return observed
 
     def finish(self) -> None:
+        """End the request's span and context (and count it, if no answer went out)."""
+        if not self.recorded:
+            self._record()
+        span: trace.Span | None = self.context.span
+        if span is not None:
+            if self.token is not None:
+                otel_context.detach(self.token)  # type: ignore[arg-type]
+            span.end()
+        current_request.reset(self.var_token)
+
+    def _record(self) -> None:
+        self.recorded = True
         duration = time.perf_counter() - self.started
         telemetry = self.telemetry
         context = self.context
@@ -195,10 +220,6 @@ class RequestObservation:
             span.set_attribute("govgraph.outcome", outcome)
             if outcome in ("error", "request_error", "http_error"):
                 span.set_status(Status(StatusCode.ERROR, outcome))
-            if self.token is not None:
-                otel_context.detach(self.token)  # type: ignore[arg-type]
-            span.end()
-        current_request.reset(self.var_token)
 
     def _outcome(self) -> str:
         response = self.response
