@@ -206,7 +206,8 @@ def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str]
     return path
 
 
-def start_gateway(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[Process, str]:
+def start_gateway(config: Path, *args: str,
+                  env: dict[str, str] | None = None) -> tuple[Process, str]:
     port = free_port()
     process = Process(govgraph_command("gateway", "--supergraph", str(SUPERGRAPH), "--config",
                                        str(config), "--port", str(port), *args), env=env)

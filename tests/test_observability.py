@@ -54,7 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStack]:
 
 
 @pytest.fixture(scope="module")
-def observed(stack: PortalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, str]]:
+def observed(stack: PortalStack,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, str]]:
     """A gateway with the access log on, its national subgraph behind the proxy too, and
     breakers that open after two failures; it logs to a file, so in JSON lines."""
     path = gateway_config(stack, tmp_path_factory.mktemp("observed") / "gateway.toml",
@@ -162,7 +163,8 @@ def test_shard_failure_and_breaker_transitions_are_logged_with_the_shard_key(
     process, url = observed
     stack.proxy.modes["650000"] = "garbage"
     for n in range(2):
-        body = post_graphql(url, {"query": RANKING}, headers={"x-request-id": f"garbage-{n}"}).json()
+        reply = post_graphql(url, {"query": RANKING}, headers={"x-request-id": f"garbage-{n}"})
+        body = reply.json()
         assert body["extensions"]["partitions"]["provincial"]["failed"] == ["650000"]
     failure = wait_for_record(process, lambda r: r["message"] == "subgraph fetch failed"
                               and r.get("request_id") == "garbage-1", "the shard failure")
@@ -356,7 +358,7 @@ def test_trace_has_a_span_per_shard_and_the_subgraph_joins_it(
             time.sleep(0.1)
         spans = ours()
         by_name: dict[str, list[Any]] = {}
-        for service, span in spans:
+        for _, span in spans:
             by_name.setdefault(span.name, []).append(span)
         [request] = by_name["graphql.request"]
         assert request.parent_span_id.hex() == "00f067aa0ba902b7"
