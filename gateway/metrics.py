@@ -8,6 +8,7 @@ writes its values to files there and a scrape of any worker sums them all.
 from __future__ import annotations
 
 import os
+from typing import Generic, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+M = TypeVar("M", Counter, Histogram)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -74,6 +77,26 @@ SUPERGRAPH_LOADED = Gauge(
 )
 
 BREAKER_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class Children(Generic[M]):
+    """`metric.labels(*values)`, kept: prometheus-client looks each one up under a lock."""
+
+    def __init__(self, metric: M) -> None:
+        self.metric: M = metric
+        self.children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self.children.get(values)
+        if child is None:
+            child = self.children[values] = self.metric.labels(*values)
+        return child
+
+
+requests = Children(REQUESTS)
+request_duration = Children(REQUEST_DURATION)
+fetch_duration = Children(FETCH_DURATION)
+fetch_errors = Children(FETCH_ERRORS)
 
 
 class OperationLabels:

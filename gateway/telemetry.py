@@ -126,7 +126,7 @@ class Telemetry:
 
     def breaker_skipped(self, subgraph: str, shard: str) -> None:
         """A call an open breaker refused: no request went out."""
-        metrics.FETCH_ERRORS.labels(subgraph, shard, "CIRCUIT_OPEN").inc()
+        metrics.fetch_errors(subgraph, shard, "CIRCUIT_OPEN").inc()
 
 
 class RequestObservation:
@@ -198,8 +198,8 @@ class RequestObservation:
         metrics.IN_FLIGHT.dec()
         outcome = self._outcome()
         label = telemetry.operations(context.operation)
-        metrics.REQUESTS.labels(label, outcome).inc()
-        metrics.REQUEST_DURATION.labels(label).observe(duration)
+        metrics.requests(label, outcome).inc()
+        metrics.request_duration(label).observe(duration)
         slow = telemetry.slow_s is not None and duration >= telemetry.slow_s
         if slow or telemetry.access_log:
             values = {
@@ -272,10 +272,10 @@ class FetchObservation:
         now = time.perf_counter()
         duration = (self.ended or now) - self.started
         shard = self.shard or ""
-        metrics.FETCH_DURATION.labels(self.subgraph, shard).observe(duration)
+        metrics.fetch_duration(self.subgraph, shard).observe(duration)
         self.telemetry.health.record(self.subgraph, self.shard, failure is None)
         if failure is not None:
-            metrics.FETCH_ERRORS.labels(self.subgraph, shard, failure.code).inc()
+            metrics.fetch_errors(self.subgraph, shard, failure.code).inc()
             event(
                 upstream_log,
                 logging.WARNING,
