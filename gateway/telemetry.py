@@ -37,6 +37,7 @@ CLIENT_NAME_HEADER = "apollographql-client-name"
 access_log = logging.getLogger("govgraph.access")
 request_log = logging.getLogger("govgraph.requests")
 upstream_log = logging.getLogger("govgraph.upstream")
+gateway_log = logging.getLogger("govgraph.gateway")
 
 _NO_SPAN: AbstractContextManager[Any] = nullcontext()
 
@@ -76,7 +77,7 @@ class Telemetry:
         self.supergraph_hash = supergraph_hash
         self.supergraph_loaded_at = time.time()
         metrics.SUPERGRAPH_LOADED.labels(supergraph_hash).set(self.supergraph_loaded_at)
-        event(upstream_log, logging.INFO, "supergraph loaded", supergraph_hash=supergraph_hash)
+        event(gateway_log, logging.INFO, "supergraph loaded", supergraph_hash=supergraph_hash)
 
     # ---- a request -----------------------------------------------------------------
 
@@ -276,12 +277,14 @@ class FetchObservation:
         self.telemetry.health.record(self.subgraph, self.shard, failure is None)
         if failure is not None:
             metrics.fetch_errors(self.subgraph, shard, failure.code).inc()
+            where = {"subgraph": self.subgraph}
+            if self.shard is not None:
+                where["shard"] = self.shard
             event(
                 upstream_log,
                 logging.WARNING,
                 "subgraph fetch failed",
-                subgraph=self.subgraph,
-                shard=self.shard,
+                **where,
                 code=failure.code,
                 error=failure.message,
                 duration_ms=round(duration * 1000, 3),
