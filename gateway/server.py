@@ -6,6 +6,7 @@ decode, the engine, and one orjson encode, with nothing else allocated per reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -18,8 +19,9 @@ from urllib.parse import parse_qsl
 import orjson
 
 from gateway import metrics
+from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
-from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
+from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
 from gateway.logs import iso_time
 from gateway.telemetry import RequestObservation
 
@@ -90,6 +92,7 @@ class GraphQLApp:
         self.config = config
         self.state = "starting"
         self._max_body = config.max_body_bytes
+        self.authenticator = Authenticator(config.auth)
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention
@@ -209,6 +212,7 @@ class GraphQLApp:
                     ((b"allow", b"GET, POST"),),
                 )
             media_type = negotiate(headers.get("accept"))
+            caller = await self._authenticate(headers)
             if method == "POST":
                 # Only application/json is accepted, which browsers always preflight:
                 # CSRF is a concern of GET alone.
@@ -227,6 +231,7 @@ class GraphQLApp:
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
                 request_id=request_id,
+                caller=caller,
             )
         except HttpError as error:
             await _respond(
@@ -258,6 +263,19 @@ class GraphQLApp:
         status = _status(response, media_type)
         observed.response = response
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
+
+    async def _authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """The verified caller; bad credentials end the request here, before any work.
+        A key set fetched from a URL may need the network: that is done off the event loop."""
+        try:
+            if self.authenticator.fetches_keys and headers.get(self.config.auth.jwt_header):
+                return await asyncio.to_thread(self.authenticator.caller, headers)
+            return self.authenticator.caller(headers)
+        except AuthError as exc:
+            challenge = ((b"www-authenticate", b'Bearer error="invalid_token"'),)
+            raise HttpError(
+                exc.status, str(exc), exc.code, challenge if exc.status == 401 else ()
+            ) from None
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
