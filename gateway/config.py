@@ -189,6 +189,10 @@ class GatewayConfig:
     readiness_min_shards: int = 1
     readiness_recent_s: float = 10.0
     readiness_probe_timeout_s: float = 2.0
+    # [status]: /status and /status.json cover the last window_s seconds; in the production
+    # profile only a caller of one of these roles (token role or API key kind) may see them
+    status_roles: list[str] = field(default_factory=lambda: ["operator"])
+    status_window_s: float = 300.0
 
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
@@ -300,6 +304,11 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     cfg.auth = _read_auth(raw.get("auth", {}))
     _read_logging(cfg, dict(raw.get("logging", {})))
     _read_readiness(cfg, dict(raw.get("readiness", {})))
+    status = dict(raw.get("status", {}))
+    if "roles" in status:
+        cfg.status_roles = _strings("status.roles", status["roles"])
+    if "window_s" in status:
+        cfg.status_window_s = _seconds("status.window_s", status["window_s"])
 
     for name, sub in dict(raw.get("subgraphs", {})).items():
         if not isinstance(sub, Mapping):

@@ -195,7 +195,7 @@ class Gateway:
             )
         )
         self._readiness_targets = self._upstreams()
-        self.telemetry.supergraph_loaded(self.supergraph.hash)
+        self.telemetry.supergraph_loaded(self.supergraph.hash, self._readiness_targets)
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}

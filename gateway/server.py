@@ -22,7 +22,7 @@ from gateway import metrics
 from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
-from gateway.logs import iso_time
+from gateway.status_page import PAGE as STATUS_PAGE
 from gateway.telemetry import RequestObservation
 
 Scope = MutableMapping[str, Any]
@@ -36,6 +36,8 @@ GRAPHQL_PATH = "/graphql"
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 METRICS_PATH = "/metrics"
+STATUS_PATH = "/status"
+STATUS_JSON_PATH = "/status.json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 QUERY_PLAN_HEADER = "govgraph-query-plan"
@@ -46,10 +48,12 @@ SIMPLE_CONTENT_TYPES = frozenset(
 UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
 
 METRICS = "metrics"
+HTML = "html"
 _CONTENT_TYPE = {
     GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
     APPLICATION_JSON: b"application/json; charset=utf-8",
     METRICS: metrics.CONTENT_TYPE.encode(),
+    HTML: b"text/html; charset=utf-8",
 }
 REQUEST_ID_HEADER = "x-request-id"
 # A client's request id is reused when it is this short and printable ASCII without spaces.
@@ -111,11 +115,14 @@ class GraphQLApp:
                 await self._ready(scope, send)
             elif path == METRICS_PATH:
                 await self._metrics(scope, send)
+            elif path == STATUS_PATH or path == STATUS_JSON_PATH:
+                await self._status(scope, send, page=path == STATUS_PATH)
             else:
                 error = HttpError(
                     404,
                     f"no route for {path!r}: GraphQL is served at {GRAPHQL_PATH}, liveness at "
-                    f"{HEALTH_PATH}, readiness at {READY_PATH} and metrics at {METRICS_PATH}",
+                    f"{HEALTH_PATH}, readiness at {READY_PATH}, metrics at {METRICS_PATH} and "
+                    f"the status page at {STATUS_PATH}",
                     "NOT_FOUND",
                 )
                 await _respond(send, error.status, APPLICATION_JSON, error.body())
@@ -161,18 +168,36 @@ class GraphQLApp:
         if self.state != "ok":
             await _respond(send, 503, APPLICATION_JSON, _HEALTH_BODY[self.state])
             return
-        telemetry = self.gateway.telemetry
         ready, subgraphs = await self.gateway.ready()
-        loaded = telemetry.supergraph_loaded_at
         body = {
             "status": "ready" if ready else "not_ready",
-            "supergraph": {
-                "hash": telemetry.supergraph_hash,
-                "loaded_at": iso_time(loaded) if loaded is not None else None,
-            },
+            "supergraph": self.gateway.telemetry.supergraph(),
             "subgraphs": subgraphs,
         }
         await _respond(send, 200 if ready else 503, APPLICATION_JSON, orjson.dumps(body))
+
+    async def _status(self, scope: Scope, send: Send, page: bool) -> None:
+        """The status page, or the data it draws; operators only in production."""
+        if await _refuse_unless_get(scope, send):
+            return
+        if self.config.profile != "development":
+            try:
+                caller = await self._authenticate(_headers(scope))
+                if caller.kind not in self.config.status_roles:
+                    raise HttpError(
+                        401 if not caller.authenticated else 403,
+                        f"{scope['path']} is for operators: send a token or API key of a role "
+                        f"in [status] roles ({', '.join(self.config.status_roles)})",
+                        "UNAUTHENTICATED" if not caller.authenticated else "FORBIDDEN",
+                    )
+            except HttpError as error:
+                await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+                return
+        if page:
+            await _respond(send, 200, HTML, STATUS_PAGE)
+        else:
+            body = orjson.dumps(self.gateway.telemetry.status())
+            await _respond(send, 200, APPLICATION_JSON, body, _NO_STORE)
 
     async def _metrics(self, scope: Scope, send: Send) -> None:
         if await _refuse_unless_get(scope, send):
@@ -490,6 +515,8 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
         if not message.get("more_body"):
             return b"".join(chunks)
 
+
+_NO_STORE = ((b"cache-control", b"no-store"),)
 
 # The unread rest of a refused body is not worth receiving: end the connection.
 _CLOSE = ((b"connection", b"close"),)

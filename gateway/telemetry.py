@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
@@ -22,8 +22,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from gateway import metrics, tracing
 from gateway.config import GatewayConfig
-from gateway.logs import RequestContext, current_request, event
-from gateway.readiness import UpstreamHealth
+from gateway.logs import RequestContext, current_request, event, iso_time
+from gateway.readiness import UpstreamHealth, Upstreams
+from gateway.status import StatusBoard
 
 if TYPE_CHECKING:
     from gateway.exchange import GraphQLResponse
@@ -62,6 +63,8 @@ class Telemetry:
         self.access_log = config.access_log
         self.slow_s = config.slow_request_ms / 1000 if config.slow_request_ms > 0 else None
         self.health = UpstreamHealth()
+        self.board = StatusBoard(config.status_window_s)
+        self.upstreams: Sequence[Upstreams] = ()
         self.operations = metrics.OperationLabels()
         self.supergraph_hash: str | None = None
         self.supergraph_loaded_at: float | None = None
@@ -71,13 +74,26 @@ class Telemetry:
         """Traces as the `OTEL_*` variables say (off when they say nothing)."""
         return cls(config, process_tracer())
 
-    def supergraph_loaded(self, supergraph_hash: str) -> None:
+    def supergraph_loaded(self, supergraph_hash: str, upstreams: Sequence[Upstreams] = ()) -> None:
+        """A supergraph is served from now on, with these subgraphs and shards."""
+        self.upstreams = upstreams
         if self.supergraph_hash is not None and self.supergraph_hash != supergraph_hash:
             metrics.SUPERGRAPH_LOADED.remove(self.supergraph_hash)
         self.supergraph_hash = supergraph_hash
         self.supergraph_loaded_at = time.time()
         metrics.SUPERGRAPH_LOADED.labels(supergraph_hash).set(self.supergraph_loaded_at)
         event(gateway_log, logging.INFO, "supergraph loaded", supergraph_hash=supergraph_hash)
+
+    def supergraph(self) -> dict[str, Any]:
+        loaded = self.supergraph_loaded_at
+        return {
+            "hash": self.supergraph_hash,
+            "loaded_at": iso_time(loaded) if loaded is not None else None,
+        }
+
+    def status(self) -> dict[str, Any]:
+        """What `/status.json` answers: every upstream over the last minutes."""
+        return {"supergraph": self.supergraph(), **self.board.report(self.upstreams)}
 
     # ---- a request -----------------------------------------------------------------
 
@@ -115,6 +131,7 @@ class Telemetry:
     def breaker_changed(self, subgraph: str, shard: str, state: str) -> None:
         """A shard's circuit breaker moved to `state` (closed, half_open, open)."""
         metrics.BREAKER_STATE.labels(subgraph, shard).set(metrics.BREAKER_VALUES[state])
+        self.board.breaker(subgraph, shard, state)
         level = logging.WARNING if state == "open" else logging.INFO
         event(
             upstream_log,
@@ -275,6 +292,7 @@ class FetchObservation:
         shard = self.shard or ""
         metrics.fetch_duration(self.subgraph, shard).observe(duration)
         self.telemetry.health.record(self.subgraph, self.shard, failure is None)
+        self.telemetry.board.record(self.subgraph, self.shard, failure is None, duration)
         if failure is not None:
             metrics.fetch_errors(self.subgraph, shard, failure.code).inc()
             where = {"subgraph": self.subgraph}

@@ -4,12 +4,15 @@ provincial shards behind a proxy that can misbehave, `govgraph gateway` processe
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import pty
 import re
 import select
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import tomllib
@@ -476,3 +479,82 @@ def test_readiness_policy_naming_an_unknown_subgraph_is_refused() -> None:
     sdl = SUPERGRAPH.read_text(encoding="utf-8")
     with pytest.raises(SupergraphError, match=r"readiness\.required names natoinal"):
         Gateway(sdl, GatewayConfig(readiness_required=["natoinal"]))
+
+
+# ---- status page ----------------------------------------------------------------------
+
+
+def _dump_dom(url: str) -> str:
+    """The page as headless Chromium leaves it once its scripts have run."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is missing: scripts/chromium.sh installs it"
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             f"--user-data-dir={profile}", "--virtual-time-budget=4000", "--dump-dom", url],
+            capture_output=True, text=True, timeout=90, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_status_page_shows_a_stopped_province_as_failing(stack: PortalStack,
+                                                         tmp_path: Path) -> None:
+    port = free_port()
+    xinjiang = Process(govgraph_command("subgraph", "provincial", "--province", "65", "--port",
+                                        str(port), "--data-dir", str(stack.data_dir)))
+    gateway = None
+    try:
+        wait_healthy(xinjiang, f"http://127.0.0.1:{port}", "the Xinjiang shard")
+        path = gateway_config(stack, tmp_path / "gateway.toml", shard_urls={
+            "650000": f"http://127.0.0.1:{port}/provinces/650000/graphql"})
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+        config["gateway"]["profile"] = "development"
+        path.write_text(dump_toml(config), encoding="utf-8")
+        gateway, url = start_gateway(path)
+        xinjiang.stop()
+        for _ in range(3):
+            body = post_graphql(url, {"query": RANKING}).json()
+            assert body["extensions"]["partitions"]["provincial"]["failed"] == ["650000"]
+
+        status = http("GET", url.replace("/graphql", "/status.json")).json()
+        shards = {s["key"]: s for s in status["partitions"][0]["shards"]}
+        assert shards["650000"]["state"] == "failing" and shards["650000"]["failed"] == 3
+        assert shards["440000"]["state"] == "ok" and shards["440000"]["answer_rate"] == 1
+        assert shards["440000"]["p95_ms"] > 0
+
+        page = http("GET", url.replace("/graphql", "/status"))
+        assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+        assert b"http://" not in page.body and b"https://" not in page.body  # nothing fetched
+        dom = _dump_dom(url.replace("/graphql", "/status"))
+        cells = dict(re.findall(r'data-key="(\d+)" data-state="(\w+)"', dom))
+        assert cells["650000"] == "failing", dom[-3000:]
+        assert cells["440000"] == "ok"
+        assert len(cells) == len(stack.province_codes())
+        assert re.search(r'data-subgraph="national" data-state="ok"', dom)
+        assert status["supergraph"]["hash"][:12] in dom
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        xinjiang.stop()
+
+
+def test_status_is_for_operators_in_production(stack: PortalStack, tmp_path: Path) -> None:
+    keys = {"ops": ("operator-key-1", "operator"), "feed": ("aggregator-key-1", "aggregator")}
+    path = gateway_config(stack, tmp_path / "gateway.toml", extra={"auth": {"api_keys": {
+        key_id: {"sha256": hashlib.sha256(key.encode()).hexdigest(), "kind": kind}
+        for key_id, (key, kind) in keys.items()}}})
+    gateway, url = start_gateway(path)
+    try:
+        status_url = url.replace("/graphql", "/status.json")
+        anonymous = http("GET", status_url)
+        assert anonymous.status == 401
+        assert "[status] roles (operator)" in anonymous.json()["errors"][0]["message"]
+        assert http("GET", status_url, headers={"x-api-key": "aggregator-key-1"}).status == 403
+        assert http("GET", url.replace("/graphql", "/status"),
+                    headers={"x-api-key": "aggregator-key-1"}).status == 403
+        operator = http("GET", status_url, headers={"x-api-key": "operator-key-1"})
+        assert operator.status == 200
+        assert [s["key"] for s in operator.json()["partitions"][0]["shards"]] == \
+            stack.province_codes()
+    finally:
+        gateway.stop()

@@ -42,6 +42,8 @@ CLEAN = [
     "gateway/server.py",
     "gateway/shaping.py",
     "gateway/stack.py",
+    "gateway/status.py",
+    "gateway/status_page.py",
     "gateway/supergraph_source.py",
     "gateway/telemetry.py",
     "gateway/tracing.py",
