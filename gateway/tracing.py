@@ -24,13 +24,14 @@ propagator = TraceContextTextMapPropagator()
 
 
 def configured(env: Mapping[str, str] | None = None) -> bool:
-    """Traces are on when an exporter or an OTLP endpoint is named, and the SDK is not off."""
+    """Traces are on when an exporter this gateway has (otlp, console) or an OTLP endpoint is
+    named, and the SDK is not off."""
     env = os.environ if env is None else env
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
     if exporter:
-        return exporter != "none"
+        return exporter in ("otlp", "console")
     return bool(
         env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     )

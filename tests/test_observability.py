@@ -41,9 +41,11 @@ from portal_stack import (
 from prometheus_client.parser import text_string_to_metric_families
 from tiny_gateway import tiny_gateway
 
-from gateway.config import GatewayConfig
+from gateway import tracing
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.engine import Gateway
 from gateway.stack import dump_toml
+from gateway.status import Window
 from gateway.telemetry import Telemetry
 from schema.supergraph import SupergraphError
 
@@ -558,3 +560,56 @@ def test_status_is_for_operators_in_production(stack: PortalStack, tmp_path: Pat
             stack.province_codes()
     finally:
         gateway.stop()
+
+
+# ---- configuration and pure parts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('[logging]\nformat = "xml"', "logging.format must be one of auto, json, text, got 'xml'"),
+    ('[logging]\nlevel = "loud"', "logging.level must be one of debug, info, warning, error, "
+                                  "critical, got 'loud'"),
+    ("[logging]\nslow_request_ms = -5", "logging.slow_request_ms must be a number of "
+                                        "milliseconds (0 turns the warning off), got -5"),
+    ('[readiness]\nrequired = "national"', "readiness.required must be a list of subgraph "
+                                           "names, got 'national'"),
+    ("[readiness]\nmin_shards = 0", "readiness.min_shards must be a whole number greater than "
+                                    "zero, got 0"),
+    ("[readiness]\nrecent_s = 0", "readiness.recent_s must be greater than zero, got 0"),
+    ('[status]\nroles = "operator"', "status.roles must be a list of non-empty strings, "
+                                     "got 'operator'"),
+])
+def test_bad_observability_settings_are_refused_with_key_and_value(
+        tmp_path: Path, section: str, message: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(section + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, env={})
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(("env", "on"), [
+    ({}, False),
+    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, True),
+    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, True),
+    ({"OTEL_TRACES_EXPORTER": "console"}, True),
+    ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318"}, False),
+    ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318"}, False),
+])
+def test_traces_are_on_only_when_otel_variables_ask(env: dict[str, str], on: bool) -> None:
+    assert tracing.configured(env) is on
+    assert (tracing.tracer_from_environment(env) is not None) is on
+
+
+def test_status_window_reports_answer_rate_and_p95() -> None:
+    window = Window(300)
+    now = 1_000_000.0
+    for i in range(95):
+        window.record(True, 0.02, now + i * 0.1)  # in the 10-25 ms bucket
+    for i in range(5):
+        window.record(False, 2.0, now + 10 + i)  # in the 1-2.5 s bucket
+    summary = window.summary(now + 20, 300)
+    assert summary["answered"] == 95 and summary["failed"] == 5
+    assert summary["answer_rate"] == 0.95
+    assert 10 <= summary["p95_ms"] <= 25
+    assert window.summary(now + 20 + 400, 300)["answered"] == 0  # older than the window
