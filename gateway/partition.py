@@ -64,7 +64,7 @@ class CircuitBreaker:
     `on_change` hears every move between "closed", "open" and "half_open" (a trial let through).
     """
 
-    __slots__ = ("failures", "on_change", "open_until", "reset_s", "threshold")
+    __slots__ = ("failures", "on_change", "open_until", "reset_s", "state", "threshold")
 
     def __init__(
         self, threshold: int, reset_s: float, on_change: Callable[[str], None] | None = None
@@ -74,6 +74,7 @@ class CircuitBreaker:
         self.failures = 0
         self.open_until = 0.0
         self.on_change = on_change
+        self.state = "closed"
 
     def allows(self, now: float) -> bool:
         """Whether a call may go to the shard now; a refused one costs the shard nothing."""
@@ -82,25 +83,27 @@ class CircuitBreaker:
         if now >= self.open_until:
             # half-open: this call is the trial; another failure re-opens at once
             self.open_until = now + self.reset_s
-            if self.on_change is not None:
-                self.on_change("half_open")
+            self._move("half_open")
             return True
         return False
 
     def record(self, ok: bool, now: float) -> None:
         """Count a call's outcome: one success closes the breaker again."""
         if ok:
-            was_open = self.failures >= self.threshold
             self.failures = 0
             self.open_until = 0.0
-            if was_open and self.on_change is not None:
-                self.on_change("closed")
+            self._move("closed")
         else:
             self.failures += 1
             if self.failures >= self.threshold:
                 self.open_until = now + self.reset_s
-                if self.on_change is not None:
-                    self.on_change("open")
+                self._move("open")
+
+    def _move(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            if self.on_change is not None:
+                self.on_change(state)
 
 
 class _Refused(Exception):
