@@ -29,9 +29,11 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser = subparsers.add_parser(
         "gateway",
         help="serve the federated GraphQL API from a supergraph",
-        description="Serve GraphQL over HTTP (POST and GET /graphql, GET /health) for a "
-        "federation v2 supergraph. Command-line flags override the configuration "
-        "file; GOVGRAPH_* environment variables override the file too.",
+        description="Serve GraphQL over HTTP (POST and GET /graphql) for a federation v2 "
+        "supergraph, with GET /health (liveness), /ready (readiness), /metrics (Prometheus) "
+        "and /status (status page). Command-line flags override the configuration file; "
+        "GOVGRAPH_* environment variables override the file too; OTEL_* variables turn on "
+        "OpenTelemetry traces.",
     )
     parser.add_argument(
         "--supergraph",
