@@ -196,6 +196,21 @@ def test_shard_failure_and_breaker_transitions_are_logged_with_the_shard_key(
                   shard="650000", code="SUBGRAPH_BAD_RESPONSE") >= 2
 
 
+def test_a_failed_national_fetch_is_logged_once_with_its_request(
+        stack: PortalStack, observed: tuple[Process, str]) -> None:
+    process, url = observed
+    stack.proxy.modes["national"] = "garbage"
+    reply = post_graphql(url, {"query": "query Provinces { provinces { code } }"},
+                         headers={"x-request-id": "national-down"})
+    assert reply.json()["errors"][0]["extensions"]["code"] == "SUBGRAPH_BAD_RESPONSE"
+    wait_for_record(process, lambda r: r.get("request_id") == "national-down"
+                    and r["logger"] == "govgraph.access", "the access line")
+    [failure] = [r for r in log_records(process) if r.get("request_id") == "national-down"
+                 and r["message"] == "subgraph fetch failed"]
+    assert failure["subgraph"] == "national" and "shard" not in failure
+    assert failure["operation"] == "Provinces" and failure["code"] == "SUBGRAPH_BAD_RESPONSE"
+
+
 def test_slow_requests_warn_and_log_level_silences_the_access_log(
         stack: PortalStack, tmp_path: Path) -> None:
     path = gateway_config(stack, tmp_path / "gateway.toml", extra={
