@@ -10,6 +10,7 @@ of the gateway, the request id its traceback is logged under.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import random
@@ -429,7 +430,10 @@ class Gateway:
     async def _off_loop(self, work: Callable[[], _T], deadline: float) -> _T:
         """The gateway's own CPU work on a new operation (parsing, validation, planning) runs
         on one worker thread, so a request still ends at its deadline while it goes on."""
-        future = asyncio.get_running_loop().run_in_executor(self._cpu, work)
+        # in the request's context: what the work logs carries the request's id
+        future = asyncio.get_running_loop().run_in_executor(
+            self._cpu, contextvars.copy_context().run, work
+        )
         try:
             return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
         except TimeoutError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import pty
 import re
@@ -44,6 +45,7 @@ from tiny_gateway import tiny_gateway
 from gateway import tracing
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.engine import Gateway
+from gateway.logs import ContextFilter, fields
 from gateway.stack import dump_toml
 from gateway.status import Window
 from gateway.telemetry import Telemetry
@@ -628,3 +630,20 @@ def test_status_window_reports_answer_rate_and_p95() -> None:
     assert summary["answer_rate"] == 0.95
     assert 10 <= summary["p95_ms"] <= 25
     assert window.summary(now + 20 + 400, 300)["answered"] == 0  # older than the window
+
+
+def test_a_record_logged_while_planning_off_the_event_loop_carries_the_request_id(
+        caplog: pytest.LogCaptureFixture) -> None:
+    config = GatewayConfig(limits_mode="measure", max_aliases=1)
+    caplog.handler.addFilter(ContextFilter())
+
+    async def scenario() -> None:
+        async with tiny_gateway(config) as tiny:
+            reply = await tiny.post("{ a: provinces { name } b: provinces { name } }",
+                                    {"x-request-id": "planning-1"})
+            assert reply.status == 200 and "errors" not in reply.json, reply.body
+
+    with caplog.at_level(logging.WARNING, logger="govgraph"):
+        asyncio.run(scenario())
+    [record] = [r for r in caplog.records if "measure mode" in r.getMessage()]
+    assert fields(record)["request_id"] == "planning-1"
