@@ -75,8 +75,12 @@ class Telemetry:
         return cls(config, process_tracer())
 
     def supergraph_loaded(self, supergraph_hash: str, upstreams: Sequence[Upstreams] = ()) -> None:
-        """A supergraph is served from now on, with these subgraphs and shards."""
+        """A supergraph is served from now on, with these subgraphs and shards (whose new
+        engine starts with every breaker closed)."""
         self.upstreams = upstreams
+        for subgraph, shard in self.board.breakers:
+            metrics.BREAKER_STATE.labels(subgraph, shard).set(metrics.BREAKER_VALUES["closed"])
+        self.board.breakers.clear()
         if self.supergraph_hash is not None and self.supergraph_hash != supergraph_hash:
             metrics.SUPERGRAPH_LOADED.remove(self.supergraph_hash)
         self.supergraph_hash = supergraph_hash

@@ -46,6 +46,7 @@ from gateway import tracing
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.engine import Gateway
 from gateway.logs import ContextFilter, fields
+from gateway.readiness import Upstreams
 from gateway.stack import dump_toml
 from gateway.status import Window
 from gateway.telemetry import Telemetry
@@ -647,3 +648,13 @@ def test_a_record_logged_while_planning_off_the_event_loop_carries_the_request_i
         asyncio.run(scenario())
     [record] = [r for r in caplog.records if "measure mode" in r.getMessage()]
     assert fields(record)["request_id"] == "planning-1"
+
+
+def test_a_new_supergraph_starts_with_every_breaker_shown_closed() -> None:
+    telemetry = Telemetry(GatewayConfig())
+    telemetry.breaker_changed("shards", "k1", "open")
+    assert telemetry.status()["partitions"] == []  # no supergraph yet: nothing to draw
+    upstreams = [Upstreams("shards", shards={"k1": "http://127.0.0.1:9/graphql"})]
+    telemetry.supergraph_loaded("h1", upstreams)
+    [shard] = telemetry.status()["partitions"][0]["shards"]
+    assert shard["breaker"] == "closed"
