@@ -356,7 +356,8 @@ def test_trace_has_a_span_per_shard_and_the_subgraph_joins_it(
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
     port = free_port()
     guangdong = Process(govgraph_command("subgraph", "provincial", "--province", "44", "--port",
-                                         str(port), "--data-dir", str(stack.data_dir)), env=env)
+                                         str(port), "--data-dir", str(stack.data_dir),
+                                         "--internal-key-file", str(stack.key_file)), env=env)
     gateway = None
     try:
         wait_healthy(guangdong, f"http://127.0.0.1:{port}", "a traced Guangdong shard")
@@ -448,7 +449,8 @@ def test_ready_turns_503_while_a_required_subgraph_is_stopped_and_back(
         stack: PortalStack, tmp_path: Path) -> None:
     national_port = free_port()
     command = govgraph_command("subgraph", "national", "--port", str(national_port),
-                               "--data-dir", str(stack.data_dir))
+                               "--data-dir", str(stack.data_dir),
+                               "--internal-key-file", str(stack.key_file))
     national = Process(command)
     gateway = None
     try:
@@ -521,7 +523,8 @@ def test_status_page_shows_a_stopped_province_as_failing(stack: PortalStack,
                                                          tmp_path: Path) -> None:
     port = free_port()
     xinjiang = Process(govgraph_command("subgraph", "provincial", "--province", "65", "--port",
-                                        str(port), "--data-dir", str(stack.data_dir)))
+                                        str(port), "--data-dir", str(stack.data_dir),
+                                        "--internal-key-file", str(stack.key_file)))
     gateway = None
     try:
         wait_healthy(xinjiang, f"http://127.0.0.1:{port}", "the Xinjiang shard")
