@@ -188,7 +188,7 @@ class GatewayConfig:
     readiness_required: list[str] | None = None
     readiness_min_shards: int = 1
     readiness_recent_s: float = 10.0
-    readiness_probe_timeout_s: float = 2.0
+    readiness_probe_timeout_s: float = 1.0
     # [status]: /status and /status.json cover the last window_s seconds; in the production
     # profile only a caller of one of these roles (token role or API key kind) may see them
     status_roles: list[str] = field(default_factory=lambda: ["operator"])
