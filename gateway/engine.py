@@ -272,6 +272,7 @@ class Gateway:
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
         parsed = self.documents.get(query)
+        self.telemetry.cache_lookup("documents", parsed is not None)
         if parsed is None:
             with self.telemetry.phase("graphql.validate"):
                 parsed = await self._off_loop(lambda: self._parsed(query), deadline)
@@ -309,6 +310,7 @@ class Gateway:
         labels = self._override_labels()
         key: PreparedKey = (query, request.operation_name, labels)
         prepared = self.prepared.get(key)
+        self.telemetry.cache_lookup("plans", prepared is not None)
         if prepared is None:
             document = parsed.document
             try:

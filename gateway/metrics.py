@@ -63,6 +63,12 @@ FETCH_ERRORS = Counter(
     "(SUBGRAPH_UNAVAILABLE, SUBGRAPH_TIMEOUT, SUBGRAPH_BAD_RESPONSE).",
     ["subgraph", "shard", "code"],
 )
+CACHE_LOOKUPS = Counter(
+    "govgraph_cache_lookups_total",
+    "Lookups in the gateway's caches, by cache (documents: parsed and validated queries; "
+    "plans: prepared operations) and result (hit, miss).",
+    ["cache", "result"],
+)
 BREAKER_STATE = Gauge(
     "govgraph_breaker_state",
     "Circuit breaker of a shard: 0 closed, 1 half-open (one trial call let through), 2 open.",
@@ -97,6 +103,7 @@ requests = Children(REQUESTS)
 request_duration = Children(REQUEST_DURATION)
 fetch_duration = Children(FETCH_DURATION)
 fetch_errors = Children(FETCH_ERRORS)
+cache_lookups = Children(CACHE_LOOKUPS)
 
 
 class OperationLabels:

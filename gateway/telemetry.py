@@ -126,6 +126,10 @@ class Telemetry:
             return _NO_SPAN
         return self.tracer.start_as_current_span(name)
 
+    def cache_lookup(self, cache: str, hit: bool) -> None:
+        """One lookup in a cache of the gateway (`govgraph_cache_lookups_total`)."""
+        metrics.cache_lookups(cache, "hit" if hit else "miss").inc()
+
     # ---- a fetch -------------------------------------------------------------------
 
     def fetch(self, subgraph: str, shard: str | None = None) -> FetchObservation:

@@ -283,6 +283,11 @@ def test_metrics_count_requests_by_operation_and_outcome_and_time_every_fetch(
     assert delta("govgraph_subgraph_fetch_errors_total", subgraph="provincial", shard="440000",
                  code="SUBGRAPH_BAD_RESPONSE") == 1
     assert sample(after, "govgraph_requests_in_flight") == 0
+    # the first Counted text is new to this gateway; the second is parsed, and planned, already
+    assert delta("govgraph_cache_lookups_total", cache="documents", result="miss") == 2
+    assert delta("govgraph_cache_lookups_total", cache="documents", result="hit") == 3
+    assert delta("govgraph_cache_lookups_total", cache="plans", result="miss") == 1
+    assert delta("govgraph_cache_lookups_total", cache="plans", result="hit") == 3
     assert sample(after, "govgraph_supergraph_loaded_timestamp_seconds",
                   hash=_supergraph_hash(url)) > 0
 
