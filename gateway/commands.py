@@ -12,10 +12,12 @@ import errno
 import importlib.util
 import json
 import logging
+import logging.config
 import os
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from gateway.config import GatewayConfig
     from gateway.engine import Gateway
     from gateway.server import GraphQLApp
+    from gateway.telemetry import Telemetry
 
 PROG = "govgraph gateway"
 
@@ -32,9 +35,11 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser = subparsers.add_parser(
         "gateway",
         help="serve the federated GraphQL API from a supergraph",
-        description="Serve GraphQL over HTTP (POST and GET /graphql, GET /health) for a "
-        "federation v2 supergraph. Command-line flags override the configuration "
-        "file; GOVGRAPH_* environment variables override the file too.",
+        description="Serve GraphQL over HTTP (POST and GET /graphql) for a federation v2 "
+        "supergraph, with GET /health (liveness), /ready (readiness), /metrics (Prometheus) "
+        "and /status (status page). Command-line flags override the configuration file; "
+        "GOVGRAPH_* environment variables override the file too; OTEL_* variables turn on "
+        "OpenTelemetry traces.",
     )
     parser.add_argument(
         "--supergraph",
@@ -55,6 +60,11 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         type=int,
         metavar="N",
         help="worker processes, each with its own engine (default 1)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error", "critical"),
+        help="least severe log records written (default: logging.level in the config, or info)",
     )
     parser.set_defaults(func=run_gateway)
 
@@ -80,10 +90,13 @@ class Loaded:
     engine: Gateway
 
 
-def load_gateway(args: argparse.Namespace, sdl: str | None = None) -> Loaded | str:
+def load_gateway(
+    args: argparse.Namespace, sdl: str | None = None, telemetry: Telemetry | None = None
+) -> Loaded | str:
     """Read, check and build everything `govgraph gateway` serves; a message when unusable.
 
-    `sdl` stands in for the supergraph's source when it was already fetched (a reload).
+    On a reload, `sdl` stands in for the supergraph's source when it was already fetched, and
+    `telemetry` is the serving engine's, which the new one carries on.
     """
     from gateway.config import ConfigError, load_config
 
@@ -98,6 +111,8 @@ def load_gateway(args: argparse.Namespace, sdl: str | None = None) -> Loaded | s
         config.port = args.port
     if getattr(args, "workers", None) is not None:
         config.workers = args.workers
+    if getattr(args, "log_level", None):
+        config.log_level = args.log_level
     if not 0 <= config.port <= 65535:
         return f"port {config.port} is outside 0-65535"
     if config.workers < 1:
@@ -123,7 +138,7 @@ def load_gateway(args: argparse.Namespace, sdl: str | None = None) -> Loaded | s
         sdl = load_supergraph(source) if sdl is None else sdl
     except SupergraphError as exc:
         return f"cannot load supergraph {source}: {exc}"
-    engine = _build_engine(sdl, config, source, config_path)
+    engine = _build_engine(sdl, config, source, config_path, telemetry)
     if isinstance(engine, str):
         return engine
     return Loaded(config, config_path, source, sdl, engine)
@@ -181,20 +196,21 @@ def run_gateway(args: argparse.Namespace) -> int:
     refused = _port_refused(config.host, config.port)
     if refused:
         return _fail(refused)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from gateway.logs import logging_config
+
+    logging.config.dictConfig(logging_config(config.log_level, config.log_format))
     print(
         f"{PROG}: serving http://{config.host}:{config.port}/graphql "
         f"({config.workers} worker{'s' if config.workers > 1 else ''}, "
         f"{config.profile} profile)",
         file=sys.stderr,
     )
-    logging.getLogger("govgraph.reload").setLevel(logging.INFO)
     if config.workers == 1:
         from gateway.reload import Generation, RefusedReload, Reloader
         from gateway.server import create_app
 
         def build(sdl: str | None) -> Generation:
-            again = load_gateway(args, sdl)
+            again = load_gateway(args, sdl, loaded.engine.telemetry)
             if isinstance(again, str):
                 raise RefusedReload(again)
             return Generation(again.engine, again.config, again.sdl)
@@ -228,7 +244,11 @@ def _port_refused(host: str, port: int) -> str | None:
 
 
 def _build_engine(
-    sdl: str, config: GatewayConfig, source: str, config_path: str | None
+    sdl: str,
+    config: GatewayConfig,
+    source: str,
+    config_path: str | None,
+    telemetry: Telemetry | None = None,
 ) -> Gateway | str:
     """Construct the engine, which parses and validates the supergraph."""
     from gateway.config import ConfigError
@@ -236,7 +256,7 @@ def _build_engine(
     from gateway.server import GraphQLApp
 
     try:
-        engine = Gateway(sdl, config)
+        engine = Gateway(sdl, config, telemetry)
         GraphQLApp(engine, config)  # reads the key files authentication needs
         return engine
     except ConfigError as exc:  # the configuration does not fit this supergraph
@@ -247,6 +267,7 @@ def _build_engine(
 
 def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) -> int:
     """Workers build their engines from the environment, each watching the supergraph."""
+    from gateway.metrics import MULTIPROC_ENV
     from gateway.supergraph_source import is_url
 
     os.environ["GOVGRAPH_SUPERGRAPH"] = source if is_url(source) else str(Path(source).resolve())
@@ -256,7 +277,11 @@ def _serve_workers(source: str, config: GatewayConfig, config_path: str | None) 
     else:
         os.environ.pop("GOVGRAPH_CONFIG", None)
     _forward_hangup_to_workers()
-    _serve("gateway.server:app_from_environment", config, factory=True)
+    with tempfile.TemporaryDirectory(prefix="govgraph-gateway-") as tmp:
+        if not os.environ.get(MULTIPROC_ENV):
+            # every worker writes its metrics here; a scrape of any worker reads them all
+            os.environ[MULTIPROC_ENV] = tmp
+        _serve("gateway.server:app_from_environment", config, factory=True)
     return 0
 
 
@@ -280,6 +305,8 @@ def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> No
     """Serve `app`, or with `factory` the app the import string `app` names."""
     import uvicorn
 
+    from gateway.logs import logging_config
+
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
@@ -291,7 +318,10 @@ def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> No
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
             http="httptools" if importlib.util.find_spec("httptools") else "h11",
             lifespan="on",
-            log_level="warning",
+            # uvicorn's records go through the gateway's formatter; requests are logged by
+            # govgraph.access, with their ids and operations
+            log_config=logging_config(config.log_level, config.log_format),
+            log_level=config.log_level,
             access_log=False,
             timeout_graceful_shutdown=int(config.request_deadline_s) + 1,
         )

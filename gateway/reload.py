@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway import metrics
 from gateway.config import GatewayConfig
 from gateway.exchange import Engine
 from gateway.supergraph_source import is_url, load_supergraph, poll_supergraph
@@ -126,6 +127,7 @@ class Reloader:
                 return self._refuse(reason, sdl, exc)
             _warn_fixed_settings(current.config, generation.config)
             self.reloads += 1
+            metrics.SUPERGRAPH_RELOADS.labels("reloaded").inc()
             log.info(
                 "reloaded on %s: supergraph %s -> %s; %d request(s) finish on the old one",
                 reason,
@@ -138,6 +140,7 @@ class Reloader:
 
     def _refuse(self, reason: str, sdl: str | None, exc: Exception) -> bool:
         self.refused += 1
+        metrics.SUPERGRAPH_RELOADS.labels("refused").inc()
         self._refused_text = sdl
         message = str(exc) if isinstance(exc, (RefusedReload, ValueError)) else repr(exc)
         log.error(
@@ -173,6 +176,7 @@ class Reloader:
                 text = await asyncio.to_thread(load_supergraph, str(target))
             except Exception as exc:
                 self.refused += 1
+                metrics.SUPERGRAPH_RELOADS.labels("refused").inc()
                 log.error("supergraph file %s changed but cannot be read: %s", target, exc)
                 continue
             if text not in (self.app.generation.sdl, self._refused_text):

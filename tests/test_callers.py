@@ -20,7 +20,7 @@ import pytest
 from audit.live_stack import post_graphql
 from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
 
-from gateway.stack import dump_toml
+from demo.stack import dump_toml
 
 API_KEY = "aggregator-key-for-the-caller-tests-0123456789"
 GD = "440000"
