@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit.live_stack import PROJECT_DIR, Gateway, compose_supergraph, post_graphql, start_gateway
+from audit.live_stack import (
+    PROJECT_DIR,
+    Gateway,
+    compose_supergraph,
+    http,
+    post_graphql,
+    start_gateway,
+)
 from test_http_gateway_command import subgraphs_base  # noqa: F401 - the tiny subgraphs
 
 TOTAL = "{ totalServiceCount }"
@@ -184,6 +191,8 @@ def test_a_bad_supergraph_or_configuration_keeps_the_old_one_serving(
                "refusal of the bad configuration", gateway)
         assert _has_total(gateway.url)
         assert "errors" not in post_graphql(gateway.url, {"query": WIDE}).json()
+        scraped = http("GET", gateway.url.replace("/graphql", "/metrics")).body.decode()
+        assert 'govgraph_supergraph_reloads_total{outcome="refused"} 2.0' in scraped, scraped
     finally:
         output = gateway.process.output()
         gateway.process.stop()
