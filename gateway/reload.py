@@ -75,10 +75,8 @@ class Reloader:
         self.app = app
         self.build = build
         self.source = source
-        self.refused = 0  # reloads refused since start
-        self.reloads = 0
         self._lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self._etag: str | None = None
         # a supergraph text already refused is not tried again until it changes
@@ -91,9 +89,9 @@ class Reloader:
         except (NotImplementedError, RuntimeError, AttributeError):
             log.warning("SIGHUP cannot be handled here: reload by changing the supergraph")
         if is_url(self.source):
-            self._tasks.append(asyncio.create_task(self._poll()))
+            self._tasks.add(asyncio.create_task(self._poll()))
         else:
-            self._tasks.append(asyncio.create_task(self._watch_or_say_why(Path(self.source))))
+            self._tasks.add(asyncio.create_task(self._watch_or_say_why(Path(self.source))))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -103,13 +101,13 @@ class Reloader:
             pass
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
         self._tasks.clear()
 
     def _on_hangup(self) -> None:
         task = asyncio.create_task(self.reload("SIGHUP"))
-        self._tasks.append(task)
-        task.add_done_callback(self._tasks.remove)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def reload(self, reason: str, sdl: str | None = None) -> bool:
         """Build, start and swap in the next generation; False (and logged) when refused."""
@@ -126,7 +124,6 @@ class Reloader:
                 await generation.engine.shutdown()
                 return self._refuse(reason, sdl, exc)
             _warn_fixed_settings(current.config, generation.config)
-            self.reloads += 1
             metrics.SUPERGRAPH_RELOADS.labels("reloaded").inc()
             log.info(
                 "reloaded on %s: supergraph %s -> %s; %d request(s) finish on the old one",
@@ -139,7 +136,6 @@ class Reloader:
         return True
 
     def _refuse(self, reason: str, sdl: str | None, exc: Exception) -> bool:
-        self.refused += 1
         metrics.SUPERGRAPH_RELOADS.labels("refused").inc()
         self._refused_text = sdl
         message = str(exc) if isinstance(exc, (RefusedReload, ValueError)) else repr(exc)
@@ -175,7 +171,6 @@ class Reloader:
             try:
                 text = await asyncio.to_thread(load_supergraph, str(target))
             except Exception as exc:
-                self.refused += 1
                 metrics.SUPERGRAPH_RELOADS.labels("refused").inc()
                 log.error("supergraph file %s changed but cannot be read: %s", target, exc)
                 continue
