@@ -33,12 +33,14 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from cache import open_cache
 from cache.memory import LRUCache
 from gateway.config import GatewayConfig
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor
 from gateway.inflight import InFlight
 from gateway.partition import PartitionRouter
+from gateway.persisted import PersistedQueries
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.fetch_graph import PlanningLimitError
 from gateway.planner.operation import (
@@ -52,6 +54,7 @@ from gateway.planner.operation import (
     select_operation,
 )
 from gateway.planner.plan import FetchNode, QueryPlan
+from gateway.ratelimit import RateLimiter
 from gateway.shaping import CompiledShaper
 from gateway.upstream import Upstream
 from schema.api_schema import api_schema
@@ -120,6 +123,21 @@ class Gateway:
         self._identity_headers = tuple(
             dict.fromkeys(["authorization", "cookie", *config.propagate_headers])
         )
+        # shared state: Redis when configured, else this process's memory
+        settings = config.cache
+        self.cache = open_cache(
+            settings.redis_url,
+            prefix=settings.key_prefix,
+            timeout_s=settings.timeout_s,
+            retry_after_s=settings.retry_after_s,
+            warn_interval_s=settings.warn_interval_s,
+            max_entries=settings.memory_entries,
+        )
+        self.persisted = PersistedQueries(
+            config.persisted_queries, self.cache, config.plan_cache_size
+        )
+        limiter = RateLimiter(config.rate_limit, self.cache)
+        self.limiter = limiter if limiter.enabled else None
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -147,8 +165,9 @@ class Gateway:
         _tune_garbage_collector()
 
     async def shutdown(self) -> None:
-        """Close the subgraph connections."""
+        """Close the subgraph and cache connections."""
         await self.upstream.close()
+        await self.cache.close()
 
     # ---- the pipeline ----------------------------------------------------------
 
@@ -163,6 +182,15 @@ class Gateway:
             return _internal_error(request_id)
 
     async def _execute(self, request: GraphQLRequest, request_id: str) -> GraphQLResponse:
+        if self.limiter is not None:
+            refused = await self.limiter.check(request)
+            if refused is not None:
+                return refused
+        if self.persisted.applies(request):
+            resolved = await self.persisted.resolve(request)
+            if isinstance(resolved, GraphQLResponse):
+                return resolved
+            request.query = resolved
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")

@@ -182,6 +182,7 @@ class GraphQLApp:
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
                 request_id=request_id,
+                client_address=_peer(scope),
             )
         except HttpError as error:
             await _respond(
@@ -212,7 +213,10 @@ class GraphQLApp:
             )
             return
         status = _status(response, media_type)
-        await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
+        extra = status.headers + _id_header(request_id)
+        if response.headers:
+            extra += tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers)
+        await _respond(send, status.code, media_type, body, extra)
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""
@@ -268,6 +272,11 @@ def _client_request_id(value: str | None) -> str | None:
     ):
         return value
     return None
+
+
+def _peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _id_header(request_id: str) -> tuple[tuple[bytes, bytes], ...]:

@@ -5,29 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
-from redis_servers import SHARED_REDIS_URL, redis_cluster, redis_server, unique_prefix
+from redis_servers import SHARED_REDIS_URL, redis_server, unique_prefix
 
 from cache import Cache, MemoryCache, open_cache
 from cache.redis import RedisCache
 
-
-@pytest.fixture(scope="module")
-def cluster_url() -> Iterator[str]:
-    with redis_cluster() as url:
-        yield url
-
-
-@pytest.fixture(params=["memory", "redis", "cluster"])
-def backend_url(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "memory":
-        return None
-    if request.param == "redis":
-        return SHARED_REDIS_URL
-    url: str = request.getfixturevalue("cluster_url")
-    return url
+pytest_plugins = ("cache_stack",)  # fixtures: redis_url (memory, Redis, Redis Cluster)
 
 
 def run_with(url: str | None, scenario: object) -> None:
@@ -41,7 +26,7 @@ def run_with(url: str | None, scenario: object) -> None:
     asyncio.run(main())
 
 
-def test_values_are_stored_read_and_deleted(backend_url: str | None) -> None:
+def test_values_are_stored_read_and_deleted(redis_url: str | None) -> None:
     async def scenario(cache: Cache) -> None:
         assert await cache.get("apq:abc") is None
         await cache.set("apq:abc", b"{ provinces { code } }")
@@ -49,10 +34,10 @@ def test_values_are_stored_read_and_deleted(backend_url: str | None) -> None:
         await cache.delete("apq:abc")
         assert await cache.get("apq:abc") is None
 
-    run_with(backend_url, scenario)
+    run_with(redis_url, scenario)
 
 
-def test_values_expire_after_their_ttl(backend_url: str | None) -> None:
+def test_values_expire_after_their_ttl(redis_url: str | None) -> None:
     async def scenario(cache: Cache) -> None:
         await cache.set("short", b"1", ttl_s=0.2)
         await cache.set("long", b"2", ttl_s=30)
@@ -61,19 +46,19 @@ def test_values_expire_after_their_ttl(backend_url: str | None) -> None:
         assert await cache.get("short") is None
         assert await cache.get("long") == b"2"
 
-    run_with(backend_url, scenario)
+    run_with(redis_url, scenario)
 
 
-def test_counters_count_within_their_window_then_start_again(backend_url: str | None) -> None:
+def test_counters_count_within_their_window_then_start_again(redis_url: str | None) -> None:
     async def scenario(cache: Cache) -> None:
         assert [await cache.incr("hits", 0.3) for _ in range(3)] == [1, 2, 3]
         await asyncio.sleep(0.45)
         assert await cache.incr("hits", 0.3) == 1
 
-    run_with(backend_url, scenario)
+    run_with(redis_url, scenario)
 
 
-def test_published_messages_reach_subscribers(backend_url: str | None) -> None:
+def test_published_messages_reach_subscribers(redis_url: str | None) -> None:
     async def scenario(cache: Cache) -> None:
         got: list[bytes] = []
         await cache.subscribe("invalidate", got.append)
@@ -83,7 +68,7 @@ def test_published_messages_reach_subscribers(backend_url: str | None) -> None:
             await asyncio.sleep(0.05)
         assert got and set(got) == {b"Division:440000"}
 
-    run_with(backend_url, scenario)
+    run_with(redis_url, scenario)
 
 
 def test_keys_of_one_prefix_are_invisible_under_another() -> None:
