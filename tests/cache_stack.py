@@ -9,19 +9,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import pytest
-from audit.live_stack import (
-    Gateway,
-    HttpReply,
-    compose_supergraph,
-    http,
-    post_graphql,
-    start_gateway,
-    start_subgraphs,
-)
-from redis_servers import SHARED_REDIS_URL, redis_cluster, unique_prefix
-
-BACKENDS = ["memory", "redis", "cluster"]
+from audit.live_stack import Gateway, HttpReply, http, post_graphql, start_gateway
+from redis_servers import unique_prefix
 
 
 def sha256(text: str) -> str:
@@ -43,32 +32,6 @@ def get_graphql(url: str, params: dict[str, object],
 
 def post(url: str, payload: dict[str, object], headers: dict[str, str] | None = None) -> HttpReply:
     return post_graphql(url, payload, headers)
-
-
-@pytest.fixture(scope="module")
-def supergraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    process, base = start_subgraphs()
-    try:
-        yield compose_supergraph(base, tmp_path_factory.mktemp("sg") / "supergraph.graphql")
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def cluster_url() -> Iterator[str]:
-    with redis_cluster() as url:
-        yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def redis_url(request: pytest.FixtureRequest) -> str | None:
-    """The cache backend a test runs against: None is memory."""
-    if request.param == "memory":
-        return None
-    if request.param == "redis":
-        return SHARED_REDIS_URL
-    url: str = request.getfixturevalue("cluster_url")
-    return url
 
 
 @contextmanager

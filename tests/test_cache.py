@@ -12,7 +12,7 @@ from redis_servers import SHARED_REDIS_URL, redis_server, unique_prefix
 from cache import Cache, MemoryCache, open_cache
 from cache.redis import RedisCache
 
-pytest_plugins = ("cache_stack",)  # fixtures: redis_url (memory, Redis, Redis Cluster)
+pytest_plugins = ("cache_fixtures",)  # fixtures: redis_url (memory, Redis, Redis Cluster)
 
 
 def run_with(url: str | None, scenario: object) -> None:

@@ -12,7 +12,7 @@ from redis_servers import SHARED_REDIS_URL, redis_server, unique_prefix
 
 from cache import open_cache
 
-pytest_plugins = ("cache_stack",)  # fixtures: supergraph, redis_url
+pytest_plugins = ("cache_fixtures",)  # fixtures: supergraph, redis_url
 
 QUERY = '{ division(code: "440000") { name serviceCount } }'
 ANSWER = {"data": {"division": {"name": "广东省", "serviceCount": 1864}}}
