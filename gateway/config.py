@@ -78,6 +78,8 @@ class CacheConfig:
     warn_interval_s: float = 30.0
     # entries of the in-memory cache (used when there is no Redis)
     memory_entries: int = 10_000
+    # how long validated documents and plans stay in Redis for other replicas
+    plan_ttl_s: float = 86_400.0
 
 
 @dataclass(slots=True)
@@ -358,7 +360,7 @@ def _read_shared_state(cfg: GatewayConfig, raw: Mapping[str, Any], base: Path) -
         )
     if "key_prefix" in cache:
         cfg.cache.key_prefix = _typed("cache.key_prefix", cache["key_prefix"], str)
-    for name in ("timeout_s", "retry_after_s", "warn_interval_s"):
+    for name in ("timeout_s", "retry_after_s", "warn_interval_s", "plan_ttl_s"):
         if name in cache:
             setattr(cfg.cache, name, _seconds(f"cache.{name}", cache[name]))
     if "memory_entries" in cache:

@@ -56,6 +56,7 @@ from gateway.planner.operation import (
 from gateway.planner.plan import FetchNode, QueryPlan
 from gateway.ratelimit import RateLimiter
 from gateway.shaping import CompiledShaper
+from gateway.shared_plans import VALID, SharedOperations
 from gateway.upstream import Upstream
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
@@ -138,6 +139,7 @@ class Gateway:
         )
         limiter = RateLimiter(config.rate_limit, self.cache)
         self.limiter = limiter if limiter.enabled else None
+        self.shared = SharedOperations(self.cache, self.supergraph.hash, config)
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -194,7 +196,9 @@ class Gateway:
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
-        parsed = self._document(query)
+        parsed = self.documents.get(query)
+        if parsed is None:
+            parsed = await self._shared_document(query)
         if parsed.errors is not None:
             return GraphQLResponse({"errors": parsed.errors}, request_error=True)
         assert parsed.document is not None
@@ -227,7 +231,9 @@ class Gateway:
         prepared = self.prepared.get(key)
         if prepared is None:
             try:
-                prepared = self._prepare(parsed.document, definition, coerced, labels)
+                prepared = await self._prepare_shared(
+                    key, parsed.document, definition, coerced, labels
+                )
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
                 code = (
@@ -287,6 +293,43 @@ class Gateway:
             key, lambda: self._run(prepared, variables, request, raw_variables)
         )
         return await asyncio.shield(task)
+
+    async def _shared_document(self, query: str) -> ParsedDocument:
+        """A document this process has not seen: another replica may have validated it."""
+        if not self.shared.enabled:
+            return self._document(query)
+        known = await self.shared.document(query)
+        if known is VALID:
+            try:
+                parsed = ParsedDocument(parse(query, max_tokens=self.config.max_tokens), None)
+            except GraphQLError:
+                parsed = self._document(query)  # the shared entry was wrong: judge alone
+        elif isinstance(known, list):
+            parsed = ParsedDocument(None, known)
+        else:
+            parsed = self._document(query)
+            await self.shared.store_document(query, parsed.errors)
+        self.documents.put(query, parsed)
+        return parsed
+
+    async def _prepare_shared(
+        self,
+        key: PreparedKey,
+        document: DocumentNode,
+        definition: OperationDefinitionNode,
+        variables: dict[str, Any],
+        labels: frozenset[str] | None,
+    ) -> PreparedOperation:
+        """Plan once per supergraph: take another replica's plan when the shared cache has
+        it, else plan and share."""
+        if not self.shared.enabled:
+            return self._prepare(document, definition, variables, labels)
+        plan = await self.shared.plan(key)
+        if plan is not None:
+            return self._prepare(document, definition, variables, labels, plan)
+        prepared = self._prepare(document, definition, variables, labels)
+        await self.shared.store_plan(key, prepared.plan)
+        return prepared
 
     def _document(self, query: str) -> ParsedDocument:
         cached = self.documents.get(query)
@@ -350,8 +393,23 @@ class Gateway:
         definition: OperationDefinitionNode,
         variables: dict[str, Any],
         labels: frozenset[str] | None = None,
+        shared_plan: QueryPlan | None = None,
     ) -> PreparedOperation:
+        """`shared_plan`: the finished plan another replica made (partitions included)."""
         operation = normalize(self.schema, document, definition, variables)
+        if shared_plan is not None:
+            plan = shared_plan
+        else:
+            plan = self._plan(operation, labels)
+        return PreparedOperation(
+            operation=operation,
+            plan=plan,
+            shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
+            introspection=_introspection_document(document, definition),
+            plan_text=plan.print(),
+        )
+
+    def _plan(self, operation: Operation, labels: frozenset[str] | None) -> QueryPlan:
         try:
             plan = self.planner.plan(operation, labels)
         except PlanningError:
@@ -363,13 +421,7 @@ class Gateway:
         # partitioned subgraphs adapt the finished plan: the planner knows nothing of shards
         for router in self.routers.values():
             plan = router.prepare(plan)
-        return PreparedOperation(
-            operation=operation,
-            plan=plan,
-            shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
-            introspection=_introspection_document(document, definition),
-            plan_text=plan.print(),
-        )
+        return plan
 
     async def _run(
         self,
