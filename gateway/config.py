@@ -109,6 +109,25 @@ class RateLimitConfig:
     clients: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CacheHint:
+    """`@cacheControl` of a type or field: seconds a response with it may be cached, and
+    whether it is for one caller only (scope "PRIVATE") or anyone ("PUBLIC")."""
+
+    max_age: int | None = None
+    scope: str | None = None
+    inherit_max_age: bool = False
+
+
+@dataclass(slots=True)
+class CacheControlConfig:
+    """`[cache_control]`: hints per type and per "Type.field"; they win over the supergraph's."""
+
+    default_max_age: int = 0
+    types: dict[str, CacheHint] = field(default_factory=dict)
+    fields: dict[str, CacheHint] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class GatewayConfig:
     """Every setting of the gateway, with the defaults it runs with when none is given."""
@@ -154,6 +173,7 @@ class GatewayConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     persisted_queries: PersistedQueriesConfig = field(default_factory=PersistedQueriesConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    cache_control: CacheControlConfig = field(default_factory=CacheControlConfig)
 
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
@@ -393,6 +413,37 @@ def _read_shared_state(cfg: GatewayConfig, raw: Mapping[str, Any], base: Path) -
         raise ConfigError("[rate_limit.clients] must map API key ids to request counts")
     for client, limit in clients.items():
         cfg.rate_limit.clients[client] = _count(f"rate_limit.clients.{client}", limit)
+
+    control = _table(raw, "cache_control")
+    if "default_max_age" in control:
+        cfg.cache_control.default_max_age = _count(
+            "cache_control.default_max_age", control["default_max_age"]
+        )
+    for kind in ("types", "fields"):
+        table = control.get(kind, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[cache_control.{kind}] must be a table")
+        for name, hint in table.items():
+            where = f"cache_control.{kind}.{name}"
+            if kind == "fields" and "." not in name:
+                raise ConfigError(f'{where}: a field is named "Type.field"')
+            getattr(cfg.cache_control, kind)[name] = _cache_hint(where, hint)
+
+
+def _cache_hint(where: str, raw: Any) -> CacheHint:
+    if not isinstance(raw, Mapping) or not set(raw) <= {"max_age", "scope", "inherit_max_age"}:
+        raise ConfigError(
+            f"{where} must be a table of max_age (seconds), scope (public or private) "
+            f"and inherit_max_age, got {raw!r}"
+        )
+    scope = raw.get("scope")
+    if scope is not None and str(scope).upper() not in ("PUBLIC", "PRIVATE"):
+        raise ConfigError(f'{where}.scope must be "public" or "private", got {scope!r}')
+    return CacheHint(
+        _count(f"{where}.max_age", raw["max_age"]) if "max_age" in raw else None,
+        str(scope).upper() if scope is not None else None,
+        _typed(f"{where}.inherit_max_age", raw.get("inherit_max_age", False), bool),
+    )
 
 
 def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:

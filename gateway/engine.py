@@ -35,6 +35,7 @@ from graphql.execution.values import get_variable_values
 
 from cache import open_cache
 from cache.memory import LRUCache
+from gateway.cache_control import NO_STORE, CacheControl
 from gateway.config import GatewayConfig
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor
@@ -83,6 +84,8 @@ class PreparedOperation:
     shaper: CompiledShaper
     introspection: DocumentNode | None  # the introspection part, answered by the gateway
     plan_text: str
+    # the response's Cache-Control when it has no errors; None when no hints are configured
+    cache_control: str | None = None
 
 
 class PlannerFault(Exception):
@@ -140,6 +143,7 @@ class Gateway:
         limiter = RateLimiter(config.rate_limit, self.cache)
         self.limiter = limiter if limiter.enabled else None
         self.shared = SharedOperations(self.cache, self.supergraph.hash, config)
+        self.cache_control = CacheControl(self.supergraph.document, config.cache_control)
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -407,6 +411,9 @@ class Gateway:
             shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
             introspection=_introspection_document(document, definition),
             plan_text=plan.print(),
+            cache_control=self.cache_control.policy(operation).header()
+            if self.cache_control.active
+            else None,
         )
 
     def _plan(self, operation: Operation, labels: frozenset[str] | None) -> QueryPlan:
@@ -462,7 +469,10 @@ class Gateway:
             extensions["queryPlan"] = prepared.plan_text
         if extensions:
             body["extensions"] = extensions
-        return GraphQLResponse(body)
+        if prepared.cache_control is None:
+            return GraphQLResponse(body)
+        control = NO_STORE if ctx.errors else prepared.cache_control
+        return GraphQLResponse(body, headers=(("cache-control", control),))
 
     async def _send(
         self,
