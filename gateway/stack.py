@@ -315,7 +315,11 @@ def write_gateway_config(
         raise StackError(f"supergraph {str(supergraph)!r} does not exist; run `make supergraph`")
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / EFFECTIVE_CONFIG
-    target.write_text(dump_toml(effective_config(base, ports, supergraph)), encoding="utf-8")
+    effective = effective_config(base, ports, supergraph)
+    listing = effective.get("persisted_queries", {}).get("trusted_documents")
+    if isinstance(listing, str):  # relative to the file it was written in, not to the copy
+        effective["persisted_queries"]["trusted_documents"] = str(config_path.parent / listing)
+    target.write_text(dump_toml(effective), encoding="utf-8")
     try:
         load_config(target, env={})
     except ConfigError as exc:
