@@ -78,12 +78,13 @@ class CacheControl:
         """Without hints or a default, every response is `no-store`: nothing to compute."""
         return bool(self.default_max_age or self.types or self.fields)
 
-    def policy(self, operation: Operation) -> CachePolicy:
+    def policy(self, operation: Operation, private: bool = False) -> CachePolicy:
+        """`private`: the answer depends on the caller whatever the hints say."""
         if operation.kind != "query":
             return CachePolicy(0, False)
         walk = _Walk(self)
         walk.selections(operation.selections, None, root=True)
-        return CachePolicy(walk.max_age if walk.max_age is not None else 0, walk.private)
+        return CachePolicy(walk.max_age if walk.max_age is not None else 0, walk.private or private)
 
 
 class _Walk:
