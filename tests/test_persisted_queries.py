@@ -165,3 +165,18 @@ def test_trusted_only_for_everyone_and_a_list_kept_in_redis(
         assert post(gw.url, {"query": LISTED}).json() == ANSWER
         reply = post(gw.url, {"query": '{ division(code: "650000") { name } }'})
         assert reply.status == 403
+
+
+def test_an_api_key_marked_trusted_documents_only_runs_only_listed_operations(
+        supergraph: Path, tmp_path: Path) -> None:
+    key = "aggregator-secret-8"
+    config = trusted_config(tmp_path) + (
+        f'[auth.api_keys.agg-8]\nsha256 = "{sha256(key)}"\nkind = "aggregator"\n'
+        "trusted_documents_only = true\n")
+    with gateways(supergraph, tmp_path, None, config) as (gw,):
+        headers = {"x-api-key": key}
+        assert post(gw.url, {"query": LISTED}, headers).json() == ANSWER
+        reply = post(gw.url, {"query": OTHER}, headers)
+        assert reply.status == 403
+        assert reply.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+        assert post(gw.url, {"query": OTHER}).status == 200

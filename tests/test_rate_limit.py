@@ -3,6 +3,7 @@ counters; when Redis fails, each process goes on counting alone."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 from cache_stack import gateways, post
@@ -64,3 +65,26 @@ def test_an_api_key_has_its_own_limit_and_counter() -> None:
     one, two = asyncio.run(scenario())
     assert one == [None, None, None, 429]
     assert two == [None, 429]
+
+
+API_KEY = "aggregator-secret-7"
+API_KEY_CONFIG = f"""
+[auth.api_keys.agg-7]
+sha256 = "{hashlib.sha256(API_KEY.encode()).hexdigest()}"
+kind = "aggregator"
+[rate_limit]
+default = 100
+window_s = 60
+[rate_limit.clients]
+"agg-7" = 2
+"""
+
+
+def test_an_api_key_is_limited_by_its_own_setting_over_http(
+        supergraph: Path, tmp_path: Path, redis_url: str | None) -> None:
+    with gateways(supergraph, tmp_path, redis_url, API_KEY_CONFIG) as running:
+        keyed = [post(running[i % len(running)].url, QUERY, {"x-api-key": API_KEY}).status
+                 for i in range(3)]
+        anonymous = [post(running[0].url, QUERY).status for _ in range(3)]
+    assert keyed == [200, 200, 429]
+    assert anonymous == [200, 200, 200]
