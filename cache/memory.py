@@ -80,6 +80,10 @@ class MemoryCache:
         self._entries.put(key, (value, expires))
 
     async def delete(self, key: str) -> None:
+        self.discard(key)
+
+    def discard(self, key: str) -> None:
+        """`delete` without an await, for callbacks such as subscription handlers."""
         self._entries.pop(key)
 
     async def incr(self, key: str, window_s: float) -> int:

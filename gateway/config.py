@@ -159,6 +159,15 @@ class RateLimitConfig:
     clients: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class EntityCacheConfig:
+    """`[entity_cache]`: keep entity fetches' answers as long as their cache hints allow."""
+
+    enabled: bool = False
+    # entities kept in this process's memory (Redis, when configured, holds them for all)
+    max_entries: int = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class CacheHint:
     """`@cacheControl` of a type or field: seconds a response with it may be cached, and
@@ -241,6 +250,7 @@ class GatewayConfig:
     persisted_queries: PersistedQueriesConfig = field(default_factory=PersistedQueriesConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     cache_control: CacheControlConfig = field(default_factory=CacheControlConfig)
+    entity_cache: EntityCacheConfig = field(default_factory=EntityCacheConfig)
 
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
@@ -605,6 +615,14 @@ def _read_shared_state(cfg: GatewayConfig, raw: Mapping[str, Any], base: Path) -
         raise ConfigError("[rate_limit.clients] must map API key ids to request counts")
     for client, limit in clients.items():
         cfg.rate_limit.clients[client] = _count(f"rate_limit.clients.{client}", limit)
+
+    entities = _table(raw, "entity_cache")
+    if "enabled" in entities:
+        cfg.entity_cache.enabled = _typed("entity_cache.enabled", entities["enabled"], bool)
+    if "max_entries" in entities:
+        cfg.entity_cache.max_entries = _positive(
+            "entity_cache.max_entries", entities["max_entries"]
+        )
 
     control = _table(raw, "cache_control")
     if "default_max_age" in control:

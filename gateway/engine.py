@@ -46,6 +46,7 @@ from gateway.auth import CLAIMS_HEADER, ClaimsSigner, read_secret
 from gateway.authorization import Authorizer, Guarded, guarded_fields, without
 from gateway.cache_control import NO_STORE, CacheControl
 from gateway.config import GatewayConfig
+from gateway.entity_cache import EntityCache
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor, clip_message
 from gateway.inflight import InFlight
@@ -209,6 +210,18 @@ class Gateway:
         self.limiter = limiter if limiter.enabled else None
         self.shared = SharedOperations(self.cache, self.supergraph.hash, config)
         self.cache_control = CacheControl(self.supergraph.document, config.cache_control)
+        self.entities = (
+            EntityCache(
+                self.cache,
+                self.cache_control,
+                self.schema,
+                self.supergraph,
+                self.shared.scope,
+                config.entity_cache.max_entries,
+            )
+            if config.entity_cache.enabled
+            else None
+        )
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -233,6 +246,8 @@ class Gateway:
     async def startup(self) -> None:
         """Open the subgraph connections before the first request, not during it."""
         await self.upstream.start()
+        if self.entities is not None:
+            await self.entities.start()
         _tune_garbage_collector()
 
     async def shutdown(self) -> None:
@@ -649,6 +664,8 @@ class Gateway:
                 ctx.data.update(result.data)
             for e in result.errors or ():
                 ctx.errors.append(_format(e))
+        if self.entities is not None and prepared.operation.kind == "mutation":
+            await self.entities.invalidate_returned(prepared.operation, ctx.data)
         data = prepared.shaper.shape(ctx.data, ctx.errors, variables)
         body: dict[str, Any] = {"data": data}
         if ctx.errors:
@@ -664,6 +681,17 @@ class Gateway:
         return GraphQLResponse(body, headers=(("cache-control", control),))
 
     async def _send(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]] | None,
+        ctx: ExecutionContext,
+    ) -> dict[str, Any]:
+        if representations is not None and self.entities is not None:
+            return await self.entities.send(fetch, variables, representations, ctx, self._fetch)
+        return await self._fetch(fetch, variables, representations, ctx)
+
+    async def _fetch(
         self,
         fetch: FetchNode,
         variables: dict[str, Any],

@@ -44,6 +44,9 @@ window_s = 10
 default = 100
 [rate_limit.clients]
 "key-7" = 5
+[entity_cache]
+enabled = true
+max_entries = 50
 [cache_control]
 default_max_age = 5
 [cache_control.types]
@@ -61,6 +64,7 @@ Division = { max_age = 600 }
     assert pq.trusted_documents == {digest: query}
     assert (config.rate_limit.window_s, config.rate_limit.default,
             config.rate_limit.clients) == (10, 100, {"key-7": 5})
+    assert (config.entity_cache.enabled, config.entity_cache.max_entries) == (True, 50)
     assert config.cache_control.default_max_age == 5
     assert config.cache_control.types == {"Division": CacheHint(600)}
     assert config.cache_control.fields == {"Query.me": CacheHint(0, "PRIVATE")}
@@ -85,6 +89,7 @@ def test_the_demo_configuration_loads() -> None:
     ('[persisted_queries]\ntrusted_documents = "missing.json"', "missing.json"),
     ('[persisted_queries]\ntrusted_clients = "one"', "persisted_queries.trusted_clients"),
     ('[rate_limit]\ndefault = -3', "rate_limit.default"),
+    ('[entity_cache]\nenabled = "yes"', "entity_cache.enabled"),
     ('[rate_limit.clients]\nk = "many"', "rate_limit.clients.k"),
     ('[cache_control.types]\nDivision = { scope = "everyone" }', "cache_control.types.Division"),
     ('[cache_control.fields]\nDivision = { max_age = 1 }', '"Type.field"'),
