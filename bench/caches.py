@@ -3,13 +3,17 @@ APQ requests (hash only) against full query text.
 
     python -m bench.caches plans [--redis redis://127.0.0.1:6379/0] [--rounds 5]
     python -m bench.caches apq --url http://127.0.0.1:4000/graphql [--seconds 3] [--rounds 2]
+    python -m bench.caches entities --without URL --with URL [--seconds 3] [--rounds 3]
 
 `plans` builds gateway engines in this process over schema/supergraph.graphql and the demo
 govgraph.toml (no subgraph is called: only the preparation of each W2 operation is timed). For
 each round, a fresh key prefix: engine A prepares cold (validates, plans, shares), engine B
 then prepares the same operations from Redis. `apq` drives a running gateway (e.g. `make run`)
 with a fixed number of concurrent keep-alive clients, alternating full text and hash only, and
-counts only answers byte-equal to the first full-text answer.
+counts only answers byte-equal to the first full-text answer. `entities` drives two gateways
+over the same subgraphs, one without and one with `[entity_cache] enabled`, alternating, and
+counts only answers byte-equal to each gateway's first answer, once the data of both is
+checked equal.
 """
 from __future__ import annotations
 
@@ -115,6 +119,32 @@ async def apq(url: str, seconds: float, rounds: int, clients: int) -> None:
                   f"| {hashed / text:.2f} |")
 
 
+async def entities(without: str, with_: str, seconds: float, rounds: int, clients: int) -> None:
+    print(f"{clients} clients, {seconds:g} s per run, median of {rounds} rounds\n")
+    print("| operation | answers/s, no entity cache | answers/s, warm entity cache | ratio |")
+    print("|---|---|---|---|")
+    chosen = [op for op in OPERATIONS if op.name in ("ItemAcrossProvinces", "GuangdongHalls")]
+    async with aiohttp.ClientSession() as session:
+        for op in chosen:
+            payload = orjson.dumps(op.as_request())
+            answers = []
+            for url in (without, with_, with_):  # the first call with the cache warms it
+                async with session.post(url, data=payload,
+                                        headers={"content-type": "application/json"}) as reply:
+                    answers.append(await reply.read())
+            # a warm answer asks no shard, so its extensions list none: compare the data
+            if orjson.loads(answers[0])["data"] != orjson.loads(answers[2])["data"]:
+                raise SystemExit(f"{op.name}: the two gateways answer differently")
+            expected = {"without": answers[0], "with": answers[2]}
+            rates: dict[str, list[float]] = {"without": [], "with": []}
+            for _ in range(rounds):
+                for mode, url in (("without", without), ("with", with_)):
+                    count = await _drive(url, payload, expected[mode], seconds, clients)
+                    rates[mode].append(count / seconds)
+            off, on = statistics.median(rates["without"]), statistics.median(rates["with"])
+            print(f"| {op.name} | {off:.0f} | {on:.0f} | {on / off:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.caches", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,9 +157,17 @@ def main() -> None:
     a.add_argument("--seconds", type=float, default=3.0)
     a.add_argument("--rounds", type=int, default=2)
     a.add_argument("--clients", type=int, default=8)
+    e = sub.add_parser("entities")
+    e.add_argument("--without", required=True, help="a gateway without the entity cache")
+    e.add_argument("--with", dest="with_", required=True, help="the same with it")
+    e.add_argument("--seconds", type=float, default=3.0)
+    e.add_argument("--rounds", type=int, default=3)
+    e.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     if args.what == "plans":
         asyncio.run(plans(args.redis, args.rounds))
+    elif args.what == "entities":
+        asyncio.run(entities(args.without, args.with_, args.seconds, args.rounds, args.clients))
     else:
         asyncio.run(apq(args.url, args.seconds, args.rounds, args.clients))
 
