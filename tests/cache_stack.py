@@ -43,7 +43,7 @@ def gateways(supergraph: Path, tmp: Path, redis_url: str | None, toml: str = "",
     cache = ""
     if redis_url is not None:
         cache = f'[cache]\nredis_url = "{redis_url}"\nkey_prefix = "{prefix or unique_prefix()}"\n'
-        cache += "timeout_s = 0.5\n"
+        cache += "timeout_s = 2\n"  # generous: the machine may be busy
     config.write_text(cache + toml, encoding="utf-8")
     with ExitStack() as stack:
         running = []

@@ -147,7 +147,7 @@ def _gateways(subgraphs: Subgraphs, tmp: Path, redis_url: str | None) -> list[An
     cache = ""
     if redis_url is not None:
         cache = f'[cache]\nredis_url = "{redis_url}"\nkey_prefix = "{unique_prefix()}"\n'
-        cache += "timeout_s = 0.5\n"
+        cache += "timeout_s = 2\n"  # generous: the machine may be busy
     config.write_text(cache + HINTS, encoding="utf-8")
     count = 2 if redis_url is not None else 1
     return [start_gateway("--supergraph", str(supergraph), "--config", str(config))

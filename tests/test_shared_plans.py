@@ -37,7 +37,7 @@ QUERY = "query Provinces { provinces { code name parent { code } } }"
 
 def shared_config(prefix: str) -> GatewayConfig:
     return GatewayConfig(cache=CacheConfig(redis_url=SHARED_REDIS_URL, key_prefix=prefix,
-                                           timeout_s=0.5))
+                                           timeout_s=2.0))
 
 
 class Counted:
