@@ -137,15 +137,16 @@ class EntityCache:
         if not isinstance(fetched, list) or len(fetched) != len(missing):
             return response if not found else _with_entities(response, None, missing, found)
         failed = _failed_indexes(response)
-        expires = time.time() + ttl
-        for j, i in enumerate(missing):
-            key, entity = keys[i], fetched[j]
-            if failed is None:
-                break
-            if key is not None and isinstance(entity, dict) and j not in failed:
-                entry = {v: e for v, e in stored[i].items() if e[0] > time.time()}
-                entry[variants[i]] = [expires, entity]
-                await self._store(key, entry, ttl)
+        if failed is not None:
+            now = time.time()
+            writes = []
+            for j, i in enumerate(missing):
+                key, entity = keys[i], fetched[j]
+                if key is not None and isinstance(entity, dict) and j not in failed:
+                    entry = {v: e for v, e in stored[i].items() if e[0] > now}
+                    entry[variants[i]] = [now + ttl, entity]
+                    writes.append(self._store(key, entry, ttl))
+            await asyncio.gather(*writes)
         if not found:
             return response
         return _with_entities(response, fetched, missing, found)
