@@ -9,8 +9,11 @@ from pathlib import Path
 
 from cache_stack import apq, gateways, get_graphql, post, sha256
 from redis_servers import SHARED_REDIS_URL, redis_server, unique_prefix
+from tiny_gateway import tiny_gateway
 
 from cache import open_cache
+from gateway.config import GatewayConfig, PersistedQueriesConfig
+from gateway.exchange import GraphQLRequest
 
 pytest_plugins = ("cache_fixtures",)  # fixtures: supergraph, redis_url
 
@@ -180,3 +183,21 @@ def test_an_api_key_marked_trusted_documents_only_runs_only_listed_operations(
         assert reply.status == 403
         assert reply.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
         assert post(gw.url, {"query": OTHER}).status == 200
+
+
+def test_with_apq_off_a_hash_alone_is_not_supported_but_listed_hashes_still_run() -> None:
+    listed = "{ provinces { code } }"
+    config = GatewayConfig(persisted_queries=PersistedQueriesConfig(
+        apq=False, trusted_documents={sha256(listed): listed}))
+
+    async def scenario() -> None:
+        async with tiny_gateway(config) as tiny:
+            unknown = await tiny.gateway.execute(GraphQLRequest(
+                query=None, extensions=apq(sha256(OTHER))))
+            assert unknown.body["errors"][0]["extensions"]["code"] == (
+                "PERSISTED_QUERY_NOT_SUPPORTED")
+            known = await tiny.gateway.execute(GraphQLRequest(
+                query=None, extensions=apq(sha256(listed))))
+            assert known.body == {"data": {"provinces": [{"code": "440000"}]}}
+
+    asyncio.run(scenario())

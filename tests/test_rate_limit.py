@@ -12,6 +12,7 @@ from tiny_gateway import tiny_gateway
 
 from gateway.config import GatewayConfig, RateLimitConfig
 from gateway.exchange import Caller, GraphQLRequest
+from gateway.ratelimit import _retry_after
 
 pytest_plugins = ("cache_fixtures",)  # fixtures: supergraph, redis_url
 
@@ -88,3 +89,12 @@ def test_an_api_key_is_limited_by_its_own_setting_over_http(
         anonymous = [post(running[0].url, QUERY).status for _ in range(3)]
     assert keyed == [200, 200, 429]
     assert anonymous == [200, 200, 200]
+
+
+def test_retry_after_is_when_one_more_request_fits_in_the_sliding_window() -> None:
+    # 4 requests (limit 3) 10 s into a 60 s window: the next window starts in 50 s, and 30 s
+    # into it half of this window's 4 still count, so a third request fits
+    assert _retry_after(3, 4, 0, 60, 10) == 80
+    # 2 requests 20 s into this window, 6 in the previous one, which weighs 6 × 40/60 = 4 now:
+    # a third request fits (limit 5) once it weighs 2, when 20 s of this window are left
+    assert _retry_after(5, 2, 6, 60, 20) == 20
