@@ -218,6 +218,7 @@ class Gateway:
                 self.supergraph,
                 self.shared.scope,
                 config.entity_cache.max_entries,
+                self.access_rules,
             )
             if config.entity_cache.enabled
             else None

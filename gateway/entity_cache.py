@@ -2,8 +2,9 @@
 as the cache hints of everything fetched allow.
 
 An entity fetch is cacheable when every type and field it selects has a public hint with a
-max age above 0 (`@cacheControl` or `[cache_control]`): private data is never kept, so it is
-never served to another caller. Each entity is stored under its type and key, with one variant
+max age above 0 (`@cacheControl` or `[cache_control]`) and none is under an access rule
+(`@authenticated`, `@requiresScopes`, `@policy`): private data is never kept, so it is never
+served to another caller. Each entity is stored under its type and key, with one variant
 per distinct fetch (selection, variables used, the whole representation) and that variant's
 expiry. Memory comes first; with Redis, entities are shared by replicas, and a mutation that
 returns an entity with its key deletes it everywhere: in Redis, and in every replica's memory by
@@ -31,6 +32,7 @@ from gateway.executor import ExecutionContext
 from gateway.planner.operation import Field, Operation, Selection
 from gateway.planner.plan import FetchNode
 from gateway.planner.selection import FieldSel, SelectionSet
+from schema.access import AccessRules
 from schema.supergraph import Supergraph
 
 log = logging.getLogger("govgraph.gateway")
@@ -51,8 +53,12 @@ class EntityCache:
         supergraph: Supergraph,
         scope: str,
         max_entries: int,
+        protected: AccessRules,
     ) -> None:
         self.local = MemoryCache(max_entries)
+        # what access rules protect depends on who asks: never kept, whatever the hints say
+        self.protected_types = frozenset(protected.types)
+        self.protected_fields = frozenset(protected.fields)
         self.shared = cache if cache.shared else None
         self.control = control
         self.schema = schema
@@ -91,10 +97,12 @@ class EntityCache:
     def _ttl(self, fetch: FetchNode) -> float | None:
         if fetch.operation_kind != "query" or fetch.context_inputs or not fetch.inputs:
             return None
-        walk = _HintWalk(self.control, self.schema)
+        walk = _HintWalk(self)
         for item in fetch.selection.items.values():
             if isinstance(item, FieldSel) or not item.type_condition:
                 return None  # only `... on T { }` under _entities is expected
+            if item.type_condition in self.protected_types:
+                return None
             entity = self.control.types.get(item.type_condition)
             age = walk.apply(entity, self.control.default_max_age)
             walk.selection(item.type_condition, item.sub, age)
@@ -239,9 +247,11 @@ class EntityCache:
 class _HintWalk:
     """The lowest max age and privacy over a subgraph selection, as CacheControl counts them."""
 
-    def __init__(self, control: CacheControl, schema: GraphQLSchema) -> None:
-        self.control = control
-        self.schema = schema
+    def __init__(self, cache: EntityCache) -> None:
+        self.control = cache.control
+        self.schema = cache.schema
+        self.protected_types = cache.protected_types
+        self.protected_fields = cache.protected_fields
         self.max_age: int | None = None
         self.private = False
 
@@ -268,10 +278,14 @@ class _HintWalk:
             if item.name.startswith("__"):
                 continue
             fdef = fields.get(item.name)
-            if fdef is None:
-                self.private = True  # a field we cannot judge: keep nothing
+            named = get_named_type(fdef.type).name if fdef is not None else ""
+            if (
+                fdef is None  # a field we cannot judge: keep nothing
+                or (type_name, item.name) in self.protected_fields
+                or named in self.protected_types
+            ):
+                self.private = True
                 continue
-            named = get_named_type(fdef.type).name
             hint = self.control.fields.get((type_name, item.name))
             if item.sub is not None:
                 type_hint = self.control.types.get(named)

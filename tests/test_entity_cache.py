@@ -18,6 +18,9 @@ from graphql import build_schema, graphql
 from redis_servers import unique_prefix
 from tiny_gateway import SUPERGRAPH as TINY
 
+from gateway.config import CacheControlConfig, CacheHint, EntityCacheConfig, GatewayConfig
+from gateway.engine import Gateway
+
 pytest_plugins = ("cache_fixtures",)  # fixtures: redis_url
 
 # the join/link definitions of the tiny supergraph, with a mutation type
@@ -196,3 +199,25 @@ def test_private_fields_are_never_kept(subgraphs: Subgraphs, tmp_path: Path) -> 
         assert reply.headers.get("cache-control") == "max-age=600, private"
     finally:
         gateway.process.stop()
+
+
+def test_fields_under_access_rules_are_never_kept_whatever_the_hints() -> None:
+    guarded = SUPERGRAPH.replace(
+        '@link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)',
+        '@link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)\n'
+        '       @link(url: "https://specs.apollo.dev/authenticated/v0.1", '
+        'import: ["@authenticated"], for: SECURITY)',
+    ).replace("payer: String @join__field(graph: FEES)",
+              "payer: String @join__field(graph: FEES) @authenticated") + (
+        "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM\n")
+    config = GatewayConfig(entity_cache=EntityCacheConfig(enabled=True),
+                           cache_control=CacheControlConfig(types={"Item": CacheHint(600)}))
+    engine = Gateway(guarded.replace("BASE", "http://127.0.0.1:9"), config)
+    assert engine.entities is not None
+
+    def entity_ttl(query: str) -> float | None:
+        (fetch,) = [f for f in engine.plan_for(query).fetches() if f.inputs]
+        return engine.entities.ttl(fetch)  # type: ignore[union-attr]
+
+    assert entity_ttl('{ item(code: "GD-01") { fee } }') == 600
+    assert entity_ttl('{ item(code: "GD-01") { fee payer } }') is None
