@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -40,7 +41,11 @@ class SharedOperations:
                 config.max_expanded_selections,
                 config.max_depth,
                 config.introspection,
-                sorted(config.partitions.items()),
+                # routing rules and partition keys shape plans; where shards live does not
+                sorted(
+                    (name, repr(replace(part, shards=dict.fromkeys(sorted(part.shards), ""))))
+                    for name, part in config.partitions.items()
+                ),
             )
         )
         self.scope = hashlib.sha256(settings.encode()).hexdigest()[:16]

@@ -24,7 +24,7 @@ from test_portal_partitions import (
 from tiny_gateway import SUPERGRAPH, TinyGateway, tiny_gateway
 
 import gateway.engine
-from gateway.config import CacheConfig, GatewayConfig, load_config
+from gateway.config import CacheConfig, GatewayConfig, PartitionConfig, load_config
 from gateway.engine import Gateway
 from gateway.plan_codec import CorruptPlan, decode_plan, encode_plan
 from gateway.planner.plan import TopField
@@ -211,3 +211,15 @@ def test_a_well_formed_entry_of_the_wrong_shape_is_refused() -> None:
     body = b'{"k": "flatten", "path": ["a"], "node": {"k": "sequence", "nodes": []}, "more": []}'
     with pytest.raises(CorruptPlan):
         decode_plan(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+
+def test_replicas_whose_shards_live_elsewhere_share_plans_but_not_other_routing() -> None:
+    def scope(template: str, prefix_length: int = 2) -> str:
+        config = GatewayConfig(partitions={"national": PartitionConfig(
+            subgraph="national", shards={"440000": template.format("440000")},
+            prefix_length=prefix_length)})
+        sdl = SUPERGRAPH.replace("URL", "http://127.0.0.1:9/graphql")
+        return Gateway(sdl, config).shared.scope
+
+    assert scope("http://10.0.0.1/{}") == scope("http://10.0.0.2/{}")
+    assert scope("http://10.0.0.1/{}") != scope("http://10.0.0.1/{}", prefix_length=3)
