@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -47,6 +48,7 @@ from gateway.planner.plan import (
     TopField,
 )
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
+from gateway.telemetry import FetchObservation, Telemetry
 from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
 from schema.supergraph import Supergraph
 
@@ -57,15 +59,22 @@ PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
 
 
 class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`."""
+    """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`.
 
-    __slots__ = ("failures", "open_until", "reset_s", "threshold")
+    `on_change` hears every move between "closed", "open" and "half_open" (a trial let through).
+    """
 
-    def __init__(self, threshold: int, reset_s: float) -> None:
+    __slots__ = ("failures", "on_change", "open_until", "reset_s", "state", "threshold")
+
+    def __init__(
+        self, threshold: int, reset_s: float, on_change: Callable[[str], None] | None = None
+    ) -> None:
         self.threshold = max(1, threshold)
         self.reset_s = reset_s
         self.failures = 0
         self.open_until = 0.0
+        self.on_change = on_change
+        self.state = "closed"
 
     def allows(self, now: float) -> bool:
         """Whether a call may go to the shard now; a refused one costs the shard nothing."""
@@ -74,6 +83,7 @@ class CircuitBreaker:
         if now >= self.open_until:
             # half-open: this call is the trial; another failure re-opens at once
             self.open_until = now + self.reset_s
+            self._move("half_open")
             return True
         return False
 
@@ -82,10 +92,18 @@ class CircuitBreaker:
         if ok:
             self.failures = 0
             self.open_until = 0.0
+            self._move("closed")
         else:
             self.failures += 1
             if self.failures >= self.threshold:
                 self.open_until = now + self.reset_s
+                self._move("open")
+
+    def _move(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            if self.on_change is not None:
+                self.on_change(state)
 
 
 class _Refused(Exception):
@@ -139,6 +157,7 @@ class PartitionRouter:
         schema: GraphQLSchema,
         config: GatewayConfig,
         supergraph: Supergraph,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not partition.shards:
             raise ValueError(f"partitions.{partition.subgraph} lists no shards")
@@ -152,8 +171,13 @@ class PartitionRouter:
         self._contributed = frozenset(_coordinate(c) for c in partition.contributed)
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
+        self.telemetry = telemetry or Telemetry(config)
         self.breakers = {
-            k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
+            k: CircuitBreaker(
+                partition.breaker_failures,
+                partition.breaker_reset_s,
+                partial(self.telemetry.breaker_changed, self.service, k),
+            )
             for k in self.keys
         }
         self._argument_paths = [
@@ -660,13 +684,21 @@ class PartitionRouter:
         await self.upstream.start()
         now = time.monotonic()
         started: dict[str, asyncio.Future[tuple[int, bytes]]] = {}
+        observed: dict[str, FetchObservation] = {}
         skipped: dict[str, _ShardResult] = {}
         for key, body in bodies.items():
             if self.breakers[key].allows(now):
+                observed[key] = fetch = self.telemetry.fetch(self.service, key)
                 started[key] = self.upstream.begin(
-                    self.partition.shards[key], body, ctx.headers, timeout, idempotent
+                    self.partition.shards[key],
+                    body,
+                    fetch.headers(ctx.headers),
+                    timeout,
+                    idempotent,
                 )
+                started[key].add_done_callback(fetch.done)
             else:
+                self.telemetry.breaker_skipped(self.service, key)
                 skipped[key] = _ShardResult(
                     key,
                     None,
@@ -690,10 +722,12 @@ class PartitionRouter:
             try:
                 response = self.upstream.outcome(f"{self.service}[{key}]", started[key], timeout)
             except SubgraphFailure as failure:
+                observed[key].finish(failure)
                 self.breakers[key].record(False, now)
                 failure.service = self.service
                 results.append(_ShardResult(key, None, failure))
                 continue
+            observed[key].finish(None)
             self.breakers[key].record(True, now)
             results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(

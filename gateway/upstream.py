@@ -110,7 +110,7 @@ class Upstream:
             )
         try:
             if idempotent and self.deduplicate:
-                joined = (target, body, tuple(headers.items())) in self._inflight
+                joined = _shared_key(target, body, headers) in self._inflight
                 task = self.begin(target, body, headers, timeout)
                 if joined:
                     # a caller that joins brings its own timer; the request has its starter's
@@ -148,7 +148,7 @@ class Upstream:
             return _bounded(transport.post(target, body, headers, idempotent), timeout)
 
         if idempotent and self.deduplicate:
-            return self._inflight.join((target, body, tuple(headers.items())), start)
+            return self._inflight.join(_shared_key(target, body, headers), start)
         task = asyncio.get_running_loop().create_task(start())
         task.add_done_callback(observe_outcome)
         return task
@@ -170,6 +170,18 @@ class Upstream:
         except TransportError as exc:
             raise _unavailable(service, exc) from None
         return _decode(service, status, raw)
+
+
+# Name one request or its trace span, not what it asks: identical requests still share one.
+_CORRELATION_HEADERS = frozenset({"x-request-id", "traceparent", "tracestate"})
+
+
+def _shared_key(target: str, body: bytes, headers: Mapping[str, str]) -> tuple[Any, ...]:
+    return (
+        target,
+        body,
+        tuple(item for item in headers.items() if item[0] not in _CORRELATION_HEADERS),
+    )
 
 
 def _timed_out(service: str, timeout: float) -> SubgraphFailure:
