@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cache.base import Cache, CacheStats
+from cache.base import Cache, CacheStats, FailureObserver
 from cache.memory import MemoryCache
 
 __all__ = ["Cache", "CacheStats", "MemoryCache", "open_cache"]
@@ -16,6 +16,7 @@ def open_cache(
     retry_after_s: float = 1.0,
     warn_interval_s: float = 30.0,
     max_entries: int = 10_000,
+    on_failure: FailureObserver | None = None,
 ) -> Cache:
     """Redis when `redis_url` is given, else a memory cache of `max_entries`."""
     if not redis_url:
@@ -28,4 +29,5 @@ def open_cache(
         timeout_s=timeout_s,
         retry_after_s=retry_after_s,
         warn_interval_s=warn_interval_s,
+        on_failure=on_failure,
     )

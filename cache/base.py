@@ -18,6 +18,8 @@ log = logging.getLogger("govgraph.cache")
 
 # Called with each message published on a channel the cache subscribed to.
 Handler = Callable[[bytes], None]
+# Called with the operation ("get", "set", …) of each call that failed or timed out.
+FailureObserver = Callable[[str], None]
 
 
 class Cache(Protocol):
@@ -65,10 +67,23 @@ class FailureLog:
     """Counts backend failures, remembers when the backend may be tried again, and logs a
     warning at most once per `warn_interval_s` so a Redis outage does not flood the log."""
 
-    __slots__ = ("stats", "retry_after_s", "warn_interval_s", "_down_until", "_last_warning")
+    __slots__ = (
+        "stats",
+        "retry_after_s",
+        "warn_interval_s",
+        "observer",
+        "_down_until",
+        "_last_warning",
+    )
 
-    def __init__(self, retry_after_s: float, warn_interval_s: float) -> None:
+    def __init__(
+        self,
+        retry_after_s: float,
+        warn_interval_s: float,
+        observer: FailureObserver | None = None,
+    ) -> None:
         self.stats = CacheStats()
+        self.observer = observer
         self.retry_after_s = retry_after_s
         self.warn_interval_s = warn_interval_s
         self._down_until = 0.0
@@ -81,17 +96,20 @@ class FailureLog:
             return False
         return True
 
-    def failed(self, what: str, error: BaseException) -> None:
+    def failed(self, what: str, operation: str, error: BaseException) -> None:
         now = time.monotonic()
         self.stats.failures += 1
+        if self.observer is not None:
+            self.observer(operation)
         self._down_until = now + self.retry_after_s
         if now - self._last_warning >= self.warn_interval_s:
             self._last_warning = now
             reason = str(error) or type(error).__name__
             log.warning(
-                "cache backend %s failed (%s); requests go on without it and it is retried "
+                "cache backend %s failed (%s, %s); requests go on without it and it is retried "
                 "every %g s (%d failures so far)",
                 what,
+                operation,
                 reason,
                 self.retry_after_s,
                 self.stats.failures,

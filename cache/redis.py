@@ -20,7 +20,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from cache.base import CacheStats, FailureLog, Handler
+from cache.base import CacheStats, FailureLog, FailureObserver, Handler
 
 log = logging.getLogger("govgraph.cache")
 
@@ -66,12 +66,13 @@ class RedisCache:
         timeout_s: float = 0.05,
         retry_after_s: float = 1.0,
         warn_interval_s: float = 30.0,
+        on_failure: FailureObserver | None = None,
     ) -> None:
         check_url(url)
         self.url = url
         self.prefix = prefix
         self.timeout_s = timeout_s
-        self._failures = FailureLog(retry_after_s, warn_interval_s)
+        self._failures = FailureLog(retry_after_s, warn_interval_s, on_failure)
         self._where = _redacted(url)
         options: dict[str, Any] = {
             "socket_connect_timeout": timeout_s,
@@ -105,7 +106,7 @@ class RedisCache:
             async with asyncio.timeout(self.timeout_s):
                 result = await op()
         except (RedisError, OSError, TimeoutError) as exc:
-            self._failures.failed(f"{self._where} ({what})", exc)
+            self._failures.failed(self._where, what, exc)
             return missing
         self._failures.succeeded(self._where)
         return result
@@ -167,7 +168,7 @@ class RedisCache:
                         for handler in list(self._handlers.get(channel, ())):
                             handler(data)
             except (RedisError, OSError) as exc:
-                self._failures.failed(f"{self._where} (subscribe)", exc)
+                self._failures.failed(self._where, "subscribe", exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]

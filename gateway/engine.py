@@ -43,6 +43,7 @@ from graphql.execution.values import get_variable_values
 
 from cache import open_cache
 from cache.memory import LRUCache
+from gateway import metrics
 from gateway.auth import CLAIMS_HEADER, ClaimsSigner, read_secret
 from gateway.authorization import Authorizer, Guarded, guarded_fields, without
 from gateway.cache_control import NO_STORE, CacheControl
@@ -212,6 +213,7 @@ class Gateway:
             retry_after_s=settings.retry_after_s,
             warn_interval_s=settings.warn_interval_s,
             max_entries=settings.memory_entries,
+            on_failure=lambda operation: metrics.cache_backend_failures(operation).inc(),
         )
         self.persisted = PersistedQueries(
             config.persisted_queries, self.cache, config.plan_cache_size

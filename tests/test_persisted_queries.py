@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from audit.live_stack import http
 from cache_stack import apq, gateways, get_graphql, post, sha256
 from redis_servers import SHARED_REDIS_URL, redis_server, unique_prefix
 from tiny_gateway import tiny_gateway
@@ -103,8 +104,12 @@ def test_with_redis_down_queries_run_and_apq_works_in_the_process(
             assert post(gateway.url, {"query": QUERY, "extensions": apq(digest)}).json() == ANSWER
             assert post(gateway.url, {"extensions": apq(digest)}).json() == ANSWER
             assert time.monotonic() - started < 5
+            metrics = http("GET", f"http://127.0.0.1:{gateway.port}/metrics").body.decode()
             output = gateway.process.output()
         assert output.count("cache backend") == 1, output
+        failures = [line for line in metrics.splitlines()
+                    if line.startswith("govgraph_cache_backend_failures_total{")]
+        assert failures and all(float(line.split()[-1]) >= 1 for line in failures), metrics
 
 
 # ---- trusted documents ---------------------------------------------------------------------
