@@ -357,7 +357,11 @@ def _with_demo_identity(config: dict[str, Any], keys: Mapping[str, Path]) -> Non
     auth.setdefault("internal_key_file", str(keys["internal"]))
     aggregator = keys["aggregator"].read_text(encoding="utf-8").strip()
     auth.setdefault("api_keys", {}).setdefault(
-        "demo-aggregator", {"sha256": hashlib.sha256(aggregator.encode()).hexdigest()}
+        "demo-aggregator",
+        {
+            "sha256": hashlib.sha256(aggregator.encode()).hexdigest(),
+            "trusted_documents_only": True,
+        },
     )
 
 
