@@ -320,7 +320,9 @@ def write_gateway_config(
     effective = effective_config(base, ports, supergraph)
     listing = effective.get("persisted_queries", {}).get("trusted_documents")
     if isinstance(listing, str):  # relative to the file it was written in, not to the copy
-        effective["persisted_queries"]["trusted_documents"] = str(config_path.parent / listing)
+        effective["persisted_queries"]["trusted_documents"] = str(
+            config_path.resolve().parent / listing
+        )
     _with_demo_identity(effective, demo_keys(data_dir))
     target.write_text(dump_toml(effective), encoding="utf-8")
     try:
