@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +36,31 @@ class MergeRule:
     limit_argument: str | None = None  # argument of the field that caps the merged length
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamPolicy:
+    """How much of one subgraph the gateway may use at once, and when it stops trying:
+    connections open (all shards of a partitioned subgraph together), fetches in flight,
+    fetches waiting for a slot and for how long, and its circuit breaker."""
+
+    max_connections: int = 128
+    max_concurrency: int = 128
+    max_queue: int = 1024
+    queue_timeout_s: float = 1.0
+    breaker_failures: int = 5
+    breaker_reset_s: float = 10.0
+
+
+# the keys of UpstreamPolicy that [upstream] and [subgraphs.<name>] may set
+_POLICY_COUNTS = ("max_connections", "max_concurrency", "breaker_failures")
+_POLICY_SECONDS = ("queue_timeout_s", "breaker_reset_s")
+
+
+def default_max_requests_in_flight() -> int:
+    """Requests one worker serves at once before it sheds load: most of a request's time is
+    spent waiting for subgraphs, so a core can keep many in flight."""
+    return 128 * (os.cpu_count() or 1)
+
+
 @dataclass(slots=True)
 class PartitionConfig:
     """A subgraph of the supergraph that is served by many shards with one schema.
@@ -51,6 +76,8 @@ class PartitionConfig:
     # partition key (e.g. "440000") -> shard URL
     shards: dict[str, str] = field(default_factory=dict)
     shard_timeout_s: float | None = None
+    # fetches in flight to one shard (the subgraph's own limits bound all shards together)
+    shard_max_concurrency: int = 16
     breaker_failures: int = 5
     breaker_reset_s: float = 10.0
     key_field: str | None = None
@@ -106,10 +133,20 @@ class GatewayConfig:
     # custom progressive @override labels that are on ("percent(N)" labels need nothing here:
     # they are on for N% of requests)
     override_labels: list[str] = field(default_factory=list)
+    # requests in flight in one worker; past it a request is answered 503 before any work
+    max_requests_in_flight: int = field(default_factory=default_max_requests_in_flight)
+    # [upstream] limits and breaker, and the keys of them that [subgraphs.<name>] overrides
+    upstream_policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
+    subgraph_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
+
+    def policy_for(self, subgraph: str) -> UpstreamPolicy:
+        """A subgraph's limits and breaker: `[upstream]`, with its `[subgraphs.<name>]` keys."""
+        overrides = self.subgraph_policies.get(subgraph)
+        return replace(self.upstream_policy, **overrides) if overrides else self.upstream_policy
 
 
 def load_config(
@@ -140,7 +177,13 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     for name in ("port", "workers", "max_body_bytes", "plan_cache_size"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], int))
-    for name in ("max_tokens", "max_expanded_selections", "max_depth", "max_planning_effort"):
+    for name in (
+        "max_tokens",
+        "max_expanded_selections",
+        "max_depth",
+        "max_planning_effort",
+        "max_requests_in_flight",
+    ):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
     for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
@@ -171,7 +214,11 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
             cfg.subgraph_urls[name] = _typed(f"subgraphs.{name}.url", sub["url"], str)
         if "timeout_s" in sub:
             cfg.subgraph_timeouts[name] = _seconds(f"subgraphs.{name}.timeout_s", sub["timeout_s"])
+        policy = _policy_keys(sub, f"subgraphs.{name}")
+        if policy:
+            cfg.subgraph_policies[name] = policy
     upstream = dict(raw.get("upstream", {}))
+    cfg.upstream_policy = replace(cfg.upstream_policy, **_policy_keys(upstream, "upstream"))
     if "timeout_s" in upstream:
         cfg.subgraph_timeout_s = _seconds("upstream.timeout_s", upstream["timeout_s"])
     if "deduplicate" in upstream:
@@ -196,8 +243,12 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
                 f"partitions.{name}.shard_timeout_s", part["shard_timeout_s"]
             )
         if "breaker_failures" in part:
-            pc.breaker_failures = _typed(
-                f"partitions.{name}.breaker_failures", part["breaker_failures"], int
+            pc.breaker_failures = _positive(
+                f"partitions.{name}.breaker_failures", part["breaker_failures"]
+            )
+        if "shard_max_concurrency" in part:
+            pc.shard_max_concurrency = _positive(
+                f"partitions.{name}.shard_max_concurrency", part["shard_max_concurrency"]
             )
         if "breaker_reset_s" in part:
             pc.breaker_reset_s = _seconds(
@@ -209,6 +260,25 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         _read_partition_routing(pc, {**part, **routing}, f"partitions.{name}.routing")
         cfg.partitions[name] = pc
     return cfg
+
+
+def _policy_keys(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The UpstreamPolicy keys a table sets, checked."""
+    keys: dict[str, Any] = {}
+    for name in _POLICY_COUNTS:
+        if name in table:
+            keys[name] = _positive(f"{where}.{name}", table[name])
+    if "max_queue" in table:  # 0: a fetch without a free slot fails at once
+        value = table["max_queue"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(
+                f"{where}.max_queue must be a whole number of at least 0, got {value!r}"
+            )
+        keys["max_queue"] = value
+    for name in _POLICY_SECONDS:
+        if name in table:
+            keys[name] = _seconds(f"{where}.{name}", table[name])
+    return keys
 
 
 def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where: str) -> None:
@@ -293,6 +363,10 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         cfg.request_deadline_s = _seconds(
             "GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"]
         )
+    if "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT" in env:
+        cfg.max_requests_in_flight = _positive(
+            "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT", _integer(env["GOVGRAPH_MAX_REQUESTS_IN_FLIGHT"])
+        )
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
         cfg.propagate_headers = [
             h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()
@@ -317,6 +391,13 @@ def _typed(name: str, value: object, kind: type[_T]) -> _T:
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}")
     return value
+
+
+def _integer(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _positive(name: str, value: Any) -> int:

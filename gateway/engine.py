@@ -397,9 +397,12 @@ class Gateway:
         if representations is not None:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
-        timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
         return await self.upstream.post(
-            fetch.graph, body, ctx.headers, timeout, idempotent=fetch.operation_kind != "mutation"
+            fetch.graph,
+            body,
+            ctx.headers,
+            ctx.deadline,
+            idempotent=fetch.operation_kind != "mutation",
         )
 
     def plan_for(

@@ -12,7 +12,6 @@ circuit-broken shard costs only its own part of the answer.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,45 +46,13 @@ from gateway.planner.plan import (
     TopField,
 )
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
-from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
+from gateway.upstream import Call, SubgraphFailure, Upstream
 from schema.supergraph import Supergraph
 
 PARTITION_REQUIRED = "PARTITION_REQUIRED"
 # the response key of a merge rule's sort field: names starting with "__" are the gateway's own
 _SORT_ALIAS = "__gg_sort"
 PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
-
-
-class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`."""
-
-    __slots__ = ("failures", "open_until", "reset_s", "threshold")
-
-    def __init__(self, threshold: int, reset_s: float) -> None:
-        self.threshold = max(1, threshold)
-        self.reset_s = reset_s
-        self.failures = 0
-        self.open_until = 0.0
-
-    def allows(self, now: float) -> bool:
-        """Whether a call may go to the shard now; a refused one costs the shard nothing."""
-        if self.failures < self.threshold:
-            return True
-        if now >= self.open_until:
-            # half-open: this call is the trial; another failure re-opens at once
-            self.open_until = now + self.reset_s
-            return True
-        return False
-
-    def record(self, ok: bool, now: float) -> None:
-        """Count a call's outcome: one success closes the breaker again."""
-        if ok:
-            self.failures = 0
-            self.open_until = 0.0
-        else:
-            self.failures += 1
-            if self.failures >= self.threshold:
-                self.open_until = now + self.reset_s
 
 
 class _Refused(Exception):
@@ -152,10 +119,7 @@ class PartitionRouter:
         self._contributed = frozenset(_coordinate(c) for c in partition.contributed)
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
-        self.breakers = {
-            k: CircuitBreaker(partition.breaker_failures, partition.breaker_reset_s)
-            for k in self.keys
-        }
+        self.guards = {k: upstream.shard_guard(graph, k, partition) for k in self.keys}
         self._argument_paths = [
             ArgumentPath.parse(path, kind) for path, kind in partition.arguments.items()
         ]
@@ -645,46 +609,37 @@ class PartitionRouter:
         The requests are started without a task each and awaited together: a scatter's cost
         is per shard, so per-shard overhead is what it saves.
         """
-        shard_timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
-        timeout = max(0.001, min(shard_timeout, ctx.remaining()))
         await self.upstream.start()
-        now = time.monotonic()
-        started: dict[str, asyncio.Future[tuple[int, bytes]]] = {}
+        started: dict[str, Call] = {}
         skipped: dict[str, _ShardResult] = {}
         for key, body in bodies.items():
-            if self.breakers[key].allows(now):
-                started[key] = self.upstream.begin(
-                    self.partition.shards[key], body, ctx.headers, timeout, idempotent
-                )
+            guard = self.guards[key]
+            call = self.upstream.begin(
+                guard, self.partition.shards[key], body, ctx.headers, ctx.deadline, idempotent
+            )
+            if call is not None:
+                started[key] = call
             else:
+                what = f'Shard "{key}" of subgraph "{self.service}"'
                 skipped[key] = _ShardResult(
-                    key,
-                    None,
-                    SubgraphFailure(
-                        SUBGRAPH_UNAVAILABLE,
-                        self.service,
-                        f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
-                        f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
-                        {"circuit": "open"},
-                    ),
+                    key, None, self.upstream.skipped(guard, self.service, what)
                 )
         if started:
             # asyncio.wait never cancels what it waits for: another caller may share a request
-            await asyncio.wait(started.values(), timeout=timeout)
-        now = time.monotonic()
+            await asyncio.wait(
+                [call.request for call in started.values()], timeout=max(0.001, ctx.remaining())
+            )
         results: list[_ShardResult] = []
         for key in bodies:
             if key in skipped:
                 results.append(skipped[key])
                 continue
             try:
-                response = self.upstream.outcome(f"{self.service}[{key}]", started[key], timeout)
+                response = self.upstream.settle(started[key], f"{self.service}[{key}]")
             except SubgraphFailure as failure:
-                self.breakers[key].record(False, now)
                 failure.service = self.service
                 results.append(_ShardResult(key, None, failure))
                 continue
-            self.breakers[key].record(True, now)
             results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(
             self.service, {"answered": [], "failed": []}
