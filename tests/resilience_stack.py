@@ -9,12 +9,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from audit.live_stack import HttpReply, Process, free_port, govgraph_command, http, post_graphql
 from tiny_gateway import JOIN_DEFINITIONS
 
@@ -81,6 +82,30 @@ class FakeSubgraph:
         if self.process.popen.poll() is None:
             self.continue_process()
         self.process.stop()
+
+
+@pytest.fixture(name="fakes")
+def fake_subgraphs() -> Iterator[tuple[FakeSubgraph, FakeSubgraph]]:
+    """Fake `alpha` and `beta` (whose shards r1 and r2 it serves at /r1 and /r2)."""
+    alpha, beta = FakeSubgraph(ALPHA_BODY), FakeSubgraph(BETA_BODY)
+    try:
+        yield alpha, beta
+    finally:
+        alpha.close()
+        beta.close()
+
+
+def beta_partition(beta: FakeSubgraph, settings: str) -> str:
+    """The `[partitions.beta]` table: shards r1 and r2 on `beta`, routed by `region`."""
+    return f"""
+[partitions.beta]
+{settings}
+[partitions.beta.shards]
+r1 = "{beta.url('/r1/graphql')}"
+r2 = "{beta.url('/r2/graphql')}"
+[partitions.beta.routing.arguments]
+region = "key"
+"""
 
 
 @dataclass

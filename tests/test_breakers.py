@@ -5,31 +5,19 @@ transition. Real processes: fake subgraphs stopped, killed or answering garbage.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from resilience_stack import (
-    ALPHA_BODY,
-    BETA_BODY,
     FakeSubgraph,
     Gateway,
+    beta_partition,
+    fake_subgraphs,  # noqa: F401 - the `fakes` fixture
     send,
     send_all,
     start_gateway,
 )
 
 BOTH = '{ a { n } b(region: "r1") { n } }'
-
-
-@pytest.fixture
-def fakes() -> Iterator[tuple[FakeSubgraph, FakeSubgraph]]:
-    alpha, beta = FakeSubgraph(ALPHA_BODY), FakeSubgraph(BETA_BODY)
-    try:
-        yield alpha, beta
-    finally:
-        alpha.close()
-        beta.close()
 
 
 def _gateway(tmp: Path, alpha: FakeSubgraph, beta: FakeSubgraph, deadline_s: float = 5,
@@ -44,16 +32,7 @@ url = "{alpha.url()}"
 timeout_s = {alpha_timeout_s}
 breaker_failures = 2
 breaker_reset_s = 1.0
-[partitions.beta]
-shard_timeout_s = 0.5
-breaker_failures = 2
-breaker_reset_s = 1.0
-[partitions.beta.shards]
-r1 = "{beta.url('/r1/graphql')}"
-r2 = "{beta.url('/r2/graphql')}"
-[partitions.beta.routing.arguments]
-region = "key"
-""")
+""" + beta_partition(beta, "shard_timeout_s = 0.5\nbreaker_failures = 2\nbreaker_reset_s = 1.0"))
 
 
 def _alpha_error(body: dict) -> dict:

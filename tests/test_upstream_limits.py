@@ -6,28 +6,16 @@ Real processes: a slow fake subgraph that counts the connections it holds open, 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from resilience_stack import (
-    ALPHA_BODY,
-    BETA_BODY,
     FakeSubgraph,
+    beta_partition,
+    fake_subgraphs,  # noqa: F401 - the `fakes` fixture
     send,
     send_all,
     start_gateway,
 )
-
-
-@pytest.fixture
-def fakes() -> Iterator[tuple[FakeSubgraph, FakeSubgraph]]:
-    alpha, beta = FakeSubgraph(ALPHA_BODY), FakeSubgraph(BETA_BODY)
-    try:
-        yield alpha, beta
-    finally:
-        alpha.close()
-        beta.close()
 
 
 def _config(alpha: FakeSubgraph, beta: FakeSubgraph, extra: str = "") -> str:
@@ -45,17 +33,7 @@ max_connections = 4
 max_concurrency = 4
 max_queue = 2
 queue_timeout_s = 0.3
-[partitions.beta]
-shard_max_concurrency = 2
-breaker_failures = 1
-breaker_reset_s = 30
-[partitions.beta.shards]
-r1 = "{beta.url('/r1/graphql')}"
-r2 = "{beta.url('/r2/graphql')}"
-[partitions.beta.routing.arguments]
-region = "key"
-{extra}
-"""
+""" + beta_partition(beta, "shard_max_concurrency = 2\nbreaker_failures = 1\nbreaker_reset_s = 30") + extra
 
 
 def test_connections_to_a_slow_subgraph_never_exceed_its_cap_and_excess_fetches_fail_fast(
