@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import orjson
 
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
+from gateway.shedding import LoadShedder
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -83,6 +85,7 @@ class GraphQLApp:
         self.config = config
         self.state = "starting"
         self._max_body = config.max_body_bytes
+        self.shedder = LoadShedder(config.max_requests_in_flight)
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention
@@ -94,7 +97,7 @@ class GraphQLApp:
         if kind == "http":
             path = scope["path"]
             if path == GRAPHQL_PATH:
-                await self._graphql(scope, receive, send)
+                await self._admitted(scope, receive, send)
             elif path == HEALTH_PATH:
                 await self._health(scope, send)
             else:
@@ -145,6 +148,26 @@ class GraphQLApp:
             return
         status = 200 if self.state == "ok" else 503
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Past `max_requests_in_flight`, 503 at once: nothing read, parsed or planned."""
+        shedder = self.shedder
+        if not shedder.enter():
+            refusal = shedder.refusal()
+            request_id = _scope_request_id(scope) or uuid.uuid4().hex
+            await _respond(
+                send,
+                503,
+                APPLICATION_JSON,
+                refusal.body,
+                refusal.headers + _id_header(request_id),
+            )
+            return
+        started = time.monotonic()
+        try:
+            await self._graphql(scope, receive, send)
+        finally:
+            shedder.leave(time.monotonic() - started)
 
     async def _graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every answer carries `x-request-id`; a failure the engine did not turn into a
@@ -267,6 +290,14 @@ def _client_request_id(value: str | None) -> str | None:
         and " " not in value
     ):
         return value
+    return None
+
+
+def _scope_request_id(scope: Scope) -> str | None:
+    """The client's request id, read without decoding the other headers."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            return _client_request_id(value.decode("latin-1"))
     return None
 
 

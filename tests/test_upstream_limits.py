@@ -86,3 +86,27 @@ def test_one_shard_holds_no_more_fetches_than_its_limit_and_its_neighbour_is_una
         assert beta.stats()["busyPeak"]["/r1/graphql"] == 2
     finally:
         gateway.process.stop()
+
+
+def test_limits_are_read_per_subgraph_over_the_upstream_defaults_and_bad_values_are_named(
+        tmp_path: Path) -> None:
+    import pytest
+
+    from gateway.config import ConfigError, load_config
+
+    path = tmp_path / "gw.toml"
+    path.write_text("[gateway]\nmax_requests_in_flight = 7\n[upstream]\nmax_connections = 50\n"
+                    "queue_timeout_s = 0.2\n[subgraphs.alpha]\nmax_connections = 3\nmax_queue = 0\n"
+                    "[partitions.beta]\nshard_max_concurrency = 2\n", encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.max_requests_in_flight == 7
+    alpha, other = config.policy_for("alpha"), config.policy_for("other")
+    assert (alpha.max_connections, alpha.max_queue, alpha.queue_timeout_s) == (3, 0, 0.2)
+    assert (other.max_connections, other.max_queue) == (50, 1024)
+    assert config.partitions["beta"].shard_max_concurrency == 2
+    for bad, named in (("[upstream]\nmax_concurrency = 0\n", "upstream.max_concurrency"),
+                       ("[subgraphs.alpha]\nmax_queue = -1\n", "subgraphs.alpha.max_queue"),
+                       ("[gateway]\nmax_requests_in_flight = 0\n", "gateway.max_requests_in_flight")):
+        path.write_text(bad, encoding="utf-8")
+        with pytest.raises(ConfigError, match=named):
+            load_config(path, env={})
