@@ -324,8 +324,8 @@ async def _exchange(
 
 
 _UNKNOWN = (
-    "It may or may not have been applied: retry it with the same idempotency key, which "
-    "applies it at most once."
+    "It may or may not have been applied: retry it with the same idempotency key (which "
+    "applies it at most once), or check before retrying a write that has none."
 )
 
 

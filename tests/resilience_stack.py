@@ -36,16 +36,17 @@ type Query @join__type(graph: ALPHA) @join__type(graph: BETA) {
   a(n: Int): Thing @join__field(graph: ALPHA)
   b(region: ID, n: Int): [Thing] @join__field(graph: BETA)
 }
-type Mutation @join__type(graph: ALPHA) {
+type Mutation @join__type(graph: ALPHA) @join__type(graph: BETA) {
   write(n: Int, idempotencyKey: String): Thing @join__field(graph: ALPHA)
   writeInput(input: WriteInput!): Thing @join__field(graph: ALPHA)
+  mark(region: ID!, idempotencyKey: String): Thing @join__field(graph: BETA)
 }
 input WriteInput @join__type(graph: ALPHA) { n: Int idempotencyKey: String! }
 type Thing @join__type(graph: ALPHA) @join__type(graph: BETA) { n: Int }
 """
 
 ALPHA_BODY = {"data": {"a": {"n": 1}, "write": {"n": 1}, "writeInput": {"n": 1}}}
-BETA_BODY = {"data": {"b": [{"n": 2}]}}
+BETA_BODY = {"data": {"b": [{"n": 2}], "mark": {"n": 2}}}
 
 
 class FakeSubgraph:

@@ -6,6 +6,7 @@ province's data it sees, and arguments naming another province are refused.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -165,6 +166,10 @@ class DimensionScoreInput:
     score: int
 
 
+RETRY_KEY = ("a retry with the same key returns the first write's result without writing again; "
+             "the same key with another payload is refused")
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="open an application; committed before the response is sent")
@@ -189,11 +194,12 @@ class Mutation:
         opinion: str | None = None, result: CompletionResult | None = None,
         supplement_list: list[str] | None = None, suspension_reason: str | None = None,
         delivery_method: DeliveryMethod | None = None, tracking_no: str | None = None,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
     ) -> Application:
         context = shard(info)
         context.require_application_no(str(application_no))
         row = context.repository.advance(
-            str(application_no), to.value, stage=stage.value if stage else None, opinion=opinion,
+            str(application_no), to.value, idempotency_key=idempotency_key, stage=stage.value if stage else None, opinion=opinion,
             result=result.value if result else None, supplement_list=supplement_list,
             suspension_reason=suspension_reason,
             delivery_method=delivery_method.value if delivery_method else None, tracking_no=tracking_no,
@@ -205,12 +211,14 @@ class Mutation:
         self, info: Info, application_no: strawberry.ID, level: EvaluationLevel, channel: Channel,
         comment: str | None = None, dimensions: list[DimensionScoreInput] | None = None,
         hall_code: strawberry.ID | None = None, window_no: str | None = None,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
     ) -> Evaluation:
         context = shard(info)
         context.require_application_no(str(application_no))
         row = context.repository.rate(
             str(application_no), level.value, channel.value, comment,
             [(d.name, d.score) for d in dimensions or []], str(hall_code) if hall_code else None, window_no,
+            idempotency_key=idempotency_key,
         )
         return Evaluation.from_row(info, row)
 
