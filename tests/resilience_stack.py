@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,8 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit.live_stack import HttpReply, Process, free_port, govgraph_command, http, post_graphql
+from audit.live_stack import (
+    PROJECT_DIR,
+    HttpReply,
+    Process,
+    free_port,
+    govgraph_command,
+    http,
+    post_graphql,
+)
 from tiny_gateway import JOIN_DEFINITIONS
+
+from gateway.stack import dump_toml
+from resolvers.datadir import national_db_path, province_db_path
+from resolvers.national.seed import seed_national
+from resolvers.provincial.seed import seed_province
+from resolvers.reference import province
 
 FAKE = Path(__file__).with_name("fake_subgraph.py")
 
@@ -165,3 +181,67 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 10.0) 
             return
         time.sleep(0.05)
     raise AssertionError(f"no {what} within {timeout_s} s")
+
+
+@dataclass
+class GuangdongStack:
+    """The national subgraph, Guangdong's shard alone, and `govgraph gateway` over the project's
+    supergraph and routing (the other provinces have no shard here)."""
+
+    data: Path
+    national: Process
+    shard: Process
+    gateway: Process
+    url: str
+
+    def shard_db(self) -> Path:
+        return province_db_path(self.data, "440000")
+
+    def read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(f"file:{self.shard_db()}?mode=ro", uri=True) as db:
+            return db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        for process in (self.gateway, self.shard, self.national):
+            if process.popen.poll() is None:
+                os.kill(process.popen.pid, signal.SIGCONT)
+            process.stop()
+
+
+def _healthy(port: int) -> Callable[[], bool]:
+    return lambda: http("GET", f"http://127.0.0.1:{port}/health", timeout_s=2).status == 200
+
+
+def start_guangdong(data: Path) -> GuangdongStack:
+    guangdong = province("44")
+    assert guangdong is not None
+    seed_national(national_db_path(data), 0.05)
+    seed_province(province_db_path(data, guangdong.code), guangdong, 0.05)
+    national_port, shard_port, gateway_port = free_port(), free_port(), free_port()
+    started: list[Process] = []
+    try:
+        started.append(Process(govgraph_command("subgraph", "national", "--port", str(national_port),
+                                                "--data-dir", str(data))))
+        started.append(Process(govgraph_command("subgraph", "provincial", "--province", "44",
+                                                "--port", str(shard_port), "--data-dir", str(data))))
+        started[0].wait_until(_healthy(national_port), "a healthy national subgraph")
+        started[1].wait_until(_healthy(shard_port), "a healthy Guangdong shard")
+        config = tomllib.loads((PROJECT_DIR / "govgraph.toml").read_text(encoding="utf-8"))
+        config["gateway"].pop("supergraph", None)
+        config["subgraphs"]["national"]["url"] = f"http://127.0.0.1:{national_port}/graphql"
+        config["subgraphs"]["national"]["timeout_s"] = 1
+        config["partitions"]["provincial"]["shards"] = {
+            "440000": f"http://127.0.0.1:{shard_port}/provinces/440000/graphql"}
+        config["partitions"]["provincial"]["shard_timeout_s"] = 1
+        path = data / "gateway.toml"
+        path.write_text(dump_toml(config), encoding="utf-8")
+        started.append(Process(govgraph_command(
+            "gateway", "--supergraph", str(PROJECT_DIR / "schema" / "supergraph.graphql"),
+            "--config", str(path), "--port", str(gateway_port))))
+        started[2].wait_until(_healthy(gateway_port), "a healthy gateway")
+    except BaseException:
+        for process in started:
+            process.stop()
+        raise
+    national, shard, gateway = started
+    return GuangdongStack(data, national, shard, gateway, f"http://127.0.0.1:{gateway_port}/graphql")

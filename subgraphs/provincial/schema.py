@@ -54,7 +54,7 @@ class Query:
     @strawberry.field
     async def implementation_item(
         self, info: Info, province_code: strawberry.ID, task_code: strawberry.ID
-    ) -> ImplementationItem:
+    ) -> ImplementationItem | None:
         context = shard(info)
         context.require_province(str(province_code))
         row = await context.loaders.items.load(str(task_code))
@@ -68,7 +68,7 @@ class Query:
     def service_halls(
         self, info: Info, province_code: strawberry.ID, division_code: strawberry.ID | None = None,
         cross_province_only: bool = False,
-    ) -> list[ServiceHall]:
+    ) -> list[ServiceHall] | None:
         context = shard(info)
         context.require_province(str(province_code))
         if division_code is not None and context.repository.divisions([str(division_code)])[0] is None:
@@ -81,7 +81,7 @@ class Query:
     @strawberry.field(description="public progress lookup (办件查询): number + query code, no login")
     async def track_application(
         self, info: Info, province_code: strawberry.ID, application_no: strawberry.ID, query_code: str
-    ) -> Application:
+    ) -> Application | None:
         context = shard(info)
         context.require_province(str(province_code))
         context.require_application_no(str(application_no))
@@ -98,7 +98,7 @@ class Query:
     )
     async def my_licences(
         self, info: Info, province_code: strawberry.ID, subject_id: strawberry.ID | None = None
-    ) -> list[ELicence]:
+    ) -> list[ELicence] | None:
         context = shard(info)
         context.require_province(str(province_code))
         subject = context.caller_subject or (str(subject_id) if subject_id else None)
@@ -119,7 +119,7 @@ class Query:
         self, info: Info, province_code: strawberry.ID | None = None, first: int = 20,
         status: ApplicationStatus | None = None, task_code: strawberry.ID | None = None,
         applicant_id: strawberry.ID | None = None, before: strawberry.ID | None = None,
-    ) -> list[Application]:
+    ) -> list[Application] | None:
         context = shard(info)
         if province_code is not None:
             context.require_province(str(province_code))
@@ -135,7 +135,7 @@ class Query:
         description="this province's evaluation figures as a one-entry list; the gateway merges every "
         "shard's entry into the national ranking"
     )
-    def evaluation_ranking(self, info: Info) -> list[ProvinceMetrics]:
+    def evaluation_ranking(self, info: Info) -> list[ProvinceMetrics] | None:
         context = shard(info)
         return [ProvinceMetrics.from_metrics(context.province_code, context.repository.metrics())]
 
@@ -173,7 +173,7 @@ RETRY_KEY = ("a retry with the same key returns the first write's result without
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="open an application; committed before the response is sent")
-    def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload:
+    def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload | None:
         context = shard(info)
         context.require_province(str(input.province_code))
         if not input.idempotency_key.strip():
@@ -195,7 +195,7 @@ class Mutation:
         supplement_list: list[str] | None = None, suspension_reason: str | None = None,
         delivery_method: DeliveryMethod | None = None, tracking_no: str | None = None,
         idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
-    ) -> Application:
+    ) -> Application | None:
         context = shard(info)
         context.require_application_no(str(application_no))
         row = context.repository.advance(
@@ -212,7 +212,7 @@ class Mutation:
         comment: str | None = None, dimensions: list[DimensionScoreInput] | None = None,
         hall_code: strawberry.ID | None = None, window_no: str | None = None,
         idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
-    ) -> Evaluation:
+    ) -> Evaluation | None:
         context = shard(info)
         context.require_application_no(str(application_no))
         row = context.repository.rate(
