@@ -46,6 +46,13 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="govgraph.toml configuration file (default: env GOVGRAPH_CONFIG)",
     )
     parser.add_argument(
+        "--profile",
+        choices=("production", "development"),
+        help="defaults for what the configuration does not set: production (introspection "
+        "and the query-plan header off) or development (both on); default: env "
+        "GOVGRAPH_PROFILE, then gateway.profile, then production",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -60,7 +67,7 @@ def run_gateway(args: argparse.Namespace) -> int:
 
     config_path = args.config or os.environ.get("GOVGRAPH_CONFIG") or None
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, profile=args.profile)
     except ConfigError as exc:
         return _fail(str(exc))
     if args.host:
@@ -101,7 +108,8 @@ def run_gateway(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(
         f"{PROG}: serving http://{config.host}:{config.port}/graphql "
-        f"({config.workers} worker{'s' if config.workers > 1 else ''})",
+        f"({config.workers} worker{'s' if config.workers > 1 else ''}, "
+        f"{config.profile} profile)",
         file=sys.stderr,
     )
     if config.workers == 1:
@@ -114,10 +122,17 @@ def run_gateway(args: argparse.Namespace) -> int:
 
 def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Engine | None:
     """Construct the engine, which parses and validates the supergraph."""
+    from gateway.config import ConfigError
     from gateway.engine import Gateway
+    from gateway.server import GraphQLApp
 
     try:
-        return Gateway(sdl, config)
+        engine = Gateway(sdl, config)
+        GraphQLApp(engine, config)  # reads the key files authentication needs
+        return engine
+    except ConfigError as exc:
+        _fail(str(exc))
+        return None
     except ValueError as exc:  # schema.supergraph.SupergraphError is a ValueError
         _fail(f"cannot load supergraph {source}: {exc}")
         return None
@@ -129,6 +144,7 @@ def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> 
         pinned = Path(tmp) / "supergraph.graphql"
         pinned.write_text(sdl, encoding="utf-8")
         os.environ["GOVGRAPH_SUPERGRAPH"] = str(pinned)
+        os.environ["GOVGRAPH_PROFILE"] = config.profile
         if config_path:
             os.environ["GOVGRAPH_CONFIG"] = str(Path(config_path).resolve())
         else:

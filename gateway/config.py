@@ -92,6 +92,56 @@ class PartitionConfig:
 
 
 @dataclass(slots=True)
+class ApiKeyConfig:
+    """One API key, stored as its SHA-256 digest (never the key itself)."""
+
+    sha256: str
+    kind: str = "aggregator"  # the caller kind (and scope) the key stands for
+    scopes: list[str] = field(default_factory=list)
+    trusted_documents_only: bool = False
+
+
+@dataclass(slots=True)
+class PolicyConfig:
+    """When a caller meets a `@policy` name: all that is set here must hold."""
+
+    kinds: list[str] = field(default_factory=list)  # any of these caller kinds
+    scopes: list[str] = field(default_factory=list)  # all of these scopes
+    purpose: bool = False  # the caller stated a purpose from the allow-list
+
+
+@dataclass(slots=True)
+class AuthConfig:
+    """Authentication of clients and the claims the gateway signs for its subgraphs."""
+
+    jwt_header: str = "authorization"
+    jwt_key_file: str | None = None  # PEM public key, JWK, or HMAC secret (HS256)
+    jwks_file: str | None = None
+    jwks_url: str | None = None
+    jwks_cache_s: float = 300.0
+    jwks_refresh_cooldown_s: float = 30.0
+    algorithms: list[str] = field(default_factory=lambda: ["RS256", "ES256"])
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_s: float = 30.0
+    role_claim: str = "role"
+    partition_claim: str = "partition"
+    # the roles a token may carry (empty: any role name)
+    roles: list[str] = field(default_factory=list)
+    # stated purposes that may reach shared data
+    purposes: list[str] = field(default_factory=list)
+    api_key_header: str = "x-api-key"
+    api_keys: dict[str, ApiKeyConfig] = field(default_factory=dict)
+    policies: dict[str, PolicyConfig] = field(default_factory=dict)
+    # HMAC secret the claims sent to subgraphs are signed with
+    internal_key_file: str | None = None
+    internal_token_ttl_s: float = 60.0
+
+
+PROFILES = ("production", "development")
+
+
+@dataclass(slots=True)
 class GatewayConfig:
     """Every setting of the gateway, with the defaults it runs with when none is given."""
 
@@ -106,8 +156,11 @@ class GatewayConfig:
     request_deadline_s: float = 30.0
     propagate_headers: list[str] = field(default_factory=list)
     max_body_bytes: int = 1_048_576
-    expose_query_plan: bool = True
-    introspection: bool = True
+    # "production" (the default): introspection and the query-plan header off unless the
+    # configuration turns them on; "development": both on unless turned off
+    profile: str = "production"
+    expose_query_plan: bool = False
+    introspection: bool = False
     plan_cache_size: int = 1024
     # Refused before validation and planning: lexical tokens of the document (parsing stops
     # there), selections once fragments are expanded (fields, inline fragments and spreads,
@@ -117,6 +170,20 @@ class GatewayConfig:
     max_depth: int = 100
     # field placements one plan may take (trial placements among shared fields included)
     max_planning_effort: int = 200_000
+    # Refused before planning: response keys given by an alias, fields at the root,
+    # demand-control cost (`@cost`/`@listSize`, else `default_list_size` per list), and
+    # subgraph fetches the plan may cause (every shard of a scatter counted).
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_cost: int = 20_000
+    default_list_size: int = 10
+    max_fetches: int = 200
+    # "enforce" refuses what exceeds a limit; "measure" serves it and logs what would have
+    # been refused
+    limits_mode: str = "enforce"
+    # subgraph error messages reach clients as a generic message (code and path kept)
+    mask_subgraph_errors: bool = False
+    auth: AuthConfig = field(default_factory=AuthConfig)
     # identical in-flight subgraph queries share one request (always safe: each caller
     # decodes its own copy)
     deduplicate_subgraph_requests: bool = True
@@ -150,9 +217,14 @@ class GatewayConfig:
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> GatewayConfig:
-    """Read `govgraph.toml` (if given) and apply `GOVGRAPH_*` environment overrides."""
+    """Read `govgraph.toml` (if given) and apply `GOVGRAPH_*` environment overrides.
+
+    The profile (`profile`, else `GOVGRAPH_PROFILE`, else `gateway.profile`) decides the
+    defaults of what the file does not set."""
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
     if path is not None:
@@ -163,14 +235,37 @@ def load_config(
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {str(p)!r} is not valid TOML: {exc}") from None
+    profile = profile or env.get("GOVGRAPH_PROFILE")
+    if profile:
+        raw = {**raw, "gateway": {**dict(raw.get("gateway", {})), "profile": profile}}
     cfg = _from_mapping(raw)
+    if path is not None:
+        _resolve_files(cfg, Path(path).parent)
     _apply_env(cfg, env)
     return cfg
+
+
+def _resolve_files(cfg: GatewayConfig, directory: Path) -> None:
+    """A relative file name in the configuration file means relative to that file."""
+    auth = cfg.auth
+    for name in ("jwt_key_file", "jwks_file", "internal_key_file"):
+        value = getattr(auth, name)
+        if value and not Path(value).is_absolute():
+            setattr(auth, name, str(directory / value))
 
 
 def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
     cfg = GatewayConfig()
     gw = dict(raw.get("gateway", {}))
+    if "profile" in gw:
+        profile = gw["profile"]
+        if profile not in PROFILES:
+            raise ConfigError(
+                f"gateway.profile must be one of {', '.join(PROFILES)}, got {profile!r}"
+            )
+        cfg.profile = profile
+    if cfg.profile == "development":
+        cfg.introspection = cfg.expose_query_plan = True
     for name in ("host", "supergraph"):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], str))
@@ -183,10 +278,27 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         "max_depth",
         "max_planning_effort",
         "max_requests_in_flight",
+        "max_aliases",
+        "max_root_fields",
+        "max_cost",
+        "default_list_size",
+        "max_fetches",
     ):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
-    for name in ("expose_query_plan", "introspection", "csrf_prevention", "deduplicate_requests"):
+    if "limits_mode" in gw:
+        if gw["limits_mode"] not in ("enforce", "measure"):
+            raise ConfigError(
+                f'gateway.limits_mode must be "enforce" or "measure", got {gw["limits_mode"]!r}'
+            )
+        cfg.limits_mode = gw["limits_mode"]
+    for name in (
+        "expose_query_plan",
+        "introspection",
+        "csrf_prevention",
+        "deduplicate_requests",
+        "mask_subgraph_errors",
+    ):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
     if "request_deadline_s" in gw:
@@ -206,6 +318,8 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         if not isinstance(headers, list) or not all(isinstance(h, str) and h for h in headers):
             raise ConfigError("gateway.csrf_required_headers must be a list of header names")
         cfg.csrf_required_headers = [h.lower() for h in headers]
+
+    cfg.auth = _read_auth(raw.get("auth", {}))
 
     for name, sub in dict(raw.get("subgraphs", {})).items():
         if not isinstance(sub, Mapping):
@@ -279,6 +393,79 @@ def _policy_keys(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         if name in table:
             keys[name] = _seconds(f"{where}.{name}", table[name])
     return keys
+
+
+def _read_auth(raw: Any) -> AuthConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("[auth] must be a table")
+    auth = AuthConfig()
+    for name in (
+        "jwt_header",
+        "jwt_key_file",
+        "jwks_file",
+        "jwks_url",
+        "issuer",
+        "audience",
+        "role_claim",
+        "partition_claim",
+        "api_key_header",
+        "internal_key_file",
+    ):
+        if name in raw:
+            value = _typed(f"auth.{name}", raw[name], str)
+            setattr(auth, name, value.lower() if name.endswith("_header") else value)
+    for name in ("jwks_cache_s", "jwks_refresh_cooldown_s", "internal_token_ttl_s"):
+        if name in raw:
+            setattr(auth, name, _seconds(f"auth.{name}", raw[name]))
+    if "leeway_s" in raw:
+        leeway = raw["leeway_s"]
+        if isinstance(leeway, bool) or not isinstance(leeway, int | float) or leeway < 0:
+            raise ConfigError(f"auth.leeway_s must be a number of seconds >= 0, got {leeway!r}")
+        auth.leeway_s = float(leeway)
+    for name in ("algorithms", "roles", "purposes"):
+        if name in raw:
+            setattr(auth, name, _strings(f"auth.{name}", raw[name]))
+    unknown = sorted(set(auth.algorithms) - {"HS256", "RS256", "ES256"})
+    if unknown:
+        raise ConfigError(
+            f"auth.algorithms: {', '.join(unknown)} not supported (HS256, RS256, ES256)"
+        )
+    for key_id, key in dict(raw.get("api_keys", {})).items():
+        where = f"auth.api_keys.{key_id}"
+        if not isinstance(key, Mapping):
+            raise ConfigError(f"[{where}] must be a table")
+        digest = _typed(f"{where}.sha256", key.get("sha256"), str)
+        if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise ConfigError(f"{where}.sha256 must be the 64 hex digits of the key's SHA-256")
+        api_key = ApiKeyConfig(sha256=digest.lower())
+        if "kind" in key:
+            api_key.kind = _typed(f"{where}.kind", key["kind"], str)
+        if "scopes" in key:
+            api_key.scopes = _strings(f"{where}.scopes", key["scopes"])
+        if "trusted_documents_only" in key:
+            api_key.trusted_documents_only = _typed(
+                f"{where}.trusted_documents_only", key["trusted_documents_only"], bool
+            )
+        auth.api_keys[key_id] = api_key
+    for policy_name, rule in dict(raw.get("policies", {})).items():
+        where = f"auth.policies.{policy_name}"
+        if not isinstance(rule, Mapping):
+            raise ConfigError(f"[{where}] must be a table")
+        policy = PolicyConfig()
+        if "kinds" in rule:
+            policy.kinds = _strings(f"{where}.kinds", rule["kinds"])
+        if "scopes" in rule:
+            policy.scopes = _strings(f"{where}.scopes", rule["scopes"])
+        if "purpose" in rule:
+            policy.purpose = _typed(f"{where}.purpose", rule["purpose"], bool)
+        auth.policies[policy_name] = policy
+    return auth
+
+
+def _strings(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{name} must be a list of non-empty strings, got {value!r}")
+    return list(value)
 
 
 def _read_partition_routing(pc: PartitionConfig, part: Mapping[str, Any], where: str) -> None:

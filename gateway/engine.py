@@ -16,28 +16,46 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
+    InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     execute_sync,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import get_variable_values
 
 from cache.memory import LRUCache
+from gateway.auth import CLAIMS_HEADER, ClaimsSigner, read_secret
+from gateway.authorization import Authorizer, Guarded, guarded_fields, without
 from gateway.config import GatewayConfig
 from gateway.exchange import GraphQLRequest, GraphQLResponse
-from gateway.executor import ExecutionContext, Executor
+from gateway.executor import ExecutionContext, Executor, clip_message
 from gateway.inflight import InFlight
+from gateway.limits import (
+    COST_ESTIMATED_TOO_EXPENSIVE,
+    MAX_FETCHES_EXCEEDED,
+    LimitExceeded,
+    count_fetches,
+    estimate_cost,
+    read_cost_rules,
+    shape_limits,
+)
 from gateway.partition import PartitionRouter
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.fetch_graph import PlanningLimitError
@@ -54,10 +72,12 @@ from gateway.planner.operation import (
 from gateway.planner.plan import FetchNode, QueryPlan
 from gateway.shaping import CompiledShaper
 from gateway.upstream import Upstream
+from schema.access import read_access_rules
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
 
 log = logging.getLogger("govgraph.gateway")
+_T = TypeVar("_T")
 
 _INTROSPECTION_FIELDS = ("__schema", "__type")
 
@@ -79,6 +99,20 @@ class PreparedOperation:
     shaper: CompiledShaper
     introspection: DocumentNode | None  # the introspection part, answered by the gateway
     plan_text: str
+    # fields an access rule protects (checked per caller before anything is fetched)
+    guards: tuple[Guarded, ...] = ()
+
+
+class LimitRefusal(Exception):
+    """The operation passes a limit; refused before it is planned."""
+
+    def __init__(self, limit: LimitExceeded) -> None:
+        super().__init__(limit.message)
+        self.limit = limit
+
+
+class _DeadlineExceeded(Exception):
+    """The request's deadline passed while the gateway was still preparing it."""
 
 
 class PlannerFault(Exception):
@@ -92,6 +126,8 @@ class PlannerFault(Exception):
 # A prepared operation is reused by requests with the same text, operation name and
 # progressive override labels.
 PreparedKey = tuple[str, str | None, frozenset[str] | None]
+# ...and its plan for callers who may not see some of its guarded fields
+RestrictedKey = tuple[PreparedKey, frozenset[int]]
 
 
 class Gateway:
@@ -115,10 +151,39 @@ class Gateway:
         )
         self.documents: LRUCache[str, ParsedDocument] = LRUCache(config.plan_cache_size)
         self.prepared: LRUCache[PreparedKey, PreparedOperation] = LRUCache(config.plan_cache_size)
+        self.restricted: LRUCache[RestrictedKey, PreparedOperation] = LRUCache(
+            config.plan_cache_size
+        )
+        # without introspection, graphql-core's rule refuses __schema/__type wherever they are
+        self._rules = (
+            None if config.introspection else (*specified_rules, NoSchemaIntrospectionCustomRule)
+        )
+        self.access_rules = read_access_rules(self.supergraph.document)
+        self.cost_rules = read_cost_rules(self.supergraph.document)
+        self.authorizer = Authorizer(config.auth.policies)
+        self.signer = (
+            ClaimsSigner(
+                read_secret(config.auth.internal_key_file, "auth.internal_key_file"),
+                config.auth.internal_token_ttl_s,
+                config.auth.partition_claim,
+            )
+            if config.auth.internal_key_file
+            else None
+        )
         self.executor = Executor(self._send)
+        # one thread: the planner is not shared between threads
+        self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govgraph-prepare")
         self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(
-            dict.fromkeys(["authorization", "cookie", *config.propagate_headers])
+            dict.fromkeys(
+                [
+                    "authorization",
+                    "cookie",
+                    config.auth.jwt_header,
+                    config.auth.api_key_header,
+                    *config.propagate_headers,
+                ]
+            )
         )
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
@@ -149,6 +214,7 @@ class Gateway:
     async def shutdown(self) -> None:
         """Close the subgraph connections."""
         await self.upstream.close()
+        self._cpu.shutdown(wait=False, cancel_futures=True)
 
     # ---- the pipeline ----------------------------------------------------------
 
@@ -163,10 +229,34 @@ class Gateway:
             return _internal_error(request_id)
 
     async def _execute(self, request: GraphQLRequest, request_id: str) -> GraphQLResponse:
+        deadline = time.monotonic() + self.config.request_deadline_s
+        try:
+            return await self._answer(request, request_id, deadline)
+        except _DeadlineExceeded:
+            return GraphQLResponse(
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "The request did not complete within its deadline of "
+                            f"{self.config.request_deadline_s:g} s (the gateway was still "
+                            "preparing the operation).",
+                            "extensions": {"code": "GATEWAY_TIMEOUT"},
+                        }
+                    ],
+                }
+            )
+
+    async def _answer(
+        self, request: GraphQLRequest, request_id: str, deadline: float
+    ) -> GraphQLResponse:
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
-        parsed = self._document(query)
+        parsed = self.documents.get(query)
+        if parsed is None:
+            parsed = await self._off_loop(lambda: self._parsed(query), deadline)
+            self.documents.put(query, parsed)
         if parsed.errors is not None:
             return GraphQLResponse({"errors": parsed.errors}, request_error=True)
         assert parsed.document is not None
@@ -198,8 +288,13 @@ class Gateway:
         key: PreparedKey = (query, request.operation_name, labels)
         prepared = self.prepared.get(key)
         if prepared is None:
+            document = parsed.document
             try:
-                prepared = self._prepare(parsed.document, definition, coerced, labels)
+                prepared = await self._off_loop(
+                    lambda: self._prepare(document, definition, coerced, labels), deadline
+                )
+            except LimitRefusal as refusal:
+                return GraphQLResponse({"errors": [refusal.limit.error()]}, request_error=True)
             except PlanningError as exc:
                 log.warning("cannot plan operation: %s", exc)
                 code = (
@@ -234,9 +329,40 @@ class Gateway:
                     {"data": None, "errors": [{"message": message, "extensions": extensions}]}
                 )
             self.prepared.put(key, prepared)
+        exceeded = self._request_limits(prepared, coerced)
+        if exceeded is not None:
+            return GraphQLResponse({"errors": [exceeded.error()]}, request_error=True)
+        denied: list[dict[str, Any]] = []
+        if prepared.guards:
+            decision = self.authorizer.decide(prepared.guards, request.caller, coerced)
+            if decision is not None:
+                if decision.data_null:
+                    return GraphQLResponse({"errors": decision.errors, "data": None})
+                denied = decision.errors
+                prepared = self._restricted(key, prepared, decision.denied, labels)
         if kind == "query" and self.config.deduplicate_requests:
-            return await self._run_shared(prepared, coerced, request, raw_variables)
-        return await self._run(prepared, coerced, request, raw_variables)
+            return await self._run_shared(
+                prepared, coerced, request, raw_variables, denied, deadline
+            )
+        return await self._run(prepared, coerced, request, raw_variables, denied, deadline)
+
+    def _restricted(
+        self,
+        key: PreparedKey,
+        prepared: PreparedOperation,
+        denied: frozenset[int],
+        labels: frozenset[str] | None,
+    ) -> PreparedOperation:
+        """The operation planned without the fields a caller may not see; shaped as the
+        client asked, so those fields answer null."""
+        restricted_key = (key, denied)
+        restricted = self.restricted.get(restricted_key)
+        if restricted is None:
+            operation = without(prepared.operation, prepared.guards, denied)
+            plan = self._plan(operation, labels)
+            restricted = replace(prepared, plan=plan, plan_text=plan.print(), guards=())
+            self.restricted.put(restricted_key, restricted)
+        return restricted
 
     async def _run_shared(
         self,
@@ -244,6 +370,8 @@ class Gateway:
         variables: dict[str, Any],
         request: GraphQLRequest,
         raw_variables: dict[str, Any],
+        denied: list[dict[str, Any]],
+        deadline: float,
     ) -> GraphQLResponse:
         """Identical in-flight queries — same document, operation, variables, and the headers
         that reach subgraphs or identify the caller — share one execution."""
@@ -256,7 +384,7 @@ class Gateway:
             tuple(headers.get(h) for h in self._identity_headers),
         )
         task = self._inflight.join(
-            key, lambda: self._run(prepared, variables, request, raw_variables)
+            key, lambda: self._run(prepared, variables, request, raw_variables, denied, deadline)
         )
         return await asyncio.shield(task)
 
@@ -264,14 +392,25 @@ class Gateway:
         cached = self.documents.get(query)
         if cached is not None:
             return cached
+        parsed = self._parsed(query)
+        self.documents.put(query, parsed)
+        return parsed
+
+    def _parsed(self, query: str) -> ParsedDocument:
         try:
             document = parse(query, max_tokens=self.config.max_tokens)
         except GraphQLError as exc:
-            parsed = ParsedDocument(None, [self._syntax_error(exc)])
-        else:
-            parsed = self._validated(document)
-        self.documents.put(query, parsed)
-        return parsed
+            return ParsedDocument(None, [self._syntax_error(exc)])
+        return self._validated(document)
+
+    async def _off_loop(self, work: Callable[[], _T], deadline: float) -> _T:
+        """The gateway's own CPU work on a new operation (parsing, validation, planning) runs
+        on one worker thread, so a request still ends at its deadline while it goes on."""
+        future = asyncio.get_running_loop().run_in_executor(self._cpu, work)
+        try:
+            return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise _DeadlineExceeded from None
 
     def _syntax_error(self, error: GraphQLError) -> dict[str, Any]:
         limit = self.config.max_tokens
@@ -293,9 +432,7 @@ class Gateway:
             )
         except OperationLimitError as exc:
             return ParsedDocument(None, [{"message": str(exc), "extensions": {"code": exc.code}}])
-        errors = validate(self.schema, document)
-        if not errors and not self.config.introspection and _uses_introspection(document):
-            errors = [GraphQLError("Introspection is disabled on this gateway.")]
+        errors = validate(self.schema, document, self._rules)
         if errors:
             return ParsedDocument(None, [_format(e) for e in errors])
         return ParsedDocument(document, None)
@@ -324,6 +461,63 @@ class Gateway:
         labels: frozenset[str] | None = None,
     ) -> PreparedOperation:
         operation = normalize(self.schema, document, definition, variables)
+        exceeded = shape_limits(
+            operation, self.config.max_aliases, self.config.max_root_fields
+        ) or self._cost_limit(operation, variables)
+        if exceeded is not None and self._enforce(exceeded):
+            raise LimitRefusal(exceeded)
+        plan = self._plan(operation, labels)
+        return PreparedOperation(
+            operation=operation,
+            plan=plan,
+            shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
+            introspection=_introspection_document(document, definition),
+            plan_text=plan.print(),
+            guards=guarded_fields(operation, self.access_rules),
+        )
+
+    def _enforce(self, exceeded: LimitExceeded) -> bool:
+        """True when the limit refuses; in "measure" mode it is only logged."""
+        if self.config.limits_mode == "enforce":
+            return True
+        log.warning("limit passed (measure mode, served anyway): %s", exceeded.message)
+        return False
+
+    def _cost_limit(self, operation: Operation, variables: dict[str, Any]) -> LimitExceeded | None:
+        cost = estimate_cost(operation, self.cost_rules, variables, self.config.default_list_size)
+        if cost <= self.config.max_cost:
+            return None
+        return LimitExceeded(
+            COST_ESTIMATED_TOO_EXPENSIVE,
+            f"The operation's estimated cost is {cost}, more than the limit of "
+            f"{self.config.max_cost} set by [gateway] max_cost.",
+        )
+
+    def _request_limits(
+        self, prepared: PreparedOperation, variables: dict[str, Any]
+    ) -> LimitExceeded | None:
+        """The limits that depend on the request's variables: cost (list sizes taken from
+        arguments) and the subgraph requests the plan would cause."""
+        exceeded = self._cost_limit(prepared.operation, variables)
+        if exceeded is None:
+            fetches = count_fetches(
+                prepared.plan.node, lambda fetch: self._shards_of(fetch, variables)
+            )
+            if fetches > self.config.max_fetches:
+                exceeded = LimitExceeded(
+                    MAX_FETCHES_EXCEEDED,
+                    f"The operation would cause up to {fetches} subgraph requests, more than "
+                    f"the limit of {self.config.max_fetches} set by [gateway] max_fetches.",
+                )
+        if exceeded is not None and self._enforce(exceeded):
+            return exceeded
+        return None
+
+    def _shards_of(self, fetch: FetchNode, variables: dict[str, Any]) -> int:
+        router = self.routers.get(fetch.graph)
+        return 1 if router is None else router.fanout(fetch, variables)
+
+    def _plan(self, operation: Operation, labels: frozenset[str] | None) -> QueryPlan:
         try:
             plan = self.planner.plan(operation, labels)
         except PlanningError:
@@ -335,13 +529,7 @@ class Gateway:
         # partitioned subgraphs adapt the finished plan: the planner knows nothing of shards
         for router in self.routers.values():
             plan = router.prepare(plan)
-        return PreparedOperation(
-            operation=operation,
-            plan=plan,
-            shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
-            introspection=_introspection_document(document, definition),
-            plan_text=plan.print(),
-        )
+        return plan
 
     async def _run(
         self,
@@ -349,13 +537,24 @@ class Gateway:
         variables: dict[str, Any],
         request: GraphQLRequest,
         raw_variables: dict[str, Any],
+        denied: list[dict[str, Any]] | None = None,
+        deadline: float | None = None,
     ) -> GraphQLResponse:
-        deadline = time.monotonic() + self.config.request_deadline_s
-        ctx = ExecutionContext(
-            variables, self.upstream.outgoing_headers(request.headers), deadline, self.object_types
-        )
+        if deadline is None:
+            deadline = time.monotonic() + self.config.request_deadline_s
+        headers = self.upstream.outgoing_headers(request.headers)
+        # only the gateway speaks for the caller: a claims header of the client never passes
+        headers.pop(CLAIMS_HEADER, None)
+        if self.signer is not None:
+            headers[CLAIMS_HEADER] = self.signer.token(request.caller)
+        ctx = ExecutionContext(variables, headers, deadline, self.object_types)
+        ctx.mask_errors = self.config.mask_subgraph_errors
+        if denied:
+            ctx.errors.extend(denied)
         try:
-            async with asyncio.timeout(self.config.request_deadline_s):
+            async with asyncio.timeout_at(
+                asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())
+            ):
                 await self.executor.run(prepared.plan.node, ctx)
         except TimeoutError:
             ctx.errors.append(
@@ -513,27 +712,48 @@ def _request_error(message: str) -> GraphQLResponse:
 
 def _format(error: GraphQLError) -> dict[str, Any]:
     formatted = error.formatted
-    return {k: v for k, v in formatted.items() if v is not None}
-
-
-def _uses_introspection(document: DocumentNode) -> bool:
-    for d in document.definitions:
-        if isinstance(d, OperationDefinitionNode):
-            for sel in d.selection_set.selections:
-                if isinstance(sel, FieldNode) and sel.name.value in _INTROSPECTION_FIELDS:
-                    return True
-    return False
+    out = {k: v for k, v in formatted.items() if v is not None}
+    # graphql-core repeats a bad variable's value in its message: cut it short
+    out["message"] = clip_message(str(out.get("message", "")))
+    return out
 
 
 def _introspection_document(
     document: DocumentNode, definition: OperationDefinitionNode
 ) -> DocumentNode | None:
-    """The operation reduced to its introspection root fields, or None when it has none."""
-    kept = tuple(
-        sel
-        for sel in definition.selection_set.selections
-        if isinstance(sel, FieldNode) and sel.name.value in _INTROSPECTION_FIELDS
-    )
+    """The operation reduced to its introspection root fields, or None when it has none.
+    Fragments at the root that hold some keep their conditions around what they hold."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+
+    def keep(selection_set: SelectionSetNode) -> tuple[SelectionNode, ...]:
+        kept: list[SelectionNode] = []
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                if sel.name.value in _INTROSPECTION_FIELDS:
+                    kept.append(sel)
+                continue
+            if isinstance(sel, InlineFragmentNode):
+                inner, condition = keep(sel.selection_set), sel.type_condition
+            elif isinstance(sel, FragmentSpreadNode):
+                fragment = fragments.get(sel.name.value)
+                if fragment is None:
+                    continue
+                inner, condition = keep(fragment.selection_set), fragment.type_condition
+            else:
+                continue
+            if inner:
+                kept.append(
+                    InlineFragmentNode(
+                        type_condition=condition,
+                        directives=sel.directives,
+                        selection_set=SelectionSetNode(selections=inner),
+                    )
+                )
+        return tuple(kept)
+
+    kept = keep(definition.selection_set)
     if not kept:
         return None
     op = OperationDefinitionNode(
@@ -543,5 +763,4 @@ def _introspection_document(
         directives=definition.directives,
         selection_set=SelectionSetNode(selections=kept),
     )
-    fragments = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
-    return DocumentNode(definitions=(op,) + fragments)
+    return DocumentNode(definitions=(op,))

@@ -16,15 +16,16 @@ from typing import Any, Protocol
 class Caller:
     """Who sent a request, as the gateway verified it (a token or an API key), or anonymous.
 
-    `kind` is "anonymous" or the verified role ("citizen", "enterprise", "officer", "national",
-    "auditor", "aggregator"); `client_id` names the API key of an aggregator; `scopes` decide
-    `@requiresScopes`; `purpose` is a stated purpose the gateway found on its allow-list.
+    `kind` is "anonymous" or the verified role (the token's role claim, or the API key's kind);
+    `client_id` names the API key; `scopes` decide `@requiresScopes`; `purpose` is a stated
+    purpose the gateway found on its allow-list.
     """
 
     kind: str = "anonymous"
     subject: str | None = None
     client_id: str | None = None
-    province: str | None = None
+    # the partition (e.g. region) an officer's token confines it to
+    partition: str | None = None
     stages: tuple[str, ...] = ()
     purpose: str | None = None
     scopes: frozenset[str] = frozenset()

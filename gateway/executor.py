@@ -47,7 +47,16 @@ class SendFetch(Protocol):
 class ExecutionContext:
     """One request's state while its plan runs: the response tree and errors built so far."""
 
-    __slots__ = ("data", "deadline", "errors", "extensions", "headers", "object_types", "variables")
+    __slots__ = (
+        "data",
+        "deadline",
+        "errors",
+        "extensions",
+        "headers",
+        "mask_errors",
+        "object_types",
+        "variables",
+    )
 
     def __init__(
         self,
@@ -63,6 +72,8 @@ class ExecutionContext:
         self.deadline = deadline
         self.extensions: dict[str, Any] = {}
         self.object_types = object_types
+        # subgraph error messages reach the client as a generic message
+        self.mask_errors = False
 
     def remaining(self) -> float:
         """Seconds left before the request's deadline: no subgraph call may outlive it."""
@@ -110,7 +121,7 @@ class Executor:
         if isinstance(data, dict):
             merge(ctx.data, data, ctx.object_types)
         for error in _errors(response):
-            error = _with_service(error, fetch.service)
+            error = _with_service(error, fetch.service, ctx.mask_errors)
             ctx.errors.append(with_retry_key(error, fetch, ctx.variables) if write else error)
 
     async def _entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
@@ -236,12 +247,12 @@ class Executor:
                     for obj in owners[path[1]]:
                         repathed = dict(error)
                         repathed["path"] = paths.get(id(obj), []) + path[2:]
-                        ctx.errors.append(_with_service(repathed, fetch.service))
+                        ctx.errors.append(_with_service(repathed, fetch.service, ctx.mask_errors))
                 else:
                     stripped = {k: v for k, v in error.items() if k != "path"}
                     if owners:
                         stripped["path"] = paths.get(id(owners[0][0]), [])
-                    ctx.errors.append(_with_service(stripped, fetch.service))
+                    ctx.errors.append(_with_service(stripped, fetch.service, ctx.mask_errors))
 
 
 def _rename(value: Any, renames: dict[str, str]) -> None:
@@ -320,13 +331,37 @@ def _errors(response: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _with_service(error: dict[str, Any], service: str) -> dict[str, Any]:
+# extensions a subgraph may add that describe its insides, never passed to clients
+_PRIVATE_EXTENSIONS = frozenset({"exception", "stacktrace", "stackTrace", "trace", "sql"})
+MAX_ERROR_MESSAGE = 500
+
+
+def _with_service(error: dict[str, Any], service: str, mask: bool = False) -> dict[str, Any]:
+    """A subgraph's error as the client sees it: its service named, private extensions
+    dropped, a long message cut short, and with `mask` a generic message in its place."""
     extensions = error.get("extensions")
-    extensions = dict(extensions) if isinstance(extensions, dict) else {}
+    extensions = (
+        {k: v for k, v in extensions.items() if k not in _PRIVATE_EXTENSIONS}
+        if isinstance(extensions, dict)
+        else {}
+    )
     extensions.setdefault("serviceName", service)
     out = {k: v for k, v in error.items() if k in ("message", "path")}
+    if mask:
+        code = extensions.get("code")
+        extensions = {"serviceName": service, **({"code": code} if code else {})}
+        out["message"] = f"Subgraph {service} answered with an error."
+    else:
+        out["message"] = clip_message(str(out.get("message", "")))
     out["extensions"] = extensions
     return out
+
+
+def clip_message(message: str, limit: int = MAX_ERROR_MESSAGE) -> str:
+    """No error repeats more than a short excerpt of what a client sent."""
+    if len(message) <= limit:
+        return message
+    return message[: limit - 1] + "…"
 
 
 def _input_for(inputs: tuple[EntityInput, ...], typename: Any) -> EntityInput | None:

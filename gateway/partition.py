@@ -396,6 +396,16 @@ class PartitionRouter:
             return candidate if candidate in p.shards else None
         return None
 
+    def fanout(self, fetch: FetchNode, variables: dict[str, Any]) -> int:
+        """How many shards the fetch may go to with these variables (at most all)."""
+        if fetch.is_entity_fetch or fetch.operation_kind == "mutation":
+            return 1 if fetch.operation_kind == "mutation" else len(self.keys)
+        try:
+            wanted = self._root_partitions(fetch, variables)
+        except _Refused:
+            return 1
+        return len(self.keys) if wanted is None else len(wanted)
+
     def _root_partitions(self, fetch: FetchNode, variables: dict[str, Any]) -> list[str] | None:
         """Shards a root fetch goes to; None means every shard."""
         wanted: list[str] = []

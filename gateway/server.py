@@ -6,6 +6,7 @@ decode, the engine, and one orjson encode, with nothing else allocated per reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -18,8 +19,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
-from gateway.exchange import Engine, GraphQLRequest, GraphQLResponse
+from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
 from gateway.shedding import LoadShedder
 
 Scope = MutableMapping[str, Any]
@@ -86,6 +88,7 @@ class GraphQLApp:
         self.state = "starting"
         self._max_body = config.max_body_bytes
         self.shedder = LoadShedder(config.max_requests_in_flight)
+        self.authenticator = Authenticator(config.auth)
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention
@@ -187,6 +190,7 @@ class GraphQLApp:
                     ((b"allow", b"GET, POST"),),
                 )
             media_type = negotiate(headers.get("accept"))
+            caller = await self._authenticate(headers)
             if method == "POST":
                 # Only application/json is accepted, which browsers always preflight:
                 # CSRF is a concern of GET alone.
@@ -205,6 +209,7 @@ class GraphQLApp:
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
                 request_id=request_id,
+                caller=caller,
             )
         except HttpError as error:
             await _respond(
@@ -236,6 +241,19 @@ class GraphQLApp:
             return
         status = _status(response, media_type)
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
+
+    async def _authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """The verified caller; bad credentials end the request here, before any work.
+        A key set fetched from a URL may need the network: that is done off the event loop."""
+        try:
+            if self.authenticator.fetches_keys and headers.get(self.config.auth.jwt_header):
+                return await asyncio.to_thread(self.authenticator.caller, headers)
+            return self.authenticator.caller(headers)
+        except AuthError as exc:
+            challenge = ((b"www-authenticate", b'Bearer error="invalid_token"'),)
+            raise HttpError(
+                exc.status, str(exc), exc.code, challenge if exc.status == 401 else ()
+            ) from None
 
     def _prevent_csrf(self, headers: Mapping[str, str]) -> None:
         """Only a request that forces a CORS preflight may execute (as Apollo Router does)."""

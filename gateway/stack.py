@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -315,7 +317,9 @@ def write_gateway_config(
         raise StackError(f"supergraph {str(supergraph)!r} does not exist; run `make supergraph`")
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / EFFECTIVE_CONFIG
-    target.write_text(dump_toml(effective_config(base, ports, supergraph)), encoding="utf-8")
+    effective = effective_config(base, ports, supergraph)
+    _with_demo_identity(effective, demo_keys(data_dir))
+    target.write_text(dump_toml(effective), encoding="utf-8")
     try:
         load_config(target, env={})
     except ConfigError as exc:
@@ -325,9 +329,39 @@ def write_gateway_config(
     return target, supergraph
 
 
+def demo_keys(data_dir: Path) -> dict[str, Path]:
+    """The demo's secrets, made once per data directory (readable by its owner only): the
+    development key demo tokens are signed with, the key of the claims the gateway signs
+    for the subgraphs, and the demo aggregator's API key."""
+    keys = data_dir / "keys"
+    keys.mkdir(parents=True, mode=0o700, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name in ("token", "internal", "aggregator"):
+        path = paths[name] = keys / f"{name}.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48) + "\n")
+    return paths
+
+
+def _with_demo_identity(config: dict[str, Any], keys: Mapping[str, Path]) -> None:
+    """The demo gateway: development profile, demo tokens and the demo aggregator's key."""
+    config.setdefault("gateway", {}).setdefault("profile", "development")
+    auth = config.setdefault("auth", {})
+    auth.setdefault("jwt_key_file", str(keys["token"]))
+    auth.setdefault("algorithms", ["HS256"])
+    auth.setdefault("internal_key_file", str(keys["internal"]))
+    aggregator = keys["aggregator"].read_text(encoding="utf-8").strip()
+    auth.setdefault("api_keys", {}).setdefault(
+        "demo-aggregator", {"sha256": hashlib.sha256(aggregator.encode()).hexdigest()}
+    )
+
+
 def plan_subgraphs(ports: Ports, data_dir: Path) -> list[Child]:
     """The national subgraph and the provincial subgraph with all its province shards."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["GOVGRAPH_INTERNAL_KEY_FILE"] = str(demo_keys(data_dir)["internal"])
     return [
         Child(
             name,

@@ -39,7 +39,19 @@ from schema.fieldset import FieldSet, parse_field_set
 
 # features linked `for: SECURITY` or `for: EXECUTION` that the gateway implements; any other
 # is refused when the supergraph loads rather than silently ignored
-HONOURED_FEATURES = frozenset({"link", "core", "join", "context", "inaccessible", "tag"})
+HONOURED_FEATURES = frozenset(
+    {
+        "link",
+        "core",
+        "join",
+        "context",
+        "inaccessible",
+        "tag",
+        "authenticated",
+        "requiresScopes",
+        "policy",
+    }
+)
 SUPPORTED_JOIN_VERSIONS = ("0.1", "0.2", "0.3", "0.4", "0.5")
 
 

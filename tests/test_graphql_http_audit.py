@@ -68,7 +68,8 @@ def failures(results: list[dict[str, Any]], level: str) -> list[str]:
 def test_every_must_audit_passes_with_the_default_configuration(
         supergraph: Path, tmp_path_factory: pytest.TempPathFactory,
         capsys: pytest.CaptureFixture[str]) -> None:
-    gateway = start_gateway("--supergraph", str(supergraph))
+    # the audit's variables case asks `__type`: introspection on, as in development
+    gateway = start_gateway("--supergraph", str(supergraph), "--profile", "development")
     try:
         results = run_audit(gateway.url)
     finally:
@@ -86,7 +87,8 @@ def test_get_audits_pass_with_csrf_prevention_off(
         capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path_factory.mktemp("audit-config") / "govgraph.toml"
     config.write_text("[gateway]\ncsrf_prevention = false\n", encoding="utf-8")
-    gateway = start_gateway("--supergraph", str(supergraph), "--config", str(config))
+    gateway = start_gateway("--supergraph", str(supergraph), "--config", str(config),
+                            "--profile", "development")
     try:
         results = run_audit(gateway.url)
     finally:

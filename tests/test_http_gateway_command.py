@@ -49,7 +49,7 @@ def supergraph(subgraphs_base: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def gateway(supergraph: Path) -> Iterator[Gateway]:
-    running = start_gateway("--supergraph", str(supergraph))
+    running = start_gateway("--supergraph", str(supergraph), "--profile", "development")
     try:
         yield running
     finally:

@@ -109,12 +109,14 @@ def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load
     sdl = (Path(__file__).parent / "conformance" / "cases" / "context-fromcontext"
            / "supergraph.graphql").read_text(encoding="utf-8")
     context = '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)'
-    extra = ' @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)'
-    authenticated = sdl.replace(context, context + extra)
-    assert authenticated != sdl
+    extra = ' @link(url: "https://specs.apollo.dev/tenantIsolation/v0.1", for: SECURITY)'
+    unknown = sdl.replace(context, context + extra)
+    assert unknown != sdl
     Supergraph(sdl)  # context/v0.1 is implemented
-    with pytest.raises(SupergraphError, match=r"authenticated/v0\.1 for SECURITY"):
-        Supergraph(authenticated)
+    # so are the access-control features
+    Supergraph(sdl.replace(context, context + extra.replace("tenantIsolation", "authenticated")))
+    with pytest.raises(SupergraphError, match=r"tenantIsolation/v0\.1 for SECURITY"):
+        Supergraph(unknown)
 
 
 def _progressive(label: str) -> str:

@@ -37,7 +37,9 @@ def subgraph_env(urls: Mapping[str, str]) -> dict[str, str]:
 def govgraph_command(supergraph: Path, port: int) -> list[str]:
     script = Path(sys.executable).parent / "govgraph"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
-    return [*base, "gateway", "--supergraph", str(supergraph), "--port", str(port)]
+    # the development profile answers introspection, which the conformance cases use
+    return [*base, "gateway", "--supergraph", str(supergraph), "--port", str(port),
+            "--profile", "development"]
 
 
 class HttpGateway:
