@@ -636,9 +636,15 @@ class PartitionRouter:
                 )
         if started:
             # asyncio.wait never cancels what it waits for: another caller may share a request
-            await asyncio.wait(
-                [call.request for call in started.values()], timeout=max(0.001, ctx.remaining())
-            )
+            try:
+                await asyncio.wait(
+                    [call.request for call in started.values()],
+                    timeout=max(0.001, ctx.remaining()),
+                )
+            except BaseException:
+                for call in started.values():
+                    call.abandon()
+                raise
         results: list[_ShardResult] = []
         for key in bodies:
             if key in skipped:

@@ -96,13 +96,20 @@ class Guard:
 
 @dataclass(slots=True)
 class Call:
-    """One fetch on its way: the request (maybe shared with identical fetches), and whether
-    this fetch started it (only the starter gives the breaker its verdict)."""
+    """One fetch on its way: the request (maybe shared with identical fetches), whether this
+    fetch started it (only the starter gives the breaker its verdict), and whether it is the
+    half-open breaker's single probe."""
 
     guard: Guard
     request: asyncio.Future[tuple[int, bytes]]
     started: bool
     idempotent: bool
+    probe: bool = False
+
+    def abandon(self) -> None:
+        """The caller stops waiting without a verdict (it was cancelled): a probe is freed."""
+        if self.probe:
+            self.guard.breaker.release()
 
 
 class Upstream:
@@ -202,7 +209,11 @@ class Upstream:
         call = self.begin(guard, target, body, headers, deadline, idempotent)
         if call is None:
             raise self.skipped(guard, guard.label)
-        await asyncio.wait((call.request,), timeout=max(0.001, deadline - time.monotonic()))
+        try:
+            await asyncio.wait((call.request,), timeout=max(0.001, deadline - time.monotonic()))
+        except BaseException:
+            call.abandon()
+            raise
         return self.settle(call, guard.label)
 
     def begin(
@@ -233,12 +244,13 @@ class Upstream:
                 return Call(guard, joined, False, idempotent)
             if not guard.breaker.allows():
                 return None
-            return Call(guard, self._inflight.join(key, start), True, idempotent)
-        if not guard.breaker.allows():
-            return None
-        task = asyncio.get_running_loop().create_task(start())
-        task.add_done_callback(observe_outcome)
-        return Call(guard, task, True, idempotent)
+            request: asyncio.Future[tuple[int, bytes]] = self._inflight.join(key, start)
+        else:
+            if not guard.breaker.allows():
+                return None
+            request = asyncio.get_running_loop().create_task(start())
+            request.add_done_callback(observe_outcome)
+        return Call(guard, request, True, idempotent, guard.breaker.probing)
 
     @staticmethod
     def skipped(guard: Guard, service: str, what: str | None = None) -> SubgraphFailure:
@@ -279,24 +291,18 @@ class Upstream:
             decoded = _decode(service, status, raw, call.idempotent)
             verdict = status < 500
         except SubgraphFailure as failure:
-            if call.started:
-                _judge(breaker, verdict)
+            if verdict is None:
+                call.abandon()
+            elif call.started:
+                breaker.record(verdict)
             failure.extra = {**(failure.extra or {}), "circuit": breaker.state}
             raise
         except BaseException:
-            if call.started:
-                breaker.release()
+            call.abandon()
             raise
         if call.started:
             breaker.record(verdict)
         return decoded
-
-
-def _judge(breaker: CircuitBreaker, verdict: bool | None) -> None:
-    if verdict is None:
-        breaker.release()
-    elif not verdict:
-        breaker.record(False)
 
 
 async def _exchange(

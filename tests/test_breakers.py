@@ -170,3 +170,23 @@ def test_a_failing_shard_opens_only_its_own_breaker(fakes: tuple[FakeSubgraph, F
     finally:
         beta.continue_process()
         gateway.process.stop()
+
+
+def test_a_probe_cut_short_by_the_requests_deadline_frees_the_next_probe(
+        fakes: tuple[FakeSubgraph, FakeSubgraph], tmp_path: Path) -> None:
+    alpha, beta = fakes
+    gateway = _gateway(tmp_path, alpha, beta, deadline_s=0.5, alpha_timeout_s=3)
+    try:
+        alpha.set(mode="garbage")
+        for _ in range(2):
+            send(gateway.url, "{ a { n } }")
+        time.sleep(1.1)
+        alpha.set(mode="answer", delay=2)
+        cut = send(gateway.url, "{ a { n } }")  # the probe: the request's deadline ends it
+        assert cut.body["data"] == {"a": None} and cut.seconds < 1.5
+        alpha.set(delay=0)
+        healed = send(gateway.url, "{ a { n } }")  # the next request may probe again
+        assert "errors" not in healed.body, healed.body
+        assert alpha.stats()["total"] == 4
+    finally:
+        gateway.process.stop()
