@@ -31,13 +31,17 @@ class Guarded:
     """A field of the operation that asks something of the caller."""
 
     path: tuple[str, ...]  # response keys from the root
-    field: Field
+    # a field, or a fragment on a type that asks something (its fields are not answered)
+    field: Field | InlineFragment
     ancestors: tuple[Field, ...]  # enclosing fields, outermost first
     requirement: Requirement
     condition: Condition  # every @skip/@include left for run time on the way to it
 
-    def anchor(self) -> Field | None:
-        """The field that becomes null when this one may not be seen (None: all data)."""
+    def anchor(self) -> Field | InlineFragment | None:
+        """What is left out when this may not be seen: the field when it can be null (or a
+        fragment), else the nearest field above it that can (None: all data)."""
+        if isinstance(self.field, InlineFragment):
+            return self.field
         if not isinstance(self.field.type, GraphQLNonNull):
             return self.field
         for outer in reversed(self.ancestors):
@@ -71,9 +75,14 @@ def _walk(
 ) -> Iterator[Guarded]:
     for selection in selections:
         if isinstance(selection, InlineFragment):
-            yield from _walk(
-                selection.selections, rules, path, ancestors, condition + selection.condition
-            )
+            cond = condition + selection.condition
+            # a type's own rule also holds where it is reached by a type condition (an
+            # interface or union field), not only as a field's type
+            type_rule = rules.types.get(selection.type_condition or "")
+            parent = ancestors[-1].named_type if ancestors else None
+            if type_rule and selection.type_condition != parent:
+                yield Guarded(path, selection, ancestors, type_rule, cond)
+            yield from _walk(selection.selections, rules, path, ancestors, cond)
             continue
         if selection.name.startswith("__"):
             continue
@@ -144,14 +153,21 @@ def _holds(condition: Condition, variables: Mapping[str, Any]) -> bool:
     return all((variables.get(name) is True) is want for name, want in condition)
 
 
-def without(operation: Operation, guards: tuple[Guarded, ...], denied: frozenset[int]) -> Operation:
-    """The operation with the denied fields (or the fields their nulls reach) left out,
-    for planning only: the client's selection still shapes the response."""
-    removed = frozenset(id(a) for a in (guards[i].anchor() for i in denied) if a is not None)
-    return replace(operation, selections=_prune(operation.selections, removed))
+def without(
+    operation: Operation, guards: tuple[Guarded, ...], denied: frozenset[int]
+) -> tuple[Operation, Operation | None]:
+    """The operation to plan, with the denied fields (or the fields their nulls reach) and
+    fragments left out; and the one to shape with when fragments were left out (None: the
+    client's own, where a left-out field answers null)."""
+    anchors = [a for a in (guards[i].anchor() for i in denied) if a is not None]
+    plan = replace(operation, selections=_prune(operation.selections, {id(a) for a in anchors}))
+    fragments = {id(a) for a in anchors if isinstance(a, InlineFragment)}
+    if not fragments:
+        return plan, None
+    return plan, replace(operation, selections=_prune(operation.selections, fragments))
 
 
-def _prune(selections: list[Selection], removed: frozenset[int]) -> list[Selection]:
+def _prune(selections: list[Selection], removed: set[int]) -> list[Selection]:
     out: list[Selection] = []
     for selection in selections:
         if id(selection) in removed:

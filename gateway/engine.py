@@ -358,9 +358,16 @@ class Gateway:
         restricted_key = (key, denied)
         restricted = self.restricted.get(restricted_key)
         if restricted is None:
-            operation = without(prepared.operation, prepared.guards, denied)
+            operation, shaping = without(prepared.operation, prepared.guards, denied)
             plan = self._plan(operation, labels)
-            restricted = replace(prepared, plan=plan, plan_text=plan.print(), guards=())
+            shaper = (
+                prepared.shaper
+                if shaping is None
+                else CompiledShaper(self.schema, shaping.root_type, shaping.selections)
+            )
+            restricted = replace(
+                prepared, plan=plan, plan_text=plan.print(), guards=(), shaper=shaper
+            )
             self.restricted.put(restricted_key, restricted)
         return restricted
 

@@ -38,9 +38,11 @@ type Query {
   sharedRecord: String
   items(first: Int): [Item!]!
   boom(input: String): String
+  nodes: [Node!]!
 }
-type Hall { id: ID! name: String! phone: String }
-type Person { id: ID! name: String! }
+interface Node { id: ID! }
+type Hall implements Node { id: ID! name: String! phone: String }
+type Person implements Node { id: ID! name: String! }
 type Item { id: ID! }
 """
 SUBGRAPH_SCHEMA = build_schema(SUBGRAPH_SDL)
@@ -52,6 +54,8 @@ ROOT = {
     "auditLog": ["entry-1"],
     "sharedRecord": "record-1",
     "items": [{"id": "i1"}],
+    "nodes": [{"__typename": "Hall", "id": "h1", "name": "Hall One"},
+              {"__typename": "Person", "id": "p1", "name": "Person One"}],
     "boom": lambda info, input=None: _boom(input),
 }
 
@@ -73,6 +77,8 @@ directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: j
   type: String, external: Boolean, override: String, usedOverridden: Boolean)
   repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+directive @join__implements(graph: join__Graph!, interface: String!)
+  repeatable on OBJECT | INTERFACE
 directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false,
   resolvable: Boolean! = true, isInterfaceObject: Boolean! = false)
   repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
@@ -100,13 +106,16 @@ type Query @join__type(graph: HALLS) {
   sharedRecord: String @policy(policies: [["shared-data"]])
   items(first: Int): [Item!]! @listSize(slicingArguments: ["first"]) @cost(weight: 5)
   boom(input: String): String
+  nodes: [Node!]!
 }
-type Hall @join__type(graph: HALLS) {
+interface Node @join__type(graph: HALLS) { id: ID! }
+type Hall implements Node @join__type(graph: HALLS) @join__implements(graph: HALLS, interface: "Node") {
   id: ID!
   name: String!
   phone: String @requiresScopes(scopes: [["officer"], ["auditor", "phone:read"]])
 }
-type Person @join__type(graph: HALLS) @signedIn { id: ID! name: String! }
+type Person implements Node @join__type(graph: HALLS) @join__implements(graph: HALLS, interface: "Node")
+  @signedIn { id: ID! name: String! }
 type Item @join__type(graph: HALLS) { id: ID! }
 """
 
@@ -651,3 +660,18 @@ jwks_refresh_cooldown_s = 0.5
         process.stop()
         keyset.shutdown()
         server.shutdown()
+
+
+def test_a_type_rule_holds_behind_an_interface_type_condition(stack: Stack) -> None:
+    """Person asks for a signed-in caller: reached through `... on Person` under an interface
+    field, its fields are not fetched for an anonymous caller; the rest of the list is."""
+    query = "{ nodes { id ... on Person { name } ... on Hall { name } } }"
+    stack.recorded.clear()
+    body = stack.post(query).json()
+    assert body["data"] == {"nodes": [{"id": "h1", "name": "Hall One"}, {"id": "p1"}]}
+    assert body["errors"] == [{"message": "Unauthorized field or type", "path": ["nodes"],
+                               "extensions": {"code": "UNAUTHORIZED"}}]
+    assert "Person" not in " ".join(stack.recorded.queries)
+    signed_in = stack.post(query, bearer(token(stack.keys))).json()
+    assert signed_in == {"data": {"nodes": [{"id": "h1", "name": "Hall One"},
+                                            {"id": "p1", "name": "Person One"}]}}

@@ -201,7 +201,19 @@ def test_run_moves_every_url_of_the_demo_config_to_the_chosen_ports(tmp_path: Pa
     assert len(shards) == 31
     assert shards[PROVINCE] == f"http://127.0.0.1:5402/provinces/{PROVINCE}/graphql"
 
-    # Everything but the addresses survives the rewrite unchanged.
+    # The demo's identity is added: the development profile and its own keys.
+    assert effective.profile == "development" and effective.introspection
+    assert effective.auth.jwt_key_file == str(tmp_path / "keys" / "token.key")
+    assert effective.auth.internal_key_file == str(tmp_path / "keys" / "internal.key")
+    assert list(effective.auth.api_keys) == ["demo-aggregator"]
+    assert (tmp_path / "keys" / "token.key").stat().st_mode & 0o077 == 0
+    effective.profile, effective.introspection = demo.profile, demo.introspection
+    effective.expose_query_plan = demo.expose_query_plan
+    demo.auth.jwt_key_file = effective.auth.jwt_key_file
+    demo.auth.internal_key_file = effective.auth.internal_key_file
+    demo.auth.algorithms, demo.auth.api_keys = effective.auth.algorithms, effective.auth.api_keys
+
+    # Everything else but the addresses survives the rewrite unchanged.
     for config in (demo, effective):
         config.host, config.port, config.supergraph = "", 0, None
         config.subgraph_urls.clear()
