@@ -225,9 +225,11 @@ class _Connection(asyncio.Protocol):
 
     def abort(self) -> None:
         self.closed = True
-        self._uncount()
         if self.transport is not None:
-            self.transport.close()
+            # counted until its socket is closed (connection_lost): the cap holds for the kernel
+            self.transport.abort()
+        else:
+            self._uncount()
 
     def _uncount(self) -> None:
         if self.counted:
@@ -236,9 +238,9 @@ class _Connection(asyncio.Protocol):
 
 
 class _ConnectionLimit:
-    """The connections a transport has open (idle, busy or connecting), capped: at the cap, a
-    new connection first closes an idle one of another pool, else waits until a connection
-    is released or closed."""
+    """The connections a transport has open (idle, busy or connecting, until their socket is
+    closed), capped: at the cap, a new connection first closes an idle one of another pool and
+    waits until a connection is released or closed."""
 
     __slots__ = ("cap", "open", "pools", "waiters")
 
@@ -292,8 +294,9 @@ class _Pool:
                 conn = self.idle.pop()
                 if not conn.closed:
                     return conn, True
-            if not self.limit.full() or self.limit.close_idle():
+            if not self.limit.full():
                 break
+            self.limit.close_idle()  # its socket closes on the next turn of the loop
             await self.limit.wait()
         self.limit.open += 1
         loop = asyncio.get_running_loop()
