@@ -43,7 +43,7 @@ bench: $(PYTHON_DEPS) $(NODE_DEPS)
 	@if [ -x bench/run ]; then bench/run; else echo "bench/run is missing: there is no benchmark to run" >&2; exit 1; fi
 bench-planning: $(PYTHON_DEPS) $(NODE_DEPS) ; $(VENV)/bin/python -m bench.planning --tree 81ee4cc --tree HEAD </dev/null
 
-# the demo stack under load with distinct variables through faults (about ten minutes,
+# the demo stack under load with distinct variables through faults (about five minutes,
 # loopback only); writes bench/RELIABILITY.md. RELIABILITY_SECONDS sets each phase's length.
 reliability: $(PYTHON_DEPS)
 	$(VENV)/bin/python -m bench.reliability </dev/null
