@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from resolvers import reference
 from resolvers.datadir import DATA_DIR_ENV, default_data_dir
+from subgraphs.claims import CLAIMS_HEADER, KEY_FILE_ENV, MIN_KEY_BYTES, internal_key
 
 SDL_MODULES = {"national": "subgraphs.national.schema", "provincial": "subgraphs.provincial.schema"}
 
@@ -67,6 +68,11 @@ def _server_options(parser: argparse.ArgumentParser, port: int) -> None:
         help=f"where `govgraph seed` wrote the databases (default ${DATA_DIR_ENV} or ./data)",
     )
     parser.add_argument(
+        "--internal-key-file", type=Path, default=None, metavar="PATH",
+        help=f"file holding the key (at least {MIN_KEY_BYTES} bytes) that verifies the gateway's "
+             f"{CLAIMS_HEADER} tokens (default ${KEY_FILE_ENV}); without one every caller is anonymous",
+    )
+    parser.add_argument(
         "--access-log", action="store_true",
         help="log one line per request (off by default: a gateway's fan-out would flood the log)",
     )
@@ -95,11 +101,11 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(build: Callable[[], Starlette], args: argparse.Namespace) -> int:
-    """Build the app (refusing to start on missing data) and run uvicorn until SIGINT/SIGTERM."""
+def _serve(build: Callable[[bytes | None], ASGIApp], args: argparse.Namespace) -> int:
+    """Build the app (refusing to start on missing data or a bad key) and run uvicorn until SIGINT/SIGTERM."""
     try:
-        app = build()
-    except FileNotFoundError as error:
+        app = build(internal_key(args.internal_key_file))
+    except (FileNotFoundError, ValueError) as error:
         print(f"govgraph subgraph: {error}", file=sys.stderr)
         return 1
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="on",
@@ -112,7 +118,7 @@ def run_national(args: argparse.Namespace) -> int:
     from subgraphs.national.app import create_app
 
     data_dir: Path = args.data_dir or default_data_dir()
-    return _serve(lambda: create_app(data_dir), args)
+    return _serve(lambda key: create_app(data_dir, key), args)
 
 
 def run_provincial(args: argparse.Namespace) -> int:
@@ -120,7 +126,7 @@ def run_provincial(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir or default_data_dir()
     provinces = list(dict.fromkeys(args.provinces or reference.PLATFORM_PROVINCES))
-    return _serve(lambda: create_app(data_dir, provinces), args)
+    return _serve(lambda key: create_app(data_dir, provinces, key), args)
 
 
 def run_sdl(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from audit.live_stack import (
     http,
     post_graphql,
 )
+from internal_tokens import CLAIMS_HEADER, client_token, write_key
 
 from gateway.stack import dump_toml
 
@@ -84,8 +85,11 @@ class ShardProxy:
             return web.Response(status=504, text="late")
         for attempt in (0, 1):
             try:
-                async with self._session.post(self.upstreams[code], data=body,
-                                              headers={"content-type": "application/json"}) as resp:
+                headers = {"content-type": "application/json"}
+                for name in (CLAIMS_HEADER, "x-request-id"):
+                    if name in request.headers:
+                        headers[name] = request.headers[name]
+                async with self._session.post(self.upstreams[code], data=body, headers=headers) as resp:
                     return web.Response(status=resp.status, body=await resp.read(),
                                         content_type="application/json")
             except aiohttp.ServerDisconnectedError:
@@ -112,6 +116,20 @@ class PortalStack:
     provincial_base: str
     proxy: ShardProxy
     processes: list[Process] = field(default_factory=list)
+
+    @property
+    def key_file(self) -> Path:
+        """The internal key the gateway signs claims with and both subgraphs verify them with."""
+        return self.data_dir / "internal.key"
+
+    @property
+    def client_key_file(self) -> Path:
+        """The key the gateway verifies clients' tokens with (the unified identity's, in the demo)."""
+        return self.data_dir / "client.key"
+
+    def caller(self, role: str, **claims: Any) -> dict[str, str]:
+        """The Authorization header of a client with this role (sub, province, stages, purpose)."""
+        return {"authorization": f"Bearer {client_token(self.client_key_file, role, **claims)}"}
 
     def shard_url(self, code: str) -> str:
         return f"{self.provincial_base}/provinces/{code}/graphql"
@@ -143,13 +161,15 @@ def start_portal(tmp: Path) -> PortalStack:
         raise AssertionError(f"govgraph seed failed:\n{seed.stdout}\n{seed.stderr}")
     proxy = ShardProxy()
     stack = PortalStack(data_dir, "", "", proxy)
+    key = ("--internal-key-file", str(write_key(data_dir)))
+    write_key(data_dir, "client.key")
     try:
         national_port, provincial_port = free_port(), free_port()
         national = Process(govgraph_command("subgraph", "national", "--port", str(national_port),
-                                            "--data-dir", str(data_dir)))
+                                            "--data-dir", str(data_dir), *key))
         stack.processes.append(national)
         provincial = Process(govgraph_command("subgraph", "provincial", "--port",
-                                              str(provincial_port), "--data-dir", str(data_dir)))
+                                              str(provincial_port), "--data-dir", str(data_dir), *key))
         stack.processes.append(provincial)
         stack.national_url = f"http://127.0.0.1:{national_port}/graphql"
         stack.provincial_base = f"http://127.0.0.1:{provincial_port}"
@@ -170,6 +190,8 @@ def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str]
     config = tomllib.loads((PROJECT_DIR / "govgraph.toml").read_text(encoding="utf-8"))
     config["gateway"]["request_deadline_s"] = deadline_s
     config["gateway"].pop("supergraph", None)
+    config["auth"].update(jwt_key_file=str(stack.client_key_file), algorithms=["HS256"],
+                          internal_key_file=str(stack.key_file))
     config["subgraphs"]["national"]["url"] = stack.national_url
     partition = config["partitions"]["provincial"]
     shards = {code: stack.proxy.url(code) for code in stack.province_codes()}
@@ -194,8 +216,9 @@ def start_gateway(config: Path) -> tuple[Process, str]:
     return process, f"http://127.0.0.1:{port}/graphql"
 
 
-def query(url: str, text: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    reply = post_graphql(url, {"query": text, "variables": variables or {}})
+def query(url: str, text: str, variables: dict[str, Any] | None = None,
+          headers: dict[str, str] | None = None) -> dict[str, Any]:
+    reply = post_graphql(url, {"query": text, "variables": variables or {}}, headers)
     assert reply.status == 200, reply.body[:2000]
     return reply.json()
 

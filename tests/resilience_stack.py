@@ -27,6 +27,7 @@ from audit.live_stack import (
     http,
     post_graphql,
 )
+from internal_tokens import client_token, write_key
 from tiny_gateway import JOIN_DEFINITIONS
 
 from gateway.stack import dump_toml
@@ -161,9 +162,10 @@ class Timed:
         return [e.get("extensions", {}).get("code") for e in self.body.get("errors", [])]
 
 
-def send(url: str, query: str, variables: Mapping[str, Any] | None = None) -> Timed:
+def send(url: str, query: str, variables: Mapping[str, Any] | None = None,
+         headers: Mapping[str, str] | None = None) -> Timed:
     started = time.monotonic()
-    reply = post_graphql(url, {"query": query, "variables": dict(variables or {})})
+    reply = post_graphql(url, {"query": query, "variables": dict(variables or {})}, headers)
     return Timed(reply, time.monotonic() - started)
 
 
@@ -197,6 +199,10 @@ class GuangdongStack:
     def shard_db(self) -> Path:
         return province_db_path(self.data, "440000")
 
+    def caller(self, role: str, **claims: Any) -> dict[str, str]:
+        """The Authorization header of a client with this role (sub, province, stages, purpose)."""
+        return {"authorization": f"Bearer {client_token(self.data / 'client.key', role, **claims)}"}
+
     def read(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         with sqlite3.connect(f"file:{self.shard_db()}?mode=ro", uri=True) as db:
             return db.execute(sql, args).fetchall()
@@ -218,12 +224,15 @@ def start_guangdong(data: Path) -> GuangdongStack:
     seed_national(national_db_path(data), 0.05)
     seed_province(province_db_path(data, guangdong.code), guangdong, 0.05)
     national_port, shard_port, gateway_port = free_port(), free_port(), free_port()
+    key = ("--internal-key-file", str(write_key(data)))
+    write_key(data, "client.key")
     started: list[Process] = []
     try:
         started.append(Process(govgraph_command("subgraph", "national", "--port", str(national_port),
-                                                "--data-dir", str(data))))
+                                                "--data-dir", str(data), *key)))
         started.append(Process(govgraph_command("subgraph", "provincial", "--province", "44",
-                                                "--port", str(shard_port), "--data-dir", str(data))))
+                                                "--port", str(shard_port), "--data-dir", str(data),
+                                                *key)))
         started[0].wait_until(_healthy(national_port), "a healthy national subgraph")
         started[1].wait_until(_healthy(shard_port), "a healthy Guangdong shard")
         config = tomllib.loads((PROJECT_DIR / "govgraph.toml").read_text(encoding="utf-8"))
@@ -233,6 +242,8 @@ def start_guangdong(data: Path) -> GuangdongStack:
         config["partitions"]["provincial"]["shards"] = {
             "440000": f"http://127.0.0.1:{shard_port}/provinces/440000/graphql"}
         config["partitions"]["provincial"]["shard_timeout_s"] = 1
+        config["auth"].update(jwt_key_file=str(data / "client.key"), algorithms=["HS256"],
+                              internal_key_file=key[1])
         path = data / "gateway.toml"
         path.write_text(dump_toml(config), encoding="utf-8")
         started.append(Process(govgraph_command(

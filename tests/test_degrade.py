@@ -45,7 +45,8 @@ def test_with_the_national_subgraph_down_the_provincial_half_stays(stack: Guangd
     assert ranking["data"]["evaluationRanking"] == [{"provinceCode": "440000", "division": None}]
     track = send(stack.url, "query($no: ID!) { application(applicationNo: $no) { applicationNo "
                             "province { nameZh } item { name division { nameZh } } } }",
-                 {"no": stack.read("SELECT application_no FROM applications LIMIT 1")[0][0]}).body
+                 {"no": stack.read("SELECT application_no FROM applications LIMIT 1")[0][0]},
+                 stack.caller("officer", sub="O44000001", province="440000")).body
     application = track["data"]["application"]
     assert application["province"] is None and application["item"]["division"] is None
     assert application["item"]["name"]

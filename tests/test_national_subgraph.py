@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 import uvicorn
+from internal_tokens import as_caller, write_key
 
 from resolvers import reference
 from resolvers.datadir import national_db_path
 from resolvers.national.seed import seed_national
+from subgraphs.claims import ClaimsGate
 from subgraphs.national.app import create_app
 from subgraphs.national.schema import print_sdl
 
@@ -27,18 +29,22 @@ SCALE = 0.05
 
 @dataclass
 class Subgraph:
-    """A national subgraph served by uvicorn on a free port, with its SQL statements recorded."""
+    """A national subgraph served by uvicorn on a free port, with its SQL statements recorded.
+
+    Requests come from a national officer with a stated purpose unless `headers` say otherwise."""
 
     url: str
     connection: sqlite3.Connection
+    key_file: Path
     statements: list[str] = field(default_factory=list)
 
     def post(self, query: str, variables: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        caller = as_caller(self.key_file, "national", sub="N0001", purpose="跨省通办核验") if headers is None else headers
         request = urllib.request.Request(
             self.url + "/graphql", data=body, method="POST",
-            headers={"content-type": "application/json", **(headers or {})},
+            headers={"content-type": "application/json", **caller},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -63,8 +69,10 @@ class Subgraph:
 def subgraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subgraph]:
     data_dir: Path = tmp_path_factory.mktemp("national")
     seed_national(national_db_path(data_dir), SCALE)
-    app = create_app(data_dir)
-    connection: sqlite3.Connection = app.state.repository.connection
+    key_file = write_key(data_dir)
+    app = create_app(data_dir, key_file.read_bytes().strip())
+    assert isinstance(app, ClaimsGate)
+    connection: sqlite3.Connection = app.app.state.repository.connection  # type: ignore[attr-defined]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -74,7 +82,7 @@ def subgraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subgraph]:
         assert thread.is_alive(), "the national subgraph stopped while starting"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    handle = Subgraph(f"http://127.0.0.1:{port}", connection)
+    handle = Subgraph(f"http://127.0.0.1:{port}", connection, key_file)
     connection.set_trace_callback(handle.statements.append)
     try:
         yield handle
@@ -344,11 +352,11 @@ def test_shared_data_resources_filter_by_share_type(subgraph: Subgraph) -> None:
 
 
 def test_me_is_null_without_identity_and_the_subject_with_one(subgraph: Subgraph) -> None:
-    assert subgraph.query("{ me { subjectId } }") == {"me": None}
+    assert subgraph.query("{ me { subjectId } }", headers={}) == {"me": None}
     legal_person = reference.subject_ids(SCALE)[-1]
     data = subgraph.query(
         "{ me { subjectId type certificateType mandates { scope agent { subjectId type } } } }",
-        headers={"x-govgraph-subject": legal_person},
+        headers=as_caller(subgraph.key_file, "enterprise", sub=legal_person),
     )
     me = data["me"]
     assert me["subjectId"] == legal_person

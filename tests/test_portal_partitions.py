@@ -5,6 +5,8 @@ a counting shard proxy, and gateways configured from the project's govgraph.toml
 """
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,7 +167,7 @@ def test_tracking_number_is_routed_to_exactly_its_province(stack: PortalStack, g
     with stack.shard_db("320000") as db:
         history = db.execute("SELECT COUNT(*) FROM status_events WHERE application_no = ?",
                              (number,)).fetchone()[0]
-    body = query(gateway, TRACK, {"no": number})
+    body = query(gateway, TRACK, {"no": number}, stack.caller("officer", sub="O-32", province="320000"))
     assert "errors" not in body, body.get("errors")
     application = body["data"]["application"]
     assert application["applicationNo"] == number
@@ -182,7 +184,7 @@ def test_person_applications_are_merged_newest_first_across_provinces(
         stack: PortalStack, gateway: str) -> None:
     subject = _applicant_in_several_provinces(stack, "440000")
     expected = _applications_of(stack, subject)[:20]
-    body = query(gateway, PERSON_APPLICATIONS, {"subject": subject})
+    body = query(gateway, PERSON_APPLICATIONS, {"subject": subject}, stack.caller("citizen", sub=subject))
     assert "errors" not in body, body.get("errors")
     got = body["data"]["applications"]
     assert [a["applicationNo"] for a in got] == [no for _, no in expected]
@@ -199,7 +201,7 @@ def test_merge_sort_field_does_not_collide_with_a_client_alias_of_its_name(
     expected = _applications_of(stack, subject)[:3]
     body = query(gateway, """query ($subject: ID!) {
       applications(applicantId: $subject, first: 3) { submittedAt: status applicationNo }
-    }""", {"subject": subject})
+    }""", {"subject": subject}, stack.caller("citizen", sub=subject))
     assert "errors" not in body, body.get("errors")
     got = body["data"]["applications"]
     # still newest first by the real submission time, and the alias holds the status
@@ -219,7 +221,7 @@ def test_entity_field_every_shard_contributes_is_fanned_out_and_concatenated(
         with stack.shard_db(code) as db:
             licences += db.execute("SELECT COUNT(*) FROM licences WHERE holder_id = ?",
                                    (subject,)).fetchone()[0]
-    body = query(gateway, PERSON_EVERYWHERE, {"no": number})
+    body = query(gateway, PERSON_EVERYWHERE, {"no": number}, stack.caller("citizen", sub=subject))
     assert "errors" not in body, body.get("errors")
     applicant = body["data"]["application"]["applicant"]
     assert applicant["subjectId"] == subject
@@ -246,7 +248,8 @@ def test_evaluation_ranking_covers_every_province_sorted(stack: PortalStack, gat
 def test_mutation_without_a_known_partition_is_refused_and_calls_no_shard(
         stack: PortalStack, gateway: str) -> None:
     body = query(gateway, 'mutation { advanceApplication(applicationNo: "99000020240101000001", '
-                          "to: ACCEPTED) { status } }")
+                          "to: ACCEPTED) { status } }",
+                 headers=stack.caller("officer", sub="O-44", province="440000", stages=["ACCEPT"]))
     assert body["data"] == {"advanceApplication": None}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["PARTITION_UNKNOWN"]
     assert "99000020240101000001" in body["errors"][0]["message"]
@@ -262,17 +265,43 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
     }"""
     variables = {"input": {"provinceCode": "510000", "taskCode": task, "applicantId": subject,
                            "channel": "PC", "idempotencyKey": f"portal-{time.time_ns()}"}}
-    body = query(gateway, submit, variables)
+    body = query(gateway, submit, variables, stack.caller("citizen", sub=subject))
     assert "errors" not in body, body.get("errors")
     assert body["data"]["submitApplication"]["application"]["provinceCode"] == "510000"
     assert dict(stack.proxy.calls) == {"510000": 1}
+
+
+# ---- who may see what, end to end -----------------------------------------------
+
+def test_an_anonymous_caller_cannot_enumerate_a_provinces_applicants(stack: PortalStack, gateway: str) -> None:
+    body = query(gateway, '{ applications(provinceCode: "440000", first: 500) '
+                          "{ applicationNo applicant { subjectId } } }")
+    assert body["data"] is None
+    # the gateway leaves the @authenticated field out of the plan: no shard is asked at all
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHORIZED"}
+    assert not re.search(r"[PL]\d{11}", json.dumps(body))
+    assert not stack.proxy.calls
+
+
+def test_an_officers_read_is_in_its_provinces_audit_log_for_an_auditor(stack: PortalStack, gateway: str) -> None:
+    number = _some_application(stack, "440000")
+    rid = f"portal-{time.time_ns()}"
+    read = query(gateway, TRACK, {"no": number},
+                 {**stack.caller("officer", sub="O-1", province="440000"), "x-request-id": rid})
+    assert "errors" not in read, read.get("errors")
+    body = query(gateway, '{ auditLog(provinceCode: "440000", first: 500) { kind records requestId } '
+                          'auditChain(provinceCode: "440000") { intact } }',
+                 headers=stack.caller("auditor", sub="A-1"))
+    assert "errors" not in body, body.get("errors")
+    assert {"kind": "officer", "records": [number], "requestId": rid} in body["data"]["auditLog"]
+    assert body["data"]["auditChain"] == {"intact": True}
 
 
 # ---- a province that fails costs only its own part -----------------------------
 
 def _partial(stack: PortalStack, url: str, subject: str) -> tuple[dict, float]:
     started = time.monotonic()
-    body = query(url, PERSON_APPLICATIONS, {"subject": subject})
+    body = query(url, PERSON_APPLICATIONS, {"subject": subject}, stack.caller("citizen", sub=subject))
     return body, time.monotonic() - started
 
 
@@ -294,7 +323,7 @@ def test_killed_province_costs_only_its_own_applications(stack: PortalStack, tmp
 
     port = free_port()
     lone = Process(govgraph_command("subgraph", "provincial", "--province", "44", "--port", str(port),
-                                    "--data-dir", str(stack.data_dir)))
+                                    "--data-dir", str(stack.data_dir), "--internal-key-file", str(stack.key_file)))
     try:
         wait_healthy(lone, f"http://127.0.0.1:{port}", "a healthy Guangdong shard")
         config = gateway_config(stack, tmp_path / "gw.toml", shard_urls={
@@ -347,7 +376,7 @@ def test_circuit_breaker_skips_a_failing_province_until_it_recovers(
         assert body["errors"][0]["extensions"]["circuit"] == "open"
         stack.proxy.modes.clear()
         time.sleep(1.6)
-        healed = query(url, PERSON_APPLICATIONS, {"subject": subject})
+        healed = query(url, PERSON_APPLICATIONS, {"subject": subject}, stack.caller("citizen", sub=subject))
         assert "errors" not in healed, healed.get("errors")
         assert stack.proxy.calls["440000"] == 4
     finally:

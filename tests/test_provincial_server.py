@@ -2,31 +2,19 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from internal_tokens import citizen, officer, write_key
+from subgraph_process import GOVGRAPH, ROOT, SubgraphProcess, free_port
 
 from resolvers.datadir import province_db_path
 from resolvers.provincial.seed import seed_province
 from resolvers.reference import province
-
-GOVGRAPH = [sys.executable, "-m", "gateway.cli"]
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -39,54 +27,23 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-class Server:
-    """One `govgraph subgraph provincial` process on a free port."""
+class Server(SubgraphProcess):
+    """`govgraph subgraph provincial` for some provinces, verifying claims with DIR/internal.key."""
 
     def __init__(self, data_dir: Path, *provinces: str, extra: tuple[str, ...] = (), capture: bool = False) -> None:
-        self.port = free_port()
-        args = [*GOVGRAPH, "subgraph", "provincial", "--port", str(self.port), "--data-dir", str(data_dir), *extra]
+        self.key_file = data_dir / "internal.key"
+        if not self.key_file.exists():
+            write_key(data_dir)
+        args = ["--internal-key-file", str(self.key_file), *extra]
         for code in provinces:
             args += ["--province", code]
-        self.process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE,
-                                        stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/health", timeout=1) as response:
-                    self.health = json.loads(response.read())
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError("server did not become healthy in 30 s")
+        super().__init__("provincial", data_dir, *args, capture=capture)
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def post(self, code: str, query: str, variables: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        request = urllib.request.Request(
-            f"{self.base}/provinces/{code}/graphql", method="POST",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=10)
-        if self.process.stderr:
-            self.process.stderr.close()
-
-    def stop_and_read_log(self) -> str:
-        """Stop gracefully and return everything the server wrote to stderr."""
-        self.process.send_signal(signal.SIGTERM)
-        out, err = self.process.communicate(timeout=15)
-        return (out or b"").decode(errors="replace") + err.decode(errors="replace")
+    def post(self, code: str, query: str, variables: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        """POST as `headers` say (an officer of the province with every step, when none are given)."""
+        return self.post_to(f"/provinces/{code}/graphql", query, variables,
+                            officer(self.key_file, code) if headers is None else headers)
 
 
 @pytest.fixture
@@ -112,11 +69,10 @@ def test_submitted_application_survives_kill_9_and_its_key_still_replays(tmp_pat
         task = data["data"]["implementationItem"][0]["item"]["taskCode"]
         payload = {"provinceCode": "440000", "taskCode": task, "applicantId": "P00000000042",
                    "channel": "MOBILE", "idempotencyKey": "durable-1"}
-        status, created = first.post("440000", SUBMIT, {"input": payload})
+        status, created = first.post("440000", SUBMIT, {"input": payload}, citizen(first.key_file, "P00000000042"))
         assert status == 200 and "errors" not in created, created
         number = created["data"]["submitApplication"]["application"]["applicationNo"]
-        os.kill(first.process.pid, signal.SIGKILL)
-        first.process.wait(timeout=10)
+        first.kill9()
     finally:
         first.stop()
     second = Server(tmp_path, "44")
@@ -124,7 +80,7 @@ def test_submitted_application_survives_kill_9_and_its_key_still_replays(tmp_pat
         _, found = second.post("440000", 'query($n: ID!) { application(applicationNo: $n) { applicationNo status } }',
                                {"n": number})
         assert found["data"]["application"] == {"applicationNo": number, "status": "SUBMITTED"}
-        _, again = second.post("440000", SUBMIT, {"input": payload})
+        _, again = second.post("440000", SUBMIT, {"input": payload}, citizen(second.key_file, "P00000000042"))
         receipt = again["data"]["submitApplication"]
         assert receipt["replayed"] is True and receipt["application"]["applicationNo"] == number
         _, listed = second.post("440000", '{ applications(first: 500, applicantId: "P00000000042") { applicationNo } }')

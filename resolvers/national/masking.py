@@ -29,3 +29,10 @@ def mask_certificate_no(number: str) -> str:
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_phone(number: str) -> str:
+    """13812345678 → 138****5678: the carrier prefix and the last four digits stay."""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]

@@ -104,3 +104,27 @@ def check_transition(
     if target == SUSPENDED:
         return current_stage
     return None
+
+
+STEPS = ("ACCEPT", "UNDERTAKE", "AUDIT", "APPROVE", "DELIVER", "WITHDRAW")
+"""The steps an officer's role may be allowed to perform (its `stages` claim): window staff
+accept (pre-review, accept, refuse, ask for supplements), the three review stages, delivery,
+and recording a withdrawal at the counter."""
+
+_TARGET_STEPS: Mapping[str, str] = {
+    PRE_REVIEW: "ACCEPT", ACCEPTED: "ACCEPT", NOT_ACCEPTED: "ACCEPT", SUPPLEMENT_REQUIRED: "ACCEPT",
+    COMPLETED: "APPROVE", DELIVERED: "DELIVER", WITHDRAWN: "WITHDRAW",
+}
+
+
+def step_of(current: str, target: str, current_stage: str | None, new_stage: str | None) -> str:
+    """The step a move is: IN_REVIEW moves are the review stage they enter (or resume), a
+    suspension belongs to the stage it suspends, a completion out of SUPPLEMENT_REQUIRED (timeout)
+    to the window, every other completion to the approver."""
+    if target == IN_REVIEW:
+        return new_stage or REVIEW_STAGES[0]
+    if target == SUSPENDED:
+        return current_stage or REVIEW_STAGES[0]
+    if target == COMPLETED and current == SUPPLEMENT_REQUIRED:
+        return "ACCEPT"
+    return _TARGET_STEPS.get(target, "ACCEPT")

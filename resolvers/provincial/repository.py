@@ -27,7 +27,7 @@ from resolvers.provincial.calendar import (
     working_days_between,
     years_later,
 )
-from resolvers.provincial.storage import connect
+from resolvers.provincial.storage import CONTACTS_DDL, connect
 from resolvers.reference import Province
 
 K = TypeVar("K")
@@ -154,6 +154,7 @@ class ShardRepository:
         if row is None or row[0] != province.code:
             connection.close()
             raise ShardInputError(f"{path} holds province {row[0] if row else 'unknown'}, not {province.code}.")
+        connection.execute(CONTACTS_DDL)  # data directories seeded before contacts were kept
         return cls(connection, province)
 
     def close(self) -> None:
@@ -197,6 +198,9 @@ class ShardRepository:
 
     def access_records(self, record_ids: Sequence[str]) -> list[Row | None]:
         return self._one_each("data_access", "record_id", record_ids)
+
+    def contacts(self, subject_ids: Sequence[str]) -> list[Row | None]:
+        return self._one_each("applicant_contacts", "subject_id", subject_ids)
 
     def catalogue_entries(self, catalog_codes: Sequence[str]) -> list[Row | None]:
         return self._one_each("catalogue", "catalog_code", catalog_codes)
@@ -358,8 +362,13 @@ class ShardRepository:
         result: str | None = None, supplement_list: Sequence[str] | None = None,
         suspension_reason: str | None = None, delivery_method: str | None = None,
         tracking_no: str | None = None, now: Callable[[], datetime] = lambda: datetime.now(CHINA),
+        permit: Callable[[Row, str], None] | None = None,
     ) -> Row:
-        """Move an application one step along the lifecycle table, recording the event."""
+        """Move an application one step along the lifecycle table, recording the event.
+
+        `permit(application, step)` may refuse the move (by raising) once its step is known
+        (`lifecycle.step_of`); nothing is written then.
+        """
         with self._transaction() as db:
             app = db.execute("SELECT * FROM applications WHERE application_no = ?", (application_no,)).fetchone()
             if app is None:
@@ -374,6 +383,8 @@ class ShardRepository:
                 new_stage = lifecycle.check_transition(app["status"], target, app["review_stage"], stage, result)
             except lifecycle.TransitionError as error:
                 raise ShardInputError(str(error)) from None
+            if permit is not None:
+                permit(app, lifecycle.step_of(app["status"], target, app["review_stage"], new_stage))
             moment = now()
             at = timestamp(moment)
             changes: dict[str, Any] = {"status": target, "review_stage": new_stage}

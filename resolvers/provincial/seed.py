@@ -7,6 +7,7 @@ portal has people whose records span all shards.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from resolvers import reference
+from resolvers.national.seed import resident_id_number
 from resolvers.provincial import codes, lifecycle
 from resolvers.provincial.calendar import (
     CHINA,
@@ -119,6 +121,7 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
         )
     items = _items(rng, province, catalogue, scale, agencies, county_agencies, counties, halls, rows)
     _applications(rng, province, items, scale, rows)
+    _contacts(rows)
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
@@ -137,6 +140,31 @@ def seed_province(db_path: Path, province: Province, scale: float) -> None:
     for stale in (Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
     os.replace(tmp, db_path)
+
+
+@functools.cache
+def _all_counties() -> tuple[str, ...]:
+    return tuple(c.code for p in PLATFORM_PROVINCES for f in reference.prefectures(p.code)
+                 for c in reference.counties(f.code))
+
+
+def _contacts(rows: Rows) -> None:
+    """The real-name details the platform took from each applicant and agent: certificate number and phone.
+
+    Each subject's details come from a generator of its own id, so a person is the same person in
+    every province and the rest of the shard's data does not depend on them.
+    """
+    subjects = sorted({s for app in rows.tables.get("applications", []) for s in (app[2], app[3]) if s})
+    regions = _all_counties()
+    for subject in subjects:
+        rng = random.Random(f"contact:{subject}")
+        if subject.startswith("P"):
+            birth = f"{rng.randrange(1950, 2008)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+            certificate = resident_id_number(rng.choice(regions), birth, rng.randrange(1000))
+        else:
+            certificate = uscc("9", "1", rng.choice(regions)[:4] + "00", f"{rng.randrange(10**8):08d}")
+        phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+        rows.add("applicant_contacts", subject, certificate, phone)
 
 
 def _divisions(province: Province, rows: Rows) -> dict[str, str]:

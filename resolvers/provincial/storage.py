@@ -96,6 +96,10 @@ CREATE TABLE IF NOT EXISTS data_access (
     authorisation_ref TEXT
 );
 """
+CONTACTS_DDL = """CREATE TABLE IF NOT EXISTS applicant_contacts (
+    subject_id TEXT PRIMARY KEY, certificate_no TEXT NOT NULL, phone TEXT NOT NULL
+)"""
+"""The real-name details an applicant gave the platform; raw, so only the owner's platform holds them."""
 
 
 def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
@@ -113,3 +117,4 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create every table of a shard (idempotent)."""
     connection.executescript(DDL)
+    connection.execute(CONTACTS_DDL)

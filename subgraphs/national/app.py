@@ -9,34 +9,45 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
+from resolvers.audit import AuditLog, audit_log_path
 from resolvers.datadir import national_db_path
 from resolvers.national.repository import NationalRepository
-from subgraphs.national.context import SUBJECT_HEADER, Loaders, NationalContext
+from subgraphs.audit import AuditTrail
+from subgraphs.claims import ClaimsGate, ClaimsVerifier
+from subgraphs.errors import SubgraphGraphQL
+from subgraphs.national.arguments import InvalidArgument
+from subgraphs.national.context import Loaders, NationalContext
 from subgraphs.national.schema import schema
 
 
-class NationalGraphQL(GraphQL[NationalContext, None]):
-    """Strawberry's ASGI view with a fresh set of DataLoaders per request."""
+class NationalGraphQL(SubgraphGraphQL[NationalContext]):
+    """Strawberry's ASGI view with a fresh set of DataLoaders and an audit trail per request."""
 
-    def __init__(self, repository: NationalRepository) -> None:
+    service = "national"
+    client_errors = (InvalidArgument,)
+
+    def __init__(self, repository: NationalRepository, audit_log: AuditLog) -> None:
         super().__init__(schema, graphql_ide=None)
         self.repository = repository
+        self.audit_log = audit_log
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> NationalContext:
-        # The gateway verifies the caller and forwards only the pseudonymous subject id.
-        subject_id = request.headers.get(SUBJECT_HEADER) or None
-        return NationalContext(self.repository, Loaders.over(self.repository), subject_id)
+        claims = self.claims(request, response)
+        return NationalContext(self.repository, Loaders.over(self.repository), claims,
+                               AuditTrail(self.audit_log, claims, None, self.request_id(request)))
 
 
-def create_app(data_dir: Path) -> Starlette:
-    """The national subgraph over DIR/national.db; fails at once if the database is missing."""
+def create_app(data_dir: Path, internal_key: bytes | None = None) -> ASGIApp:
+    """The national subgraph over DIR/national.db, its audit log in DIR/audit/national.db; callers
+    are verified with `internal_key`. Fails at once if the database is missing."""
     repository = NationalRepository(national_db_path(data_dir))
-    graphql = NationalGraphQL(repository)
+    audit_log = AuditLog.open(audit_log_path(data_dir, "national"))
+    graphql = NationalGraphQL(repository, audit_log)
 
     async def health(request: Request) -> JSONResponse:
         row = repository.connection.execute("SELECT count(*) FROM divisions").fetchone()
@@ -48,6 +59,7 @@ def create_app(data_dir: Path) -> Starlette:
             yield
         finally:
             repository.close()
+            audit_log.close()
 
     app = Starlette(
         routes=[
@@ -57,4 +69,4 @@ def create_app(data_dir: Path) -> Starlette:
         lifespan=lifespan,
     )
     app.state.repository = repository
-    return app
+    return ClaimsGate(app, ClaimsVerifier(internal_key), "national")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from subgraphs.errors import excerpt
+
 DIVISION_CODE = re.compile(r"\d{6}")
 CATALOG_CODE_LENGTH = 12
 PERIOD = re.compile(r"(\d{4})-Q([1-4])")
@@ -17,7 +19,7 @@ class InvalidArgument(ValueError):
 def division_code(code: str) -> str:
     if not DIVISION_CODE.fullmatch(code):
         raise InvalidArgument(
-            f'Invalid division code "{code}": a GB/T 2260 division code has 6 digits, e.g. "440000".'
+            f'Invalid division code "{excerpt(code)}": a GB/T 2260 division code has 6 digits, e.g. "440000".'
         )
     return code
 
@@ -25,7 +27,7 @@ def division_code(code: str) -> str:
 def catalog_code(code: str) -> str:
     if len(code) != CATALOG_CODE_LENGTH or not code.isascii() or not code.isalnum():
         raise InvalidArgument(
-            f'Unknown catalogue code "{code}": a basic catalogue code has '
+            f'Unknown catalogue code "{excerpt(code)}": a basic catalogue code has '
             f"{CATALOG_CODE_LENGTH} letters or digits (GB/T 39554.1), e.g. \"010140001000\"."
         )
     return code
@@ -34,7 +36,7 @@ def catalog_code(code: str) -> str:
 def period(value: str) -> str:
     if not PERIOD.fullmatch(value):
         raise InvalidArgument(
-            f'Invalid period "{value}": a period is a year and a quarter, e.g. "2025-Q1".'
+            f'Invalid period "{excerpt(value)}": a period is a year and a quarter, e.g. "2025-Q1".'
         )
     return value
 

@@ -23,12 +23,11 @@ from resolvers.national.records import (
     SubjectRecord,
 )
 from resolvers.national.repository import NationalRepository
+from subgraphs.audit import AuditTrail
+from subgraphs.claims import Claims
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-SUBJECT_HEADER = "x-govgraph-subject"
-
 
 def _loader(batch: Callable[[Sequence[K]], list[V]]) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> list[V]:
@@ -70,8 +69,9 @@ class Loaders:
 
 @dataclass(slots=True)
 class NationalContext:
-    """What every resolver sees as `info.context`."""
+    """What every resolver sees as `info.context`: data, the verified caller, the audit trail."""
 
     repository: NationalRepository
     loaders: Loaders
-    subject_id: str | None = None
+    claims: Claims
+    audit: AuditTrail

@@ -12,9 +12,12 @@ from typing import Final
 import strawberry
 from graphql import GraphQLError
 from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Authenticated, RequiresScopes
 from strawberry.types import ExecutionContext, Info
 
+from subgraphs.audit import MAX_AUDIT_PAGE, AuditChain, AuditEntry, WriteAuditTrail
 from subgraphs.caching import document_caches
+from subgraphs.errors import AccessDenied, excerpt, forbidden
 from subgraphs.national import arguments
 from subgraphs.national.context import NationalContext
 from subgraphs.national.types import (
@@ -28,7 +31,8 @@ from subgraphs.national.types import (
     Subject,
 )
 
-FEDERATION_VERSION: Final = "2.3"
+FEDERATION_VERSION: Final = "2.7"
+AUDITOR = RequiresScopes(scopes=[["auditor"]])
 DEFAULT_SEARCH_RESULTS = 50
 
 logger = logging.getLogger("govgraph.subgraphs.national")
@@ -47,7 +51,7 @@ class Query:
         record = await _context(info).loaders.divisions.load(checked)
         if record is None:
             raise arguments.InvalidArgument(
-                f'Unknown division code "{code}": no such division in the national database.'
+                f'Unknown division code "{excerpt(code)}": no such division in the national database.'
             )
         return Division.from_record(record)
 
@@ -62,7 +66,7 @@ class Query:
         record = await _context(info).loaders.catalog_items.load(checked)
         if record is None:
             raise arguments.InvalidArgument(
-                f'Unknown catalogue code "{catalog_code}": it is not in the basic catalogue.'
+                f'Unknown catalogue code "{excerpt(catalog_code)}": it is not in the basic catalogue.'
             )
         return CatalogItem.from_record(record)
 
@@ -97,18 +101,45 @@ class Query:
         )
         return [SharedDataResource.from_record(r) for r in records]
 
-    @strawberry.field(description="The caller's own account; null without a verified identity.")
+    @strawberry.field(
+        description="The signed-in citizen's or enterprise's own account; null for other callers.",
+        directives=[Authenticated()],
+    )
     async def me(self, info: Info) -> Subject | None:
-        subject_id = _context(info).subject_id
-        if not subject_id:
+        claims = _context(info).claims
+        if not claims.holder or claims.subject is None:
             return None
-        record = await _context(info).loaders.subjects.load(subject_id)
+        record = await _context(info).loaders.subjects.load(claims.subject)
         return Subject.from_record(record) if record else None
+
+    @strawberry.field(
+        description="The national subgraph's own audit log of accesses to personal data, oldest first; "
+        "`after` is the seq of the last entry seen.",
+        directives=[AUDITOR],
+    )
+    def national_audit_log(self, info: Info, first: int = 50, after: int | None = None) -> list[AuditEntry]:
+        context = _context(info)
+        _auditor(context)
+        if not 1 <= first <= MAX_AUDIT_PAGE:
+            raise arguments.InvalidArgument(f"Invalid first: {first}; ask for between 1 and {MAX_AUDIT_PAGE} entries.")
+        return [AuditEntry.of(e) for e in context.audit.log.entries(first, after)]
+
+    @strawberry.field(description="Whether the national audit log is intact (its hash chain).", directives=[AUDITOR])
+    def national_audit_chain(self, info: Info) -> AuditChain:
+        context = _context(info)
+        _auditor(context)
+        return AuditChain.of(context.audit.log.verify())
+
+
+def _auditor(context: NationalContext) -> None:
+    if context.claims.kind != "auditor":
+        raise forbidden(context.claims, "Only an auditor reads the audit log.")
 
 
 ENTITY_TYPES: tuple[type, ...] = (
     CatalogItem, Department, Division, LicenceType, SharedDataResource, Subject,
 )
+CLIENT_ERRORS = (arguments.InvalidArgument, AccessDenied)
 ENTITY_NAMES = frozenset(t.__name__ for t in ENTITY_TYPES)
 
 
@@ -122,7 +153,7 @@ class NationalSchema(strawberry.federation.Schema):
             typename = representation.get("__typename") if isinstance(representation, dict) else None
             if typename not in ENTITY_NAMES:
                 raise arguments.InvalidArgument(
-                    f"Representation {index} has __typename {typename!r}; the national subgraph "
+                    f"Representation {index} has __typename {excerpt(typename)!r}; the national subgraph "
                     f"resolves {', '.join(sorted(ENTITY_NAMES))}."
                 )
         return super().entities_resolver(info, representations)
@@ -133,15 +164,15 @@ class NationalSchema(strawberry.federation.Schema):
     ) -> None:
         for error in errors:
             original = error.original_error
-            if original is not None and not isinstance(original, arguments.InvalidArgument):
+            if original is not None and not isinstance(original, CLIENT_ERRORS):
                 logger.error("national subgraph error: %s", error, exc_info=original)
 
 
 schema = NationalSchema(
     query=Query,
-    types=list(ENTITY_TYPES),
+    types=[*ENTITY_TYPES, AuditEntry, AuditChain],
     federation_version=FEDERATION_VERSION,
-    extensions=document_caches(),
+    extensions=[*document_caches(), WriteAuditTrail],
 )
 
 

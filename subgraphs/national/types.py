@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.federation.schema_directives import Authenticated
 from strawberry.types import Info
 
 from resolvers.national.records import (
@@ -23,6 +24,7 @@ from resolvers.national.records import (
     SharedDataResourceRecord,
     SubjectRecord,
 )
+from subgraphs.errors import excerpt, forbidden
 from subgraphs.national import arguments
 from subgraphs.national.context import NationalContext
 
@@ -135,7 +137,7 @@ def _key_field(representation: dict[str, Any], name: str, typename: str) -> str:
     value = representation.get(name)
     if value is None:
         raise arguments.InvalidArgument(
-            f'A {typename} representation needs its key field "{name}"; got {sorted(representation)}.'
+            f'A {typename} representation needs its key field "{name}"; got {excerpt(sorted(representation))}.'
         )
     return str(value)
 
@@ -382,6 +384,8 @@ class SharedDataResource:
 
 # ---------------------------------------------------------------- identity
 
+PERSONAL = [Authenticated()]
+
 
 @strawberry.federation.type(
     keys=["subjectId"],
@@ -389,13 +393,13 @@ class SharedDataResource:
 )
 class Subject:
     subject_id: strawberry.ID
-    type: SubjectType
-    masked_name: str = strawberry.field(description="张*三 / 广州****有限公司")
+    type: SubjectType = strawberry.field(directives=PERSONAL)
+    masked_name: str = strawberry.field(description="张*三 / 广州****有限公司", directives=PERSONAL)
     certificate_type: str = strawberry.field(
-        description='GA/T 2000.156 code: "111" 居民身份证, "49" 统一社会信用代码'
+        description='GA/T 2000.156 code: "111" 居民身份证, "49" 统一社会信用代码', directives=PERSONAL
     )
-    masked_certificate_no: str = strawberry.field(description="4401**********1234")
-    auth_level: AuthLevel
+    masked_certificate_no: str = strawberry.field(description="4401**********1234", directives=PERSONAL)
+    auth_level: AuthLevel = strawberry.field(directives=PERSONAL)
 
     @classmethod
     def from_record(cls, record: SubjectRecord) -> Subject:
@@ -410,10 +414,22 @@ class Subject:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Subject | None:
-        record = await _context(info).loaders.subjects.load(_key_field(key, "subjectId", "Subject"))
+        """Someone's profile: for the subject itself, an officer, or a national officer with a
+        purpose; every read by another than the subject is audited."""
+        context = _context(info)
+        subject_id = _key_field(key, "subjectId", "Subject")
+        claims = context.claims
+        if not claims.owns(subject_id):
+            if claims.kind != "officer" and not claims.national_with_purpose:
+                reason = ("a national officer needs a stated purpose" if claims.kind == "national"
+                          else f"an {claims.kind} caller reads only public data" if not claims.holder
+                          else f"a {claims.kind} reads only its own")
+                raise forbidden(claims, f"The profile of subject {excerpt(subject_id)} is personal data: {reason}.")
+            context.audit.note("Subject", [subject_id])
+        record = await context.loaders.subjects.load(subject_id)
         return cls.from_record(record) if record else None
 
-    @strawberry.field(description="法人授权经办人: the agents a legal person has mandated")
+    @strawberry.field(description="法人授权经办人: the agents a legal person has mandated", directives=PERSONAL)
     async def mandates(self, info: Info) -> list[Mandate]:
         records = await _context(info).loaders.mandates.load(str(self.subject_id))
         return [Mandate.from_record(r) for r in records]

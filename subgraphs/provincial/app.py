@@ -14,13 +14,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from resolvers.audit import AuditLog, audit_log_path
 from resolvers.datadir import province_db_path
-from resolvers.provincial.repository import ShardRepository
+from resolvers.provincial.repository import ShardInputError, ShardRepository
 from resolvers.reference import Province
-from subgraphs.provincial.context import SUBJECT_HEADER, ShardContext
+from subgraphs.claims import ClaimsGate, ClaimsVerifier
+from subgraphs.errors import SubgraphGraphQL, excerpt
+from subgraphs.provincial.context import ShardContext
 from subgraphs.provincial.schema import schema
 
 
@@ -28,15 +30,20 @@ class MissingShardError(FileNotFoundError):
     """A province was asked for whose database has not been seeded."""
 
 
-class ShardGraphQL(GraphQL[ShardContext, None]):
-    """The shared schema bound to one province's repository."""
+class ShardGraphQL(SubgraphGraphQL[ShardContext]):
+    """The shared schema bound to one province's repository and audit log."""
 
-    def __init__(self, repository: ShardRepository) -> None:
+    service = "provincial"
+    client_errors = (ShardInputError,)
+
+    def __init__(self, repository: ShardRepository, audit_log: AuditLog) -> None:
         super().__init__(schema, graphql_ide=None)
         self.repository = repository
+        self.audit_log = audit_log
 
     async def get_context(self, request: Request, response: Response) -> ShardContext:  # type: ignore[override]
-        return ShardContext.for_request(self.repository, request.headers.get(SUBJECT_HEADER))
+        return ShardContext.for_request(self.repository, self.audit_log, self.claims(request, response),
+                                        self.request_id(request))
 
 
 class ProvinceDispatch:
@@ -50,7 +57,7 @@ class ProvinceDispatch:
         shard = self.shards.get(code)
         if shard is None:
             served = ", ".join(sorted(self.shards))
-            message = f"Province code {code!r} is not served by this process; it serves: {served}."
+            message = f"Province code {excerpt(code)!r} is not served by this process; it serves: {served}."
             body = {"data": None, "errors": [{"message": message, "extensions": {"code": "UNKNOWN_PROVINCE"}}]}
             await JSONResponse(body)(scope, receive, send)
             return
@@ -69,10 +76,12 @@ def open_shards(data_dir: Path, provinces: Sequence[Province]) -> dict[str, Shar
     return {p.code: ShardRepository.open(paths[p.code], p) for p in provinces}
 
 
-def create_app(data_dir: Path, provinces: Sequence[Province]) -> Starlette:
-    """One Starlette app serving the given provinces' shards from `data_dir/provinces/*.db`."""
+def create_app(data_dir: Path, provinces: Sequence[Province], internal_key: bytes | None = None) -> ASGIApp:
+    """One app serving the given provinces' shards from `data_dir/provinces/*.db`, each with its
+    audit log in `data_dir/audit/<code>.db`; callers are verified with `internal_key`."""
     repositories = open_shards(data_dir, provinces)
-    shards = {code: ShardGraphQL(repository) for code, repository in repositories.items()}
+    audit_logs = {code: AuditLog.open(audit_log_path(data_dir, code)) for code in repositories}
+    shards = {code: ShardGraphQL(repository, audit_logs[code]) for code, repository in repositories.items()}
 
     async def health(request: Request) -> JSONResponse:
         for repository in repositories.values():
@@ -86,11 +95,14 @@ def create_app(data_dir: Path, provinces: Sequence[Province]) -> Starlette:
         finally:
             for repository in repositories.values():
                 repository.close()
+            for audit_log in audit_logs.values():
+                audit_log.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/provinces/{code}/graphql", ProvinceDispatch(shards), methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )
+    return ClaimsGate(app, ClaimsVerifier(internal_key), "provincial")

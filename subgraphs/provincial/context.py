@@ -10,15 +10,15 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from resolvers.audit import AuditLog
 from resolvers.provincial.codes import APPLICATION_NO_FORMAT, parse_application_no
 from resolvers.provincial.repository import Row, ShardInputError, ShardRepository
+from subgraphs.audit import AuditTrail
+from subgraphs.claims import ANONYMOUS, Claims
+from subgraphs.errors import excerpt
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-SUBJECT_HEADER = "x-govgraph-subject"
-"""Header through which the gateway forwards the caller's subject id (same as the national subgraph)."""
-
 
 def _loader(batch: Callable[[Sequence[K]], list[V]]) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> list[V]:
@@ -60,6 +60,7 @@ class Loaders:
     application_evaluation: DataLoader[str, Row | None]
     subject_licences: DataLoader[str, list[Row]]
     subject_applications: DataLoader[tuple[str, int], list[Row]]
+    contacts: DataLoader[str, Row | None]
 
     @classmethod
     def over(cls, repository: ShardRepository) -> Loaders:
@@ -79,20 +80,25 @@ class Loaders:
             application_evaluation=_loader(repository.evaluations_for_applications),
             subject_licences=_loader(repository.licences_for_subjects),
             subject_applications=_subject_applications(repository),
+            contacts=_loader(repository.contacts),
         )
 
 
 @dataclass(slots=True)
 class ShardContext:
-    """What every resolver of one shard needs: the province, its data, and the caller."""
+    """What every resolver of one shard needs: the province, its data, the verified caller and
+    the request's audit trail."""
 
     repository: ShardRepository
     loaders: Loaders
-    caller_subject: str | None = None
+    claims: Claims
+    audit: AuditTrail
 
     @classmethod
-    def for_request(cls, repository: ShardRepository, caller_subject: str | None = None) -> ShardContext:
-        return cls(repository, Loaders.over(repository), caller_subject)
+    def for_request(cls, repository: ShardRepository, audit_log: AuditLog, claims: Claims = ANONYMOUS,
+                    request_id: str | None = None) -> ShardContext:
+        trail = AuditTrail(audit_log, claims, repository.province.code, request_id or claims.request_id)
+        return cls(repository, Loaders.over(repository), claims, trail)
 
     @property
     def province_code(self) -> str:
@@ -102,7 +108,7 @@ class ShardContext:
         """Refuse a province code this shard does not serve, naming both."""
         if code != self.province_code:
             raise ShardInputError(
-                f"Province code {code!r} is not served by this shard, which serves {self.province_code} "
+                f"Province code {excerpt(code)!r} is not served by this shard, which serves {self.province_code} "
                 f"({self.repository.province.name_en}); send the request to that province's endpoint."
             )
 
@@ -111,10 +117,10 @@ class ShardContext:
         parts = parse_application_no(value)
         if parts is None:
             raise ShardInputError(
-                f"Malformed application number {value!r}: expected {APPLICATION_NO_FORMAT}."
+                f"Malformed application number {excerpt(value)!r}: expected {APPLICATION_NO_FORMAT}."
             )
         if parts[0][:2] != self.repository.province.prefix:
             raise ShardInputError(
-                f"Application number {value!r} belongs to division {parts[0]}, not to province "
+                f"Application number {excerpt(value)!r} belongs to division {parts[0]}, not to province "
                 f"{self.province_code} served here."
             )

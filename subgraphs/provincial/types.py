@@ -10,13 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Authenticated, Key, RequiresScopes
 from strawberry.federation.types import FieldSet
 from strawberry.types import Info
 
 from resolvers.provincial import lifecycle
 from resolvers.provincial.calendar import CHINA, timestamp
 from resolvers.provincial.repository import Metrics, Row, ShardInputError
+from subgraphs.errors import excerpt, forbidden
+from subgraphs.provincial import access
+from subgraphs.provincial.access import Grant
 from subgraphs.provincial.context import ShardContext
 from subgraphs.provincial.enums import (
     AccessOutcome,
@@ -52,7 +55,7 @@ def shard(info: Info) -> ShardContext:
 def key_field(key: dict[str, Any], typename: str, name: str) -> str:
     """One field of an entity representation, or a clear error when the gateway left it out."""
     if key.get(name) is None:
-        raise ShardInputError(f"A {typename} representation needs {name!r}; it has only {sorted(key)}.")
+        raise ShardInputError(f"A {typename} representation needs {name!r}; it has only {excerpt(sorted(key))}.")
     return str(key[name])
 
 
@@ -226,15 +229,18 @@ class Division:
 class Subject:
     subject_id: strawberry.ID
 
-    @strawberry.field(description="this province's applications of the subject, newest first")
+    @strawberry.field(description="this province's applications of the subject, newest first",
+                      directives=[Authenticated()])
     async def applications(self, info: Info, first: int = 20) -> list[Application] | None:
         if first < 0:
             raise ShardInputError(f"first must be 0 or more, not {first}.")
+        access.subject_grant(shard(info), (str(self.subject_id),), f"the applications of {self.subject_id}")
         rows = await shard(info).loaders.subject_applications.load((str(self.subject_id), first))
         return [Application.from_row(info, row) for row in rows]
 
-    @strawberry.field(description="e-licences this province issued to the subject")
+    @strawberry.field(description="e-licences this province issued to the subject", directives=[Authenticated()])
     async def licences(self, info: Info) -> list[ELicence] | None:
+        access.subject_grant(shard(info), (str(self.subject_id),), f"the licences of {self.subject_id}")
         rows = await shard(info).loaders.subject_licences.load(str(self.subject_id))
         return [ELicence.from_row(info, row) for row in rows]
 
@@ -275,7 +281,7 @@ class CatalogItem:
     async def resolve_reference(cls, info: Info, **key: Any) -> CatalogItem:
         code = key_field(key, "CatalogItem", "catalogCode")
         if await shard(info).loaders.catalogue.load(code) is None:
-            raise ShardInputError(f"Unknown catalogue code {code!r}: it is not in the national basic catalogue.")
+            raise ShardInputError(f"Unknown catalogue code {excerpt(code)!r}: it is not in the national basic catalogue.")
         return cls(catalog_code=strawberry.ID(code))
 
 
@@ -464,14 +470,16 @@ class CrossProvinceLeg:
         return Application.from_row(info, row) if row else None
 
 
+PERSONAL = [Authenticated()]
+"""Fields of an application that are its applicant's personal data: not for a status lookup."""
+
+
 @strawberry.federation.type(keys=["provinceCode applicationNo"], description="办件")
 class Application:
     province_code: strawberry.ID
     application_no: strawberry.ID = strawberry.field(
         description="division code + yyyyMMdd + 6-digit sequence, e.g. 44030120250105000123"
     )
-    applicant: Subject
-    agent: Subject | None
     channel: Channel
     status: ApplicationStatus
     review_stage: ReviewStage | None
@@ -482,9 +490,68 @@ class Application:
     )
     completed_at: str | None
     result: CompletionResult | None
-    delivery: Delivery | None
-    cross_province: CrossProvinceLeg | None
     task_code: strawberry.Private[str]
+    grant: strawberry.Private[Grant]
+    row: strawberry.Private[Row]
+
+    def _personal(self, info: Info, field: str) -> ShardContext:
+        context = shard(info)
+        if self.grant is Grant.PUBLIC:
+            raise forbidden(context.claims, f"{field} is personal data: a lookup by number and query code shows "
+                                            "the status only.")
+        return context
+
+    @strawberry.field(directives=PERSONAL)
+    def applicant(self, info: Info) -> Subject | None:
+        self._personal(info, "applicant")
+        return Subject(subject_id=self.row["applicant_id"])
+
+    @strawberry.field(directives=PERSONAL)
+    def agent(self, info: Info) -> Subject | None:
+        self._personal(info, "agent")
+        return Subject(subject_id=self.row["agent_id"]) if self.row["agent_id"] else None
+
+    @strawberry.field(directives=PERSONAL)
+    def delivery(self, info: Info) -> Delivery | None:
+        self._personal(info, "delivery")
+        if not self.row["delivery_method"]:
+            return None
+        return Delivery(method=DeliveryMethod[self.row["delivery_method"]], tracking_no=self.row["tracking_no"],
+                        delivered_at=self.row["delivered_at"])
+
+    @strawberry.field(directives=PERSONAL)
+    def cross_province(self, info: Info) -> CrossProvinceLeg | None:
+        self._personal(info, "crossProvince")
+        row = self.row
+        if not row["cross_mode"]:
+            return None
+        return CrossProvinceLeg(
+            mode=CrossProvinceMode[row["cross_mode"]], receiving_division=Division(code=row["receiving_division"]),
+            handling_division=Division(code=row["handling_division"]), receiving_hall_code=row["receiving_hall"],
+            counterpart_no=row["counterpart_no"],
+        )
+
+    @strawberry.field(
+        description="the applicant's certificate number (证件号码): raw for the applicant and for an officer of "
+        "the province who states a purpose, masked (4401**********1234) for everybody else",
+        directives=PERSONAL,
+    )
+    async def applicant_certificate_no(self, info: Info) -> str | None:
+        return await self._identifier(info, "applicantCertificateNo", "certificate_no")
+
+    @strawberry.field(
+        description="the applicant's phone number (联系电话): raw for the applicant and for an officer of the "
+        "province who states a purpose, masked (138****5678) for everybody else",
+        directives=PERSONAL,
+    )
+    async def applicant_phone(self, info: Info) -> str | None:
+        return await self._identifier(info, "applicantPhone", "phone")
+
+    async def _identifier(self, info: Info, field: str, column: str) -> str | None:
+        context = self._personal(info, field)
+        contact = await context.loaders.contacts.load(self.row["applicant_id"])
+        return access.identifier(self.grant, context.claims, self.row["applicant_id"],
+                                 contact[column] if contact else None, column)
 
     @strawberry.field(description="the province whose platform holds this application")
     def province(self) -> Division | None:
@@ -511,34 +578,22 @@ class Application:
         rows = await shard(info).loaders.history.load(str(self.application_no))
         return [StatusEvent.from_row(row) for row in rows]
 
-    @strawberry.field
+    @strawberry.field(directives=PERSONAL)
     async def result_licence(self, info: Info) -> ELicence | None:
-        row = await shard(info).loaders.application_licence.load(str(self.application_no))
+        row = await self._personal(info, "resultLicence").loaders.application_licence.load(str(self.application_no))
         return ELicence.from_row(info, row) if row else None
 
-    @strawberry.field(description="the latest rating of the application")
+    @strawberry.field(description="the latest rating of the application", directives=PERSONAL)
     async def evaluation(self, info: Info) -> Evaluation | None:
-        row = await shard(info).loaders.application_evaluation.load(str(self.application_no))
+        row = await self._personal(info, "evaluation").loaders.application_evaluation.load(str(self.application_no))
         return Evaluation.from_row(info, row) if row else None
 
     @classmethod
-    def from_row(cls, info: Info, row: Row) -> Application:
-        delivery = None
-        if row["delivery_method"]:
-            delivery = Delivery(method=DeliveryMethod[row["delivery_method"]], tracking_no=row["tracking_no"],
-                                delivered_at=row["delivered_at"])
-        cross = None
-        if row["cross_mode"]:
-            cross = CrossProvinceLeg(
-                mode=CrossProvinceMode[row["cross_mode"]], receiving_division=Division(code=row["receiving_division"]),
-                handling_division=Division(code=row["handling_division"]), receiving_hall_code=row["receiving_hall"],
-                counterpart_no=row["counterpart_no"],
-            )
+    def from_row(cls, info: Info, row: Row, grant: Grant | None = None) -> Application:
+        """The application as the caller may see it; refused (and nothing shown) when it may not."""
         return cls(
             province_code=strawberry.ID(shard(info).province_code),
             application_no=row["application_no"],
-            applicant=Subject(subject_id=row["applicant_id"]),
-            agent=Subject(subject_id=row["agent_id"]) if row["agent_id"] else None,
             channel=Channel[row["channel"]],
             status=ApplicationStatus[row["status"]],
             review_stage=_opt(ReviewStage, row["review_stage"]),
@@ -547,9 +602,9 @@ class Application:
             due_at=row["due_at"],
             completed_at=row["completed_at"],
             result=_opt(CompletionResult, row["result"]),
-            delivery=delivery,
-            cross_province=cross,
             task_code=row["task_code"],
+            grant=grant or access.read_application(shard(info), row),
+            row=row,
         )
 
     @classmethod
@@ -566,7 +621,8 @@ class PurposeInput:
     legal_basis: str | None = None
 
 
-@strawberry.federation.type(keys=["provinceCode licenceId"], description="电子证照 (GB/T 36901-36906)")
+@strawberry.federation.type(keys=["provinceCode licenceId"], description="电子证照 (GB/T 36901-36906)",
+                            directives=[Authenticated()])
 class ELicence:
     province_code: strawberry.ID
     licence_id: strawberry.ID = strawberry.field(
@@ -594,7 +650,7 @@ class ELicence:
         if purpose.task_code is not None:
             item = await context.loaders.items.load(str(purpose.task_code))
             if item is None:
-                raise ShardInputError(f"Unknown task code {purpose.task_code!r} in province {context.province_code}.")
+                raise ShardInputError(f"Unknown task code {excerpt(purpose.task_code)!r} in province {context.province_code}.")
             requester = item["agency_uscc"]
         granted = False
         if purpose.application_no is not None:
@@ -612,6 +668,8 @@ class ELicence:
 
     @classmethod
     def from_row(cls, info: Info, row: Row) -> ELicence:
+        """The licence, for its holder, an officer of the province or a national officer with a purpose."""
+        access.read_licence(shard(info), row)
         return cls(
             province_code=strawberry.ID(shard(info).province_code), licence_id=row["licence_id"],
             type=LicenceType(type_code=row["type_code"]), licence_no=row["licence_no"],
@@ -627,7 +685,8 @@ class ELicence:
 
 
 @strawberry.federation.type(
-    keys=["provinceCode recordId"], description="Audit row for every shared-data / e-licence access (审计日志)"
+    keys=["provinceCode recordId"], description="Audit row for every shared-data / e-licence access (审计日志)",
+    directives=[RequiresScopes(scopes=[["auditor"], ["officer"]])],
 )
 class DataAccessRecord:
     province_code: strawberry.ID
@@ -666,7 +725,10 @@ class DataAccessRecord:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> DataAccessRecord | None:
-        row = await shard(info).loaders.access_records.load(local_key(info, key, cls.__name__, "recordId"))
+        context = shard(info)
+        if not (context.claims.kind == "auditor" or context.claims.officer_of(context.province_code)):
+            raise forbidden(context.claims, "Licence access records are for auditors and officers of the province.")
+        row = await context.loaders.access_records.load(local_key(info, key, cls.__name__, "recordId"))
         return cls.from_row(info, row) if row else None
 
 
@@ -712,5 +774,12 @@ class Evaluation:
 
     @classmethod
     async def resolve_reference(cls, info: Info, **key: Any) -> Evaluation | None:
-        row = await shard(info).loaders.evaluations.load(local_key(info, key, cls.__name__, "evaluationId"))
-        return cls.from_row(info, row) if row else None
+        """A rating, for whoever may read the application it rates."""
+        context = shard(info)
+        row = await context.loaders.evaluations.load(local_key(info, key, cls.__name__, "evaluationId"))
+        if row is None:
+            return None
+        application = present(await context.loaders.applications.load(row["application_no"]),
+                              f"Application {row['application_no']}")
+        access.read_application(context, application)
+        return cls.from_row(info, row)
