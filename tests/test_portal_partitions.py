@@ -276,7 +276,7 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
 def test_an_anonymous_caller_cannot_enumerate_a_provinces_applicants(stack: PortalStack, gateway: str) -> None:
     body = query(gateway, '{ applications(provinceCode: "440000", first: 500) '
                           "{ applicationNo applicant { subjectId } } }")
-    assert body["data"] is None
+    assert not any((body["data"] or {}).values())
     # the gateway leaves the @authenticated field out of the plan: no shard is asked at all
     assert {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHORIZED"}
     assert not re.search(r"[PL]\d{11}", json.dumps(body))
