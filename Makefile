@@ -25,6 +25,7 @@ run: $(PYTHON_DEPS)
 
 test: $(PYTHON_DEPS) $(NODE_DEPS)
 	scripts/redis.sh
+	scripts/chromium.sh
 	$(VENV)/bin/pytest -q </dev/null
 
 # govgraph against Hive Gateway (Rust query planner) on random schemas and queries;

@@ -9,22 +9,39 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("govgraph.upstream")
 
 CLOSED = "closed"
 OPEN = "open"
-HALF_OPEN = "half-open"
+HALF_OPEN = "half_open"
 
 
 class CircuitBreaker:
     """Closed until `threshold` consecutive failures; then open for `reset_s` seconds; then
     half-open: a single probe goes through, and its outcome closes or re-opens the breaker."""
 
-    __slots__ = ("failures", "name", "open_until", "probing", "reset_s", "state", "threshold")
+    __slots__ = (
+        "failures",
+        "name",
+        "on_change",
+        "open_until",
+        "probing",
+        "reset_s",
+        "state",
+        "threshold",
+    )
 
-    def __init__(self, name: str, threshold: int, reset_s: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        threshold: int,
+        reset_s: float,
+        on_change: Callable[[str], None] | None = None,
+    ) -> None:
         self.name = name
+        self.on_change = on_change  # hears every move (the gateway's telemetry)
         self.threshold = max(1, threshold)
         self.reset_s = reset_s
         self.failures = 0
@@ -69,13 +86,8 @@ class CircuitBreaker:
         self.probing = False
 
     def _move(self, state: str, why: str) -> None:
-        # every transition is logged where the gateway's default level shows it
-        log.warning(
-            "circuit breaker of %s: %s -> %s (%s)",
-            self.name,
-            self.state,
-            state,
-            why,
-            extra={"upstream": self.name, "circuit": state},
-        )
-        self.state = state
+        previous, self.state = self.state, state
+        if self.on_change is not None:
+            self.on_change(state)  # the gateway's telemetry: metrics, status page, one log line
+        else:
+            log.warning("circuit breaker of %s: %s -> %s (%s)", self.name, previous, state, why)

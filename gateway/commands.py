@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -28,9 +29,11 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser = subparsers.add_parser(
         "gateway",
         help="serve the federated GraphQL API from a supergraph",
-        description="Serve GraphQL over HTTP (POST and GET /graphql, GET /health) for a "
-        "federation v2 supergraph. Command-line flags override the configuration "
-        "file; GOVGRAPH_* environment variables override the file too.",
+        description="Serve GraphQL over HTTP (POST and GET /graphql) for a federation v2 "
+        "supergraph, with GET /health (liveness), /ready (readiness), /metrics (Prometheus) "
+        "and /status (status page). Command-line flags override the configuration file; "
+        "GOVGRAPH_* environment variables override the file too; OTEL_* variables turn on "
+        "OpenTelemetry traces.",
     )
     parser.add_argument(
         "--supergraph",
@@ -58,6 +61,11 @@ def register_gateway(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="N",
         help="worker processes, each with its own engine (default 1)",
     )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error", "critical"),
+        help="least severe log records written (default: logging.level in the config, or info)",
+    )
     parser.set_defaults(func=run_gateway)
 
 
@@ -76,6 +84,8 @@ def run_gateway(args: argparse.Namespace) -> int:
         config.port = args.port
     if args.workers is not None:
         config.workers = args.workers
+    if args.log_level:
+        config.log_level = args.log_level
     if not 0 <= config.port <= 65535:
         return _fail(f"port {config.port} is outside 0-65535")
     if config.workers < 1:
@@ -94,9 +104,11 @@ def run_gateway(args: argparse.Namespace) -> int:
         )
     config.supergraph = source
 
+    from gateway.logs import logging_config
     from gateway.supergraph_source import load_supergraph
     from schema.supergraph import SupergraphError
 
+    logging.config.dictConfig(logging_config(config.log_level, config.log_format))
     try:
         sdl = load_supergraph(source)
     except SupergraphError as exc:
@@ -105,7 +117,6 @@ def run_gateway(args: argparse.Namespace) -> int:
     if gateway is None:
         return 2
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(
         f"{PROG}: serving http://{config.host}:{config.port}/graphql "
         f"({config.workers} worker{'s' if config.workers > 1 else ''}, "
@@ -140,9 +151,15 @@ def _build_engine(sdl: str, config: GatewayConfig, source: str) -> Engine | None
 
 def _serve_workers(sdl: str, config: GatewayConfig, config_path: str | None) -> int:
     """Workers rebuild the engine from the environment; a private copy pins the SDL."""
+    from gateway.metrics import MULTIPROC_ENV
+
     with tempfile.TemporaryDirectory(prefix="govgraph-gateway-") as tmp:
         pinned = Path(tmp) / "supergraph.graphql"
         pinned.write_text(sdl, encoding="utf-8")
+        if not os.environ.get(MULTIPROC_ENV):
+            # every worker writes its metrics here; a scrape of any worker reads them all
+            (Path(tmp) / "metrics").mkdir()
+            os.environ[MULTIPROC_ENV] = str(Path(tmp) / "metrics")
         os.environ["GOVGRAPH_SUPERGRAPH"] = str(pinned)
         os.environ["GOVGRAPH_PROFILE"] = config.profile
         if config_path:
@@ -157,6 +174,8 @@ def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> No
     """Serve `app`, or with `factory` the app the import string `app` names."""
     import uvicorn
 
+    from gateway.logs import logging_config
+
     previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
@@ -168,7 +187,10 @@ def _serve(app: GraphQLApp | str, config: GatewayConfig, *, factory: bool) -> No
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
             http="httptools" if importlib.util.find_spec("httptools") else "h11",
             lifespan="on",
-            log_level="warning",
+            # uvicorn's records go through the gateway's formatter; requests are logged by
+            # govgraph.access, with their ids and operations
+            log_config=logging_config(config.log_level, config.log_format),
+            log_level=config.log_level,
             access_log=False,
             timeout_graceful_shutdown=int(config.request_deadline_s) + 1,
         )

@@ -23,6 +23,10 @@ CSRF_REQUIRED_HEADERS = (
 )
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("auto", "json", "text")
+
+
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names it."""
 
@@ -205,6 +209,22 @@ class GatewayConfig:
     # [upstream] limits and breaker, and the keys of them that [subgraphs.<name>] overrides
     upstream_policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
     subgraph_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # [logging]: level, "json" / "text" / "auto" (text on a terminal, JSON lines elsewhere),
+    # one line per request, and a warning for each request slower than slow_request_ms (0: off)
+    log_level: str = "info"
+    log_format: str = "auto"
+    access_log: bool = False
+    slow_request_ms: float = 1000.0
+    # [readiness]: subgraphs that must answer for /ready to say 200 (None: every subgraph), how
+    # many shards of a partitioned one must, how recent an answer counts, and a probe's timeout
+    readiness_required: list[str] | None = None
+    readiness_min_shards: int = 1
+    readiness_recent_s: float = 10.0
+    readiness_probe_timeout_s: float = 1.0
+    # [status]: /status and /status.json cover the last window_s seconds; in the production
+    # profile only a caller of one of these roles (token role or API key kind) may see them
+    status_roles: list[str] = field(default_factory=lambda: ["operator"])
+    status_window_s: float = 300.0
 
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
@@ -320,6 +340,13 @@ def _from_mapping(raw: Mapping[str, Any]) -> GatewayConfig:
         cfg.csrf_required_headers = [h.lower() for h in headers]
 
     cfg.auth = _read_auth(raw.get("auth", {}))
+    _read_logging(cfg, dict(raw.get("logging", {})))
+    _read_readiness(cfg, dict(raw.get("readiness", {})))
+    status = dict(raw.get("status", {}))
+    if "roles" in status:
+        cfg.status_roles = _strings("status.roles", status["roles"])
+    if "window_s" in status:
+        cfg.status_window_s = _seconds("status.window_s", status["window_s"])
 
     for name, sub in dict(raw.get("subgraphs", {})).items():
         if not isinstance(sub, Mapping):
@@ -393,6 +420,47 @@ def _policy_keys(table: Mapping[str, Any], where: str) -> dict[str, Any]:
         if name in table:
             keys[name] = _seconds(f"{where}.{name}", table[name])
     return keys
+
+
+def _read_logging(cfg: GatewayConfig, section: Mapping[str, Any]) -> None:
+    if "level" in section:
+        cfg.log_level = _choice("logging.level", section["level"], LOG_LEVELS)
+    if "format" in section:
+        cfg.log_format = _choice("logging.format", section["format"], LOG_FORMATS)
+    if "access_log" in section:
+        cfg.access_log = _typed("logging.access_log", section["access_log"], bool)
+    if "slow_request_ms" in section:
+        value = section["slow_request_ms"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(
+                f"logging.slow_request_ms must be a number of milliseconds (0 turns the "
+                f"warning off), got {value!r}"
+            )
+        cfg.slow_request_ms = float(value)
+
+
+def _read_readiness(cfg: GatewayConfig, section: Mapping[str, Any]) -> None:
+    if "required" in section:
+        required = section["required"]
+        if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+            raise ConfigError(
+                f"readiness.required must be a list of subgraph names, got {required!r}"
+            )
+        cfg.readiness_required = list(required)
+    if "min_shards" in section:
+        cfg.readiness_min_shards = _positive("readiness.min_shards", section["min_shards"])
+    if "recent_s" in section:
+        cfg.readiness_recent_s = _seconds("readiness.recent_s", section["recent_s"])
+    if "probe_timeout_s" in section:
+        cfg.readiness_probe_timeout_s = _seconds(
+            "readiness.probe_timeout_s", section["probe_timeout_s"]
+        )
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value.lower() not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value.lower()
 
 
 def _read_auth(raw: Any) -> AuthConfig:

@@ -10,6 +10,7 @@ of the gateway, the request id its traceback is logged under.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import random
@@ -70,14 +71,19 @@ from gateway.planner.operation import (
     select_operation,
 )
 from gateway.planner.plan import FetchNode, QueryPlan
+from gateway.readiness import PROBE_QUERY, Policy, Upstreams
+from gateway.readiness import check as check_readiness
 from gateway.shaping import CompiledShaper
-from gateway.upstream import Upstream
+from gateway.telemetry import Telemetry
+from gateway.upstream import SubgraphFailure, Upstream
 from schema.access import read_access_rules
 from schema.api_schema import api_schema
 from schema.supergraph import Supergraph, SupergraphError
 
 log = logging.getLogger("govgraph.gateway")
 _T = TypeVar("_T")
+
+REQUEST_ID_HEADER = "x-request-id"
 
 _INTROSPECTION_FIELDS = ("__schema", "__type")
 
@@ -133,8 +139,12 @@ RestrictedKey = tuple[PreparedKey, frozenset[int]]
 class Gateway:
     """The engine: answers a `GraphQLRequest` from the subgraphs of one supergraph."""
 
-    def __init__(self, supergraph_sdl: str, config: GatewayConfig) -> None:
+    def __init__(
+        self, supergraph_sdl: str, config: GatewayConfig, telemetry: Telemetry | None = None
+    ) -> None:
         self.config = config
+        # a reload hands the new engine the old one's telemetry: metrics and health go on
+        self.telemetry = telemetry or Telemetry.from_environment(config)
         self.supergraph = Supergraph(supergraph_sdl)
         if self.supergraph.subscription_type:
             log.info("subscriptions in the supergraph are not served over HTTP")
@@ -142,7 +152,7 @@ class Gateway:
             self.schema = api_schema(self.supergraph.document, self.supergraph.prefixes)
         except (GraphQLError, TypeError) as exc:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
-        self.upstream = Upstream(self.supergraph, config)
+        self.upstream = Upstream(self.supergraph, config, self.telemetry.breaker_changed)
         self.routers = self._partition_routers()
         # the planner knows nothing of partitions: routers adapt its finished plans
         self.planner = QueryPlanner(self.supergraph, max_effort=config.max_planning_effort)
@@ -185,6 +195,8 @@ class Gateway:
                 ]
             )
         )
+        self._readiness_targets = self._upstreams()
+        self.telemetry.supergraph_loaded(self.supergraph.hash, self._readiness_targets)
 
     def _partition_routers(self) -> dict[str, PartitionRouter]:
         by_name = {sub.name: enum for enum, sub in self.supergraph.subgraphs.items()}
@@ -197,7 +209,13 @@ class Gateway:
                     f"(subgraphs: {', '.join(sorted(by_name))})"
                 )
             routers[graph] = PartitionRouter(
-                partition, graph, self.upstream, self.schema, self.config, self.supergraph
+                partition,
+                graph,
+                self.upstream,
+                self.schema,
+                self.config,
+                self.supergraph,
+                self.telemetry,
             )
         return routers
 
@@ -254,8 +272,10 @@ class Gateway:
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
         parsed = self.documents.get(query)
+        self.telemetry.cache_lookup("documents", parsed is not None)
         if parsed is None:
-            parsed = await self._off_loop(lambda: self._parsed(query), deadline)
+            with self.telemetry.phase("graphql.validate"):
+                parsed = await self._off_loop(lambda: self._parsed(query), deadline)
             self.documents.put(query, parsed)
         if parsed.errors is not None:
             return GraphQLResponse({"errors": parsed.errors}, request_error=True)
@@ -265,6 +285,9 @@ class Gateway:
         except OperationError as exc:
             return _request_error(str(exc))
         kind = definition.operation.value
+        self.telemetry.operation(
+            kind, definition.name.value if definition.name else request.operation_name, query
+        )
         if kind == "subscription":
             return _request_error("Subscriptions are not supported over this endpoint.")
         if kind == "mutation" and request.http_method == "GET":
@@ -287,12 +310,14 @@ class Gateway:
         labels = self._override_labels()
         key: PreparedKey = (query, request.operation_name, labels)
         prepared = self.prepared.get(key)
+        self.telemetry.cache_lookup("plans", prepared is not None)
         if prepared is None:
             document = parsed.document
             try:
-                prepared = await self._off_loop(
-                    lambda: self._prepare(document, definition, coerced, labels), deadline
-                )
+                with self.telemetry.phase("graphql.plan"):
+                    prepared = await self._off_loop(
+                        lambda: self._prepare(document, definition, coerced, labels), deadline
+                    )
             except LimitRefusal as refusal:
                 return GraphQLResponse({"errors": [refusal.limit.error()]}, request_error=True)
             except PlanningError as exc:
@@ -340,11 +365,12 @@ class Gateway:
                     return GraphQLResponse({"errors": decision.errors, "data": None})
                 denied = decision.errors
                 prepared = self._restricted(key, prepared, decision.denied, labels)
-        if kind == "query" and self.config.deduplicate_requests:
-            return await self._run_shared(
-                prepared, coerced, request, raw_variables, denied, deadline
-            )
-        return await self._run(prepared, coerced, request, raw_variables, denied, deadline)
+        with self.telemetry.phase("graphql.execute"):
+            if kind == "query" and self.config.deduplicate_requests:
+                return await self._run_shared(
+                    prepared, coerced, request, raw_variables, denied, deadline
+                )
+            return await self._run(prepared, coerced, request, raw_variables, denied, deadline)
 
     def _restricted(
         self,
@@ -413,7 +439,10 @@ class Gateway:
     async def _off_loop(self, work: Callable[[], _T], deadline: float) -> _T:
         """The gateway's own CPU work on a new operation (parsing, validation, planning) runs
         on one worker thread, so a request still ends at its deadline while it goes on."""
-        future = asyncio.get_running_loop().run_in_executor(self._cpu, work)
+        # in the request's context: what the work logs carries the request's id
+        future = asyncio.get_running_loop().run_in_executor(
+            self._cpu, contextvars.copy_context().run, work
+        )
         try:
             return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
@@ -550,6 +579,8 @@ class Gateway:
         if deadline is None:
             deadline = time.monotonic() + self.config.request_deadline_s
         headers = self.upstream.outgoing_headers(request.headers)
+        if request.request_id:
+            headers[REQUEST_ID_HEADER] = request.request_id
         # only the gateway speaks for the caller: a claims header of the client never passes
         headers.pop(CLAIMS_HEADER, None)
         if self.signer is not None:
@@ -603,13 +634,72 @@ class Gateway:
         if representations is not None:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
-        return await self.upstream.post(
-            fetch.graph,
-            body,
-            ctx.headers,
-            ctx.deadline,
-            idempotent=fetch.operation_kind != "mutation",
+        observed = self.telemetry.fetch(fetch.service)
+        try:
+            response = await self.upstream.post(
+                fetch.graph,
+                body,
+                observed.headers(ctx.headers),
+                ctx.deadline,
+                idempotent=fetch.operation_kind != "mutation",
+            )
+        except SubgraphFailure as failure:
+            observed.finish(failure)
+            raise
+        observed.finish(None)
+        return response
+
+    # ---- readiness -------------------------------------------------------------
+
+    def _upstreams(self) -> list[Upstreams]:
+        required = self.config.readiness_required
+        names = {router.service for router in self.routers.values()} | set(
+            self.upstream.names.values()
         )
+        unknown = sorted(set(required or ()) - names)
+        if unknown:
+            raise SupergraphError(
+                f"readiness.required names {', '.join(unknown)}, which the supergraph does not "
+                f"have (subgraphs: {', '.join(sorted(names))})"
+            )
+        targets = []
+        for graph, name in self.upstream.names.items():
+            router = self.routers.get(graph)
+            if router is not None:
+                targets.append(Upstreams(name, shards=dict(router.partition.shards)))
+            else:
+                targets.append(Upstreams(name, url=self.upstream.urls[graph]))
+        return targets
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the subgraphs the readiness policy requires answer, and what each did last:
+        a subgraph (or shard) with no recent answer is asked `{ __typename }` now."""
+        config = self.config
+        policy = Policy(
+            config.readiness_required,
+            config.readiness_min_shards,
+            config.readiness_recent_s,
+            config.readiness_probe_timeout_s,
+        )
+        graphs = {name: graph for graph, name in self.upstream.names.items()}
+
+        async def probe(name: str, shard: str | None, url: str) -> bool:
+            observed = self.telemetry.fetch(name, shard)
+            try:
+                await self.upstream.probe(
+                    graphs[name],
+                    url,
+                    PROBE_QUERY,
+                    self.upstream.outgoing_headers({}),
+                    policy.probe_timeout_s,
+                )
+            except SubgraphFailure as failure:
+                observed.finish(failure)
+                return False
+            observed.finish(None)
+            return True
+
+        return await check_readiness(self._readiness_targets, self.telemetry.health, policy, probe)
 
     def plan_for(
         self,

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from gateway.telemetry import Telemetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,9 @@ class GraphQLResponse:
 class Engine(Protocol):
     """What the HTTP layer needs of the engine (`gateway.engine.Gateway` is the real one)."""
 
+    # what the HTTP layer reports requests to (metrics, log, traces)
+    telemetry: Telemetry
+
     async def startup(self) -> None:
         """Get ready to serve before the first request (the server's lifespan startup)."""
 
@@ -86,3 +92,7 @@ class Engine(Protocol):
 
     async def execute(self, request: GraphQLRequest) -> GraphQLResponse:
         """Answer one request; never raises, so every failure reaches the client as an error."""
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the subgraphs answer as the readiness policy requires, and a report of each
+        (`/ready`)."""

@@ -46,6 +46,7 @@ from gateway.planner.plan import (
     TopField,
 )
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
+from gateway.telemetry import FetchObservation, Telemetry
 from gateway.upstream import Call, SubgraphFailure, Upstream
 from schema.supergraph import Supergraph
 
@@ -106,6 +107,7 @@ class PartitionRouter:
         schema: GraphQLSchema,
         config: GatewayConfig,
         supergraph: Supergraph,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not partition.shards:
             raise ValueError(f"partitions.{partition.subgraph} lists no shards")
@@ -119,6 +121,7 @@ class PartitionRouter:
         self._contributed = frozenset(_coordinate(c) for c in partition.contributed)
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
+        self.telemetry = telemetry or Telemetry(config)
         self.guards = {k: upstream.shard_guard(graph, k, partition) for k in self.keys}
         self._argument_paths = [
             ArgumentPath.parse(path, kind) for path, kind in partition.arguments.items()
@@ -621,15 +624,25 @@ class PartitionRouter:
         """
         await self.upstream.start()
         started: dict[str, Call] = {}
+        observed: dict[str, FetchObservation] = {}
         skipped: dict[str, _ShardResult] = {}
         for key, body in bodies.items():
             guard = self.guards[key]
+            fetch = self.telemetry.fetch(self.service, key)
             call = self.upstream.begin(
-                guard, self.partition.shards[key], body, ctx.headers, ctx.deadline, idempotent
+                guard,
+                self.partition.shards[key],
+                body,
+                fetch.headers(ctx.headers),
+                ctx.deadline,
+                idempotent,
             )
             if call is not None:
                 started[key] = call
+                observed[key] = fetch
+                call.request.add_done_callback(fetch.done)
             else:
+                self.telemetry.breaker_skipped(self.service, key)
                 what = f'Shard "{key}" of subgraph "{self.service}"'
                 skipped[key] = _ShardResult(
                     key, None, self.upstream.skipped(guard, self.service, what)
@@ -653,9 +666,11 @@ class PartitionRouter:
             try:
                 response = self.upstream.settle(started[key], f"{self.service}[{key}]")
             except SubgraphFailure as failure:
+                observed[key].finish(failure)
                 failure.service = self.service
                 results.append(_ShardResult(key, None, failure))
                 continue
+            observed[key].finish(None)
             results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(
             self.service, {"answered": [], "failed": []}

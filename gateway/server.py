@@ -19,10 +19,13 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from gateway import metrics
 from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
 from gateway.shedding import LoadShedder
+from gateway.status_page import PAGE as STATUS_PAGE
+from gateway.telemetry import RequestObservation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +36,10 @@ logger = logging.getLogger("govgraph.gateway.http")
 
 GRAPHQL_PATH = "/graphql"
 HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+METRICS_PATH = "/metrics"
+STATUS_PATH = "/status"
+STATUS_JSON_PATH = "/status.json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 QUERY_PLAN_HEADER = "govgraph-query-plan"
@@ -42,9 +49,13 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
 
+METRICS = "metrics"
+HTML = "html"
 _CONTENT_TYPE = {
     GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
     APPLICATION_JSON: b"application/json; charset=utf-8",
+    METRICS: metrics.CONTENT_TYPE.encode(),
+    HTML: b"text/html; charset=utf-8",
 }
 REQUEST_ID_HEADER = "x-request-id"
 # A client's request id is reused when it is this short and printable ASCII without spaces.
@@ -103,11 +114,18 @@ class GraphQLApp:
                 await self._admitted(scope, receive, send)
             elif path == HEALTH_PATH:
                 await self._health(scope, send)
+            elif path == READY_PATH:
+                await self._ready(scope, send)
+            elif path == METRICS_PATH:
+                await self._metrics(scope, send)
+            elif path == STATUS_PATH or path == STATUS_JSON_PATH:
+                await self._status(scope, send, page=path == STATUS_PATH)
             else:
                 error = HttpError(
                     404,
-                    f"no route for {path!r}: GraphQL is served at "
-                    f"{GRAPHQL_PATH} and health at {HEALTH_PATH}",
+                    f"no route for {path!r}: GraphQL is served at {GRAPHQL_PATH}, liveness at "
+                    f"{HEALTH_PATH}, readiness at {READY_PATH}, metrics at {METRICS_PATH} and "
+                    f"the status page at {STATUS_PATH}",
                     "NOT_FOUND",
                 )
                 await _respond(send, error.status, APPLICATION_JSON, error.body())
@@ -130,6 +148,7 @@ class GraphQLApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.state = "stopping"
+                metrics.worker_exited(os.getpid())
                 try:
                     await self.gateway.shutdown()
                 except Exception as exc:
@@ -140,14 +159,7 @@ class GraphQLApp:
                 return
 
     async def _health(self, scope: Scope, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            error = HttpError(
-                405,
-                f"HTTP method {scope['method']} is not allowed on {HEALTH_PATH}; use GET",
-                "METHOD_NOT_ALLOWED",
-                ((b"allow", b"GET, HEAD"),),
-            )
-            await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+        if await _refuse_unless_get(scope, send):
             return
         status = 200 if self.state == "ok" else 503
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
@@ -172,14 +184,72 @@ class GraphQLApp:
         finally:
             shedder.leave(time.monotonic() - started)
 
+    async def _ready(self, scope: Scope, send: Send) -> None:
+        """200 when the subgraphs the readiness policy requires answer; 503 otherwise."""
+        if await _refuse_unless_get(scope, send):
+            return
+        if self.state != "ok":
+            await _respond(send, 503, APPLICATION_JSON, _HEALTH_BODY[self.state])
+            return
+        ready, subgraphs = await self.gateway.ready()
+        body = {
+            "status": "ready" if ready else "not_ready",
+            "supergraph": self.gateway.telemetry.supergraph(),
+            "subgraphs": subgraphs,
+        }
+        await _respond(send, 200 if ready else 503, APPLICATION_JSON, orjson.dumps(body))
+
+    async def _status(self, scope: Scope, send: Send, page: bool) -> None:
+        """The status page, or the data it draws; operators only in production."""
+        if await _refuse_unless_get(scope, send):
+            return
+        if self.config.profile != "development":
+            try:
+                caller = await self._authenticate(_headers(scope))
+                if caller.kind not in self.config.status_roles:
+                    raise HttpError(
+                        401 if not caller.authenticated else 403,
+                        f"{scope['path']} is for operators: send a token or API key of a role "
+                        f"in [status] roles ({', '.join(self.config.status_roles)})",
+                        "UNAUTHENTICATED" if not caller.authenticated else "FORBIDDEN",
+                    )
+            except HttpError as error:
+                await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+                return
+        if page:
+            await _respond(send, 200, HTML, STATUS_PAGE)
+        else:
+            body = orjson.dumps(self.gateway.telemetry.status())
+            await _respond(send, 200, APPLICATION_JSON, body, _NO_STORE)
+
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        if await _refuse_unless_get(scope, send):
+            return
+        await _respond(send, 200, METRICS, metrics.exposition())
+
     async def _graphql(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Every answer carries `x-request-id`; a failure the engine did not turn into a
-        GraphQL error still becomes one, never a 500."""
-        media_type = APPLICATION_JSON
-        request_id = ""
+        """Every answer carries `x-request-id`, and is observed (metrics, log, trace)."""
+        headers = _headers(scope)
+        request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+        observed = self.gateway.telemetry.request(scope["method"], headers, request_id)
         try:
-            headers = _headers(scope)
-            request_id = _client_request_id(headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
+            await self._answer(scope, receive, observed.wrap(send), headers, request_id, observed)
+        finally:
+            observed.finish()
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        request_id: str,
+        observed: RequestObservation,
+    ) -> None:
+        """A failure the engine did not turn into a GraphQL error still becomes one, never a
+        500."""
+        media_type = APPLICATION_JSON
+        try:
             method = scope["method"]
             if method not in ("GET", "POST"):
                 raise HttpError(
@@ -219,7 +289,6 @@ class GraphQLApp:
         except _ClientGone:
             return
         except Exception:
-            request_id = request_id or uuid.uuid4().hex
             logger.exception("request %s: unexpected failure reading a GraphQL request", request_id)
             await _respond(
                 send, 200, media_type, _internal_error(request_id), _id_header(request_id)
@@ -240,6 +309,7 @@ class GraphQLApp:
             )
             return
         status = _status(response, media_type)
+        observed.response = response
         await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
 
     async def _authenticate(self, headers: Mapping[str, str]) -> Caller:
@@ -296,6 +366,20 @@ def app_from_environment() -> GraphQLApp:
         raise RuntimeError("GOVGRAPH_SUPERGRAPH is not set: no supergraph to serve")
     config.supergraph = source
     return create_app(EngineGateway(load_supergraph(source), config), config)
+
+
+async def _refuse_unless_get(scope: Scope, send: Send) -> bool:
+    """Answer 405 to anything but GET or HEAD on an operator's endpoint."""
+    if scope["method"] in ("GET", "HEAD"):
+        return False
+    error = HttpError(
+        405,
+        f"HTTP method {scope['method']} is not allowed on {scope['path']}; use GET",
+        "METHOD_NOT_ALLOWED",
+        ((b"allow", b"GET, HEAD"),),
+    )
+    await _respond(send, error.status, APPLICATION_JSON, error.body(), error.headers)
+    return True
 
 
 def _client_request_id(value: str | None) -> str | None:
@@ -462,6 +546,8 @@ async def _read_body(headers: Mapping[str, str], receive: Receive, limit: int) -
         if not message.get("more_body"):
             return b"".join(chunks)
 
+
+_NO_STORE = ((b"cache-control", b"no-store"),)
 
 # The unread rest of a refused body is not worth receiving: end the connection.
 _CLOSE = ((b"connection", b"close"),)

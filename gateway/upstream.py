@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -115,8 +116,15 @@ class Call:
 class Upstream:
     """Sends subgraph operations; knows each subgraph's URL, timeout, limits and breaker."""
 
-    def __init__(self, supergraph: Supergraph, config: GatewayConfig) -> None:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        config: GatewayConfig,
+        on_breaker: Callable[[str, str, str], None] | None = None,
+    ) -> None:
         self.config = config
+        # hears every breaker's move: (subgraph, shard or "", state)
+        self._on_breaker = on_breaker
         self.urls: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self.guards: dict[str, Guard] = {}
@@ -138,7 +146,7 @@ class Upstream:
             self.guards[enum_value] = Guard(
                 sub.name,
                 enum_value,
-                CircuitBreaker(sub.name, policy.breaker_failures, policy.breaker_reset_s),
+                self._breaker(sub.name, "", policy.breaker_failures, policy.breaker_reset_s),
                 (bulkhead,),
                 config.timeout_for(sub.name),
                 policy.queue_timeout_s,
@@ -156,7 +164,7 @@ class Upstream:
         return Guard(
             label,
             graph,
-            CircuitBreaker(label, partition.breaker_failures, partition.breaker_reset_s),
+            self._breaker(service, key, partition.breaker_failures, partition.breaker_reset_s),
             (
                 Bulkhead(label, partition.shard_max_concurrency, policy.max_queue),
                 self._subgraph_bulkheads[graph],
@@ -164,6 +172,12 @@ class Upstream:
             partition.shard_timeout_s or self.config.timeout_for(service),
             policy.queue_timeout_s,
         )
+
+    def _breaker(self, subgraph: str, shard: str, failures: int, reset_s: float) -> CircuitBreaker:
+        label = f"{subgraph}[{shard}]" if shard else subgraph
+        hear = self._on_breaker
+        on_change = None if hear is None else partial(hear, subgraph, shard)
+        return CircuitBreaker(label, failures, reset_s, on_change)
 
     async def start(self) -> None:
         if self._transports:
@@ -216,6 +230,21 @@ class Upstream:
             raise
         return self.settle(call, guard.label)
 
+    async def probe(
+        self, graph: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> dict[str, Any]:
+        """One request outside the limits and breakers (a readiness probe), or SubgraphFailure."""
+        await self.start()
+        service = self.names.get(graph, graph)
+        try:
+            async with asyncio.timeout(timeout):
+                status, raw = await self._transports[graph].post(url, body, headers, True)
+        except TimeoutError:
+            raise _timed_out(service, timeout) from None
+        except TransportError as exc:
+            raise _unavailable(service, exc) from None
+        return _decode(service, status, raw)
+
     def begin(
         self,
         guard: Guard,
@@ -238,7 +267,7 @@ class Upstream:
             return _exchange(guard, transport, target, body, headers, deadline, idempotent)
 
         if idempotent and self.deduplicate:
-            key = (target, body, tuple(headers.items()))
+            key = _shared_key(target, body, headers)
             joined = self._inflight.get(key)
             if joined is not None:
                 return Call(guard, joined, False, idempotent)
@@ -327,6 +356,18 @@ async def _exchange(
             raise _UpstreamTimeout(seconds, guard.timeout_s <= left) from None
     finally:
         guard.leave()
+
+
+# Name one request or its trace span, not what it asks: identical requests still share one.
+_CORRELATION_HEADERS = frozenset({"x-request-id", "traceparent", "tracestate"})
+
+
+def _shared_key(target: str, body: bytes, headers: Mapping[str, str]) -> tuple[Any, ...]:
+    return (
+        target,
+        body,
+        tuple(item for item in headers.items() if item[0] not in _CORRELATION_HEADERS),
+    )
 
 
 _UNKNOWN = (

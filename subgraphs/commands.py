@@ -101,14 +101,17 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def _serve(build: Callable[[bytes | None], ASGIApp], args: argparse.Namespace) -> int:
-    """Build the app (refusing to start on missing data or a bad key) and run uvicorn until SIGINT/SIGTERM."""
+def _serve(build: Callable[[bytes | None], ASGIApp], args: argparse.Namespace, service: str) -> int:
+    """Build the app (refusing to start on missing data or a bad key) and run uvicorn until SIGINT/SIGTERM;
+    its requests join the gateway's traces when OTEL_* variables configure an exporter."""
+    from subgraphs.tracing import traced
+
     try:
         app = build(internal_key(args.internal_key_file))
     except (FileNotFoundError, ValueError) as error:
         print(f"govgraph subgraph: {error}", file=sys.stderr)
         return 1
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", lifespan="on",
+    config = uvicorn.Config(traced(app, service), host=args.host, port=args.port, log_level="info", lifespan="on",
                             access_log=args.access_log)
     _Server(config).run()
     return 0
@@ -118,7 +121,7 @@ def run_national(args: argparse.Namespace) -> int:
     from subgraphs.national.app import create_app
 
     data_dir: Path = args.data_dir or default_data_dir()
-    return _serve(lambda key: create_app(data_dir, key), args)
+    return _serve(lambda key: create_app(data_dir, key), args, "govgraph-national")
 
 
 def run_provincial(args: argparse.Namespace) -> int:
@@ -126,7 +129,7 @@ def run_provincial(args: argparse.Namespace) -> int:
 
     data_dir: Path = args.data_dir or default_data_dir()
     provinces = list(dict.fromkeys(args.provinces or reference.PLATFORM_PROVINCES))
-    return _serve(lambda key: create_app(data_dir, provinces, key), args)
+    return _serve(lambda key: create_app(data_dir, provinces, key), args, "govgraph-provincial")
 
 
 def run_sdl(args: argparse.Namespace) -> int:

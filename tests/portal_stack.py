@@ -10,6 +10,8 @@ import subprocess
 import threading
 import tomllib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,8 @@ SEED_SCALE = "0.05"
 
 
 class ShardProxy:
-    """Sits in front of the provincial shards: counts calls per province and, per
+    """Sits in front of the provincial shards (and, at /national/graphql, the national
+    subgraph): counts calls per province, keeps the headers of each one's latest call and, per
     province, forwards (default), answers garbage, or hangs."""
 
     def __init__(self) -> None:
@@ -41,6 +44,7 @@ class ShardProxy:
         self.upstreams: dict[str, str] = {}
         self.modes: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
+        self.headers: dict[str, dict[str, str]] = {}
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -51,9 +55,13 @@ class ShardProxy:
     def url(self, code: str) -> str:
         return f"http://127.0.0.1:{self.port}/provinces/{code}/graphql"
 
+    def national_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/national/graphql"
+
     def reset(self) -> None:
         self.calls.clear()
         self.modes.clear()
+        self.headers.clear()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -64,6 +72,7 @@ class ShardProxy:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/provinces/{code}/graphql", self._handle)
+        app.router.add_post("/national/graphql", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -71,8 +80,9 @@ class ShardProxy:
         self._closing = asyncio.Event()
 
     async def _handle(self, request: web.Request) -> web.Response:
-        code = request.match_info["code"]
+        code = request.match_info.get("code", "national")
         self.calls[code] += 1
+        self.headers[code] = {k.lower(): v for k, v in request.headers.items()}
         body = await request.read()
         mode = self.modes.get(code, "forward")
         if mode == "garbage":
@@ -177,22 +187,37 @@ def start_portal(tmp: Path) -> PortalStack:
         wait_healthy(provincial, stack.provincial_base, "healthy provincial shards")
         for code in stack.province_codes():
             proxy.upstreams[code] = stack.shard_url(code)
+        proxy.upstreams["national"] = stack.national_url
     except BaseException:
         stack.close()
         raise
     return stack
 
 
+@contextmanager
+def running_portal(tmp: Path) -> Iterator[PortalStack]:
+    """`start_portal`, closed when the block ends."""
+    stack = start_portal(tmp)
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
 def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str] | None = None,
                    shard_timeout_s: float = 1.0, deadline_s: float = 5.0,
-                   breaker_failures: int = 1000, breaker_reset_s: float = 1.0) -> Path:
-    """The project's own govgraph.toml (routing declarations included), pointed at this stack."""
+                   breaker_failures: int = 1000, breaker_reset_s: float = 1.0,
+                   national_url: str | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """The project's own govgraph.toml (routing declarations included), pointed at this stack;
+    `extra` sets keys of sections (a section it names is created if missing)."""
     config = tomllib.loads((PROJECT_DIR / "govgraph.toml").read_text(encoding="utf-8"))
     config["gateway"]["request_deadline_s"] = deadline_s
     config["gateway"].pop("supergraph", None)
     config["auth"].update(jwt_key_file=str(stack.client_key_file), algorithms=["HS256"],
                           internal_key_file=str(stack.key_file))
-    config["subgraphs"]["national"]["url"] = stack.national_url
+    config["subgraphs"]["national"]["url"] = national_url or stack.national_url
+    for section, values in (extra or {}).items():
+        config.setdefault(section, {}).update(values)
     partition = config["partitions"]["provincial"]
     shards = {code: stack.proxy.url(code) for code in stack.province_codes()}
     shards.update(shard_urls or {})
@@ -204,10 +229,11 @@ def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str]
     return path
 
 
-def start_gateway(config: Path) -> tuple[Process, str]:
+def start_gateway(config: Path, *args: str,
+                  env: dict[str, str] | None = None) -> tuple[Process, str]:
     port = free_port()
     process = Process(govgraph_command("gateway", "--supergraph", str(SUPERGRAPH), "--config",
-                                       str(config), "--port", str(port)))
+                                       str(config), "--port", str(port), *args), env=env)
     try:
         wait_healthy(process, f"http://127.0.0.1:{port}", "a healthy gateway")
     except BaseException:

@@ -162,6 +162,19 @@ class Timed:
         return [e.get("extensions", {}).get("code") for e in self.body.get("errors", [])]
 
 
+def breaker_moves(output: str) -> list[tuple[str, str, str]]:
+    """(subgraph, shard or "", new state) of each circuit breaker move the gateway logged."""
+    moves = []
+    for line in output.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and str(entry.get("message", "")).startswith("circuit breaker"):
+            moves.append((entry.get("subgraph"), entry.get("shard") or "", entry.get("breaker")))
+    return moves
+
+
 def send(url: str, query: str, variables: Mapping[str, Any] | None = None,
          headers: Mapping[str, str] | None = None) -> Timed:
     started = time.monotonic()

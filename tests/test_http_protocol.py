@@ -17,6 +17,7 @@ import pytest
 from gateway.config import GatewayConfig
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.server import create_app
+from gateway.telemetry import Telemetry
 
 GQL = "application/graphql-response+json"
 JSON = "application/json"
@@ -28,6 +29,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.requests: list[GraphQLRequest] = []
         self.calls: list[str] = []
+        self.telemetry = Telemetry(GatewayConfig())
 
     async def startup(self) -> None:
         self.calls.append("startup")
@@ -50,6 +52,9 @@ class FakeGateway:
         if request.want_plan:
             body["extensions"] = {"queryPlan": "QueryPlan { Fetch(service: \"a\") { { x } } }"}
         return GraphQLResponse(body)
+
+    async def ready(self) -> tuple[bool, dict[str, Any]]:
+        return True, {}
 
 
 @dataclass

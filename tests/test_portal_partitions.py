@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
+from portal_stack import PortalStack, gateway_config, query, running_portal, start_gateway
 
 # ---- the portal's queries (the README shows the same ones) -------------------
 
@@ -76,11 +76,8 @@ RANKING = """
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalStack]:
-    portal = start_portal(tmp_path_factory.mktemp("portal"))
-    try:
-        yield portal
-    finally:
-        portal.close()
+    with running_portal(tmp_path_factory.mktemp("portal")) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

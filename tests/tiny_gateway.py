@@ -17,6 +17,7 @@ from graphql import build_schema, graphql
 from gateway.config import GatewayConfig
 from gateway.engine import Gateway
 from gateway.server import GraphQLApp, create_app
+from gateway.telemetry import Telemetry
 
 # the join v0.3 and link definitions every hand-written supergraph of the tests needs
 JOIN_DEFINITIONS = """
@@ -73,6 +74,8 @@ class TinyGateway:
     gateway: Gateway
     app: GraphQLApp
     subgraph_calls: list[str] = field(default_factory=list)
+    # the headers of each subgraph call, in order
+    subgraph_headers: list[dict[str, str]] = field(default_factory=list)
 
     async def post(self, query: str, headers: dict[str, str] | None = None) -> Reply:
         body = orjson.dumps({"query": query})
@@ -98,12 +101,15 @@ class TinyGateway:
 
 
 @asynccontextmanager
-async def tiny_gateway(config: GatewayConfig | None = None) -> AsyncIterator[TinyGateway]:
+async def tiny_gateway(config: GatewayConfig | None = None,
+                       telemetry: Telemetry | None = None) -> AsyncIterator[TinyGateway]:
     calls: list[str] = []
+    headers: list[dict[str, str]] = []
 
     async def handle(request: web.Request) -> web.Response:
         payload = orjson.loads(await request.read())
         calls.append(payload["query"])
+        headers.append({k.lower(): v for k, v in request.headers.items()})
         result = await graphql(SUBGRAPH_SCHEMA, payload["query"],
                                root_value={"provinces": PROVINCES},
                                variable_values=payload.get("variables"))
@@ -120,10 +126,11 @@ async def tiny_gateway(config: GatewayConfig | None = None) -> AsyncIterator[Tin
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     config = config or GatewayConfig()
-    gateway = Gateway(SUPERGRAPH.replace("URL", f"http://127.0.0.1:{port}/graphql"), config)
+    gateway = Gateway(SUPERGRAPH.replace("URL", f"http://127.0.0.1:{port}/graphql"), config,
+                      telemetry)
     await gateway.startup()
     try:
-        yield TinyGateway(gateway, create_app(gateway, config), calls)
+        yield TinyGateway(gateway, create_app(gateway, config), calls, headers)
     finally:
         await gateway.shutdown()
         await runner.cleanup()

@@ -74,8 +74,11 @@ class Process:
                                       stdin=subprocess.DEVNULL)
 
     def output(self) -> str:
+        return self.full_output()[-6000:]
+
+    def full_output(self) -> str:
         self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-6000:]
+        return self._log.read().decode("utf-8", "replace")
 
     def wait_until(self, ready: Any, what: str, timeout_s: float = 30.0) -> float:
         """Poll `ready()` until true; return the seconds it took. Fails if the process exits."""
