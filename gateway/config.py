@@ -146,6 +146,79 @@ PROFILES = ("production", "development")
 
 
 @dataclass(slots=True)
+class CacheConfig:
+    """`[cache]`: where shared state lives. Without `redis_url` every cache is in memory."""
+
+    redis_url: str | None = None  # redis://…, rediss://…, or redis+cluster://host:port,…
+    key_prefix: str = "govgraph:"
+    # a cache call never holds a request longer than this
+    timeout_s: float = 0.05
+    # after a failure Redis is skipped this long, then tried again
+    retry_after_s: float = 1.0
+    # at most one warning about a failing Redis per this many seconds
+    warn_interval_s: float = 30.0
+    # entries of the in-memory cache (used when there is no Redis)
+    memory_entries: int = 10_000
+    # how long validated documents and plans stay in Redis for other replicas
+    plan_ttl_s: float = 86_400.0
+
+
+@dataclass(slots=True)
+class PersistedQueriesConfig:
+    """`[persisted_queries]`: automatic persisted queries (APQ) and trusted documents."""
+
+    apq: bool = True
+    # how long a registered APQ document is kept
+    apq_ttl_s: float = 86_400.0
+    # sha256 hex -> operation text, read from the `trusted_documents` file
+    trusted_documents: dict[str, str] = field(default_factory=dict)
+    # also look hashes up in the cache under "trusted:<sha256>" (a list kept in Redis)
+    trusted_documents_in_cache: bool = False
+    # clients (by `apollographql-client-name`) that may only run trusted documents
+    trusted_clients: list[str] = field(default_factory=list)
+    # every client may only run trusted documents
+    trusted_only: bool = False
+
+
+@dataclass(slots=True)
+class RateLimitConfig:
+    """`[rate_limit]`: requests per client per sliding window; 0 means unlimited."""
+
+    window_s: float = 60.0
+    default: int = 0
+    # API key id (a caller's client_id) -> its own limit
+    clients: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EntityCacheConfig:
+    """`[entity_cache]`: keep entity fetches' answers as long as their cache hints allow."""
+
+    enabled: bool = False
+    # entities kept in this process's memory (Redis, when configured, holds them for all)
+    max_entries: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHint:
+    """`@cacheControl` of a type or field: seconds a response with it may be cached, and
+    whether it is for one caller only (scope "PRIVATE") or anyone ("PUBLIC")."""
+
+    max_age: int | None = None
+    scope: str | None = None
+    inherit_max_age: bool = False
+
+
+@dataclass(slots=True)
+class CacheControlConfig:
+    """`[cache_control]`: hints per type and per "Type.field"; they win over the supergraph's."""
+
+    default_max_age: int = 0
+    types: dict[str, CacheHint] = field(default_factory=dict)
+    fields: dict[str, CacheHint] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class GatewayConfig:
     """Every setting of the gateway, with the defaults it runs with when none is given."""
 
@@ -209,6 +282,11 @@ class GatewayConfig:
     # [upstream] limits and breaker, and the keys of them that [subgraphs.<name>] overrides
     upstream_policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
     subgraph_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    persisted_queries: PersistedQueriesConfig = field(default_factory=PersistedQueriesConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    cache_control: CacheControlConfig = field(default_factory=CacheControlConfig)
+    entity_cache: EntityCacheConfig = field(default_factory=EntityCacheConfig)
     # [logging]: level, "json" / "text" / "auto" (text on a terminal, JSON lines elsewhere),
     # one line per request, and a warning for each request slower than slow_request_ms (0: off)
     log_level: str = "info"
@@ -261,6 +339,7 @@ def load_config(
     cfg = _from_mapping(raw)
     if path is not None:
         _resolve_files(cfg, Path(path).parent)
+    _read_shared_state(cfg, raw, Path(path).parent if path is not None else Path.cwd())
     _apply_env(cfg, env)
     return cfg
 
@@ -622,10 +701,150 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         cfg.max_requests_in_flight = _positive(
             "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT", _integer(env["GOVGRAPH_MAX_REQUESTS_IN_FLIGHT"])
         )
+    if env.get("GOVGRAPH_REDIS_URL"):
+        cfg.cache.redis_url = _redis_url("GOVGRAPH_REDIS_URL", env["GOVGRAPH_REDIS_URL"])
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
         cfg.propagate_headers = [
             h.strip().lower() for h in env["GOVGRAPH_PROPAGATE_HEADERS"].split(",") if h.strip()
         ]
+
+
+def _read_shared_state(cfg: GatewayConfig, raw: Mapping[str, Any], base: Path) -> None:
+    """`[cache]`, `[persisted_queries]` and `[rate_limit]`; a relative file is relative to the
+    configuration file."""
+    cache = _table(raw, "cache")
+    if "redis_url" in cache:
+        cfg.cache.redis_url = _redis_url(
+            "cache.redis_url", _typed("cache.redis_url", cache["redis_url"], str)
+        )
+    if "key_prefix" in cache:
+        cfg.cache.key_prefix = _typed("cache.key_prefix", cache["key_prefix"], str)
+    for name in ("timeout_s", "retry_after_s", "warn_interval_s", "plan_ttl_s"):
+        if name in cache:
+            setattr(cfg.cache, name, _seconds(f"cache.{name}", cache[name]))
+    if "memory_entries" in cache:
+        cfg.cache.memory_entries = _positive("cache.memory_entries", cache["memory_entries"])
+
+    pq = _table(raw, "persisted_queries")
+    for name in ("apq", "trusted_documents_in_cache", "trusted_only"):
+        if name in pq:
+            setattr(
+                cfg.persisted_queries, name, _typed(f"persisted_queries.{name}", pq[name], bool)
+            )
+    if "apq_ttl_s" in pq:
+        cfg.persisted_queries.apq_ttl_s = _seconds("persisted_queries.apq_ttl_s", pq["apq_ttl_s"])
+    if "trusted_clients" in pq:
+        clients = pq["trusted_clients"]
+        if not isinstance(clients, list) or not all(isinstance(c, str) and c for c in clients):
+            raise ConfigError("persisted_queries.trusted_clients must be a list of client names")
+        cfg.persisted_queries.trusted_clients = list(clients)
+    if "trusted_documents" in pq:
+        where = _typed("persisted_queries.trusted_documents", pq["trusted_documents"], str)
+        cfg.persisted_queries.trusted_documents = _trusted_documents(base / where)
+
+    limits = _table(raw, "rate_limit")
+    if "window_s" in limits:
+        cfg.rate_limit.window_s = _seconds("rate_limit.window_s", limits["window_s"])
+    if "default" in limits:
+        cfg.rate_limit.default = _count("rate_limit.default", limits["default"])
+    clients = limits.get("clients", {})
+    if not isinstance(clients, Mapping):
+        raise ConfigError("[rate_limit.clients] must map API key ids to request counts")
+    for client, limit in clients.items():
+        cfg.rate_limit.clients[client] = _count(f"rate_limit.clients.{client}", limit)
+
+    entities = _table(raw, "entity_cache")
+    if "enabled" in entities:
+        cfg.entity_cache.enabled = _typed("entity_cache.enabled", entities["enabled"], bool)
+    if "max_entries" in entities:
+        cfg.entity_cache.max_entries = _positive(
+            "entity_cache.max_entries", entities["max_entries"]
+        )
+
+    control = _table(raw, "cache_control")
+    if "default_max_age" in control:
+        cfg.cache_control.default_max_age = _count(
+            "cache_control.default_max_age", control["default_max_age"]
+        )
+    for kind in ("types", "fields"):
+        table = control.get(kind, {})
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[cache_control.{kind}] must be a table")
+        for name, hint in table.items():
+            where = f"cache_control.{kind}.{name}"
+            if kind == "fields" and "." not in name:
+                raise ConfigError(f'{where}: a field is named "Type.field"')
+            getattr(cfg.cache_control, kind)[name] = _cache_hint(where, hint)
+
+
+def _cache_hint(where: str, raw: Any) -> CacheHint:
+    if not isinstance(raw, Mapping) or not set(raw) <= {"max_age", "scope", "inherit_max_age"}:
+        raise ConfigError(
+            f"{where} must be a table of max_age (seconds), scope (public or private) "
+            f"and inherit_max_age, got {raw!r}"
+        )
+    scope = raw.get("scope")
+    if scope is not None and str(scope).upper() not in ("PUBLIC", "PRIVATE"):
+        raise ConfigError(f'{where}.scope must be "public" or "private", got {scope!r}')
+    return CacheHint(
+        _count(f"{where}.max_age", raw["max_age"]) if "max_age" in raw else None,
+        str(scope).upper() if scope is not None else None,
+        _typed(f"{where}.inherit_max_age", raw.get("inherit_max_age", False), bool),
+    )
+
+
+def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[{name}] must be a table")
+    return table
+
+
+def _redis_url(name: str, value: str) -> str:
+    from cache.redis import check_url
+
+    try:
+        check_url(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return value
+
+
+def _trusted_documents(path: Path) -> dict[str, str]:
+    """A JSON object of sha256 hex -> operation text; each hash must be the text's."""
+    import hashlib
+    import json
+
+    try:
+        documents = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"persisted_queries.trusted_documents: cannot read {path}: {exc}"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(
+            f"persisted_queries.trusted_documents: {path} is not JSON: {exc}"
+        ) from None
+    if not isinstance(documents, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in documents.items()
+    ):
+        raise ConfigError(
+            f"persisted_queries.trusted_documents: {path} must be a JSON object of "
+            '{"<sha256 hex>": "<operation text>"}'
+        )
+    for digest, text in documents.items():
+        if hashlib.sha256(text.encode()).hexdigest() != digest.lower():
+            raise ConfigError(
+                f"persisted_queries.trusted_documents: in {path}, {digest!r} is not the "
+                "sha256 of its operation text"
+            )
+    return {k.lower(): v for k, v in documents.items()}
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a whole number (0 for no limit), got {value!r}")
+    return value
 
 
 def _shard_list(name: str, value: str) -> dict[str, str]:

@@ -41,10 +41,14 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from cache import open_cache
 from cache.memory import LRUCache
+from gateway import metrics
 from gateway.auth import CLAIMS_HEADER, ClaimsSigner, read_secret
 from gateway.authorization import Authorizer, Guarded, guarded_fields, without
+from gateway.cache_control import NO_STORE, CacheControl
 from gateway.config import GatewayConfig
+from gateway.entity_cache import EntityCache
 from gateway.exchange import GraphQLRequest, GraphQLResponse
 from gateway.executor import ExecutionContext, Executor, clip_message
 from gateway.inflight import InFlight
@@ -58,6 +62,7 @@ from gateway.limits import (
     shape_limits,
 )
 from gateway.partition import PartitionRouter
+from gateway.persisted import PersistedQueries
 from gateway.planner.builder import PlanningError, QueryPlanner
 from gateway.planner.fetch_graph import PlanningLimitError
 from gateway.planner.operation import (
@@ -71,9 +76,11 @@ from gateway.planner.operation import (
     select_operation,
 )
 from gateway.planner.plan import FetchNode, QueryPlan
+from gateway.ratelimit import RateLimiter
 from gateway.readiness import PROBE_QUERY, Policy, Upstreams
 from gateway.readiness import check as check_readiness
 from gateway.shaping import CompiledShaper
+from gateway.shared_plans import VALID, SharedOperations
 from gateway.telemetry import Telemetry
 from gateway.upstream import SubgraphFailure, Upstream
 from schema.access import read_access_rules
@@ -105,6 +112,8 @@ class PreparedOperation:
     shaper: CompiledShaper
     introspection: DocumentNode | None  # the introspection part, answered by the gateway
     plan_text: str
+    # the response's Cache-Control when it has no errors; None when no hints are configured
+    cache_control: str | None = None
     # fields an access rule protects (checked per caller before anything is fetched)
     guards: tuple[Guarded, ...] = ()
 
@@ -195,6 +204,37 @@ class Gateway:
                 ]
             )
         )
+        # shared state: Redis when configured, else this process's memory
+        settings = config.cache
+        self.cache = open_cache(
+            settings.redis_url,
+            prefix=settings.key_prefix,
+            timeout_s=settings.timeout_s,
+            retry_after_s=settings.retry_after_s,
+            warn_interval_s=settings.warn_interval_s,
+            max_entries=settings.memory_entries,
+            on_failure=lambda operation: metrics.cache_backend_failures(operation).inc(),
+        )
+        self.persisted = PersistedQueries(
+            config.persisted_queries, self.cache, config.plan_cache_size
+        )
+        limiter = RateLimiter(config.rate_limit, self.cache)
+        self.limiter = limiter if limiter.enabled else None
+        self.shared = SharedOperations(self.cache, self.supergraph.hash, config)
+        self.cache_control = CacheControl(self.supergraph.document, config.cache_control)
+        self.entities = (
+            EntityCache(
+                self.cache,
+                self.cache_control,
+                self.schema,
+                self.supergraph,
+                self.shared.scope,
+                config.entity_cache.max_entries,
+                self.access_rules,
+            )
+            if config.entity_cache.enabled
+            else None
+        )
         self._readiness_targets = self._upstreams()
         self.telemetry.supergraph_loaded(self.supergraph.hash, self._readiness_targets)
 
@@ -227,11 +267,14 @@ class Gateway:
     async def startup(self) -> None:
         """Open the subgraph connections before the first request, not during it."""
         await self.upstream.start()
+        if self.entities is not None:
+            await self.entities.start()
         _tune_garbage_collector()
 
     async def shutdown(self) -> None:
-        """Close the subgraph connections."""
+        """Close the subgraph and cache connections."""
         await self.upstream.close()
+        await self.cache.close()
         self._cpu.shutdown(wait=False, cancel_futures=True)
 
     # ---- the pipeline ----------------------------------------------------------
@@ -268,6 +311,15 @@ class Gateway:
     async def _answer(
         self, request: GraphQLRequest, request_id: str, deadline: float
     ) -> GraphQLResponse:
+        if self.limiter is not None:
+            refused = await self.limiter.check(request)
+            if refused is not None:
+                return refused
+        if self.persisted.applies(request):
+            resolved = await self.persisted.resolve(request)
+            if isinstance(resolved, GraphQLResponse):
+                return resolved
+            request.query = resolved
         query = request.query
         if not isinstance(query, str) or not query.strip():
             return _request_error("Must provide query string.")
@@ -275,8 +327,7 @@ class Gateway:
         self.telemetry.cache_lookup("documents", parsed is not None)
         if parsed is None:
             with self.telemetry.phase("graphql.validate"):
-                parsed = await self._off_loop(lambda: self._parsed(query), deadline)
-            self.documents.put(query, parsed)
+                parsed = await self._shared_document(query, deadline)
         if parsed.errors is not None:
             return GraphQLResponse({"errors": parsed.errors}, request_error=True)
         assert parsed.document is not None
@@ -315,8 +366,8 @@ class Gateway:
             document = parsed.document
             try:
                 with self.telemetry.phase("graphql.plan"):
-                    prepared = await self._off_loop(
-                        lambda: self._prepare(document, definition, coerced, labels), deadline
+                    prepared = await self._prepare_shared(
+                        key, document, definition, coerced, labels, deadline
                     )
             except LimitRefusal as refusal:
                 return GraphQLResponse({"errors": [refusal.limit.error()]}, request_error=True)
@@ -421,6 +472,39 @@ class Gateway:
         )
         return await asyncio.shield(task)
 
+    async def _shared_document(self, query: str, deadline: float) -> ParsedDocument:
+        """A document this process has not seen: another replica may have validated it."""
+        known = await self.shared.document(query) if self.shared.enabled else None
+        if known is VALID:
+            parsed = await self._off_loop(lambda: self._parsed(query, validated=True), deadline)
+        elif isinstance(known, list):
+            parsed = ParsedDocument(None, known)
+        else:
+            parsed = await self._off_loop(lambda: self._parsed(query), deadline)
+            if self.shared.enabled:
+                await self.shared.store_document(query, parsed.errors)
+        self.documents.put(query, parsed)
+        return parsed
+
+    async def _prepare_shared(
+        self,
+        key: PreparedKey,
+        document: DocumentNode,
+        definition: OperationDefinitionNode,
+        variables: dict[str, Any],
+        labels: frozenset[str] | None,
+        deadline: float,
+    ) -> PreparedOperation:
+        """Plan once per supergraph: take another replica's plan when the shared cache has
+        it, else plan and share."""
+        plan = await self.shared.plan(key) if self.shared.enabled else None
+        prepared = await self._off_loop(
+            lambda: self._prepare(document, definition, variables, labels, plan), deadline
+        )
+        if plan is None and self.shared.enabled:
+            await self.shared.store_plan(key, prepared.plan)
+        return prepared
+
     def _document(self, query: str) -> ParsedDocument:
         cached = self.documents.get(query)
         if cached is not None:
@@ -429,12 +513,13 @@ class Gateway:
         self.documents.put(query, parsed)
         return parsed
 
-    def _parsed(self, query: str) -> ParsedDocument:
+    def _parsed(self, query: str, validated: bool = False) -> ParsedDocument:
+        """`validated`: another replica validated this text against this supergraph."""
         try:
             document = parse(query, max_tokens=self.config.max_tokens)
         except GraphQLError as exc:
             return ParsedDocument(None, [self._syntax_error(exc)])
-        return self._validated(document)
+        return ParsedDocument(document, None) if validated else self._validated(document)
 
     async def _off_loop(self, work: Callable[[], _T], deadline: float) -> _T:
         """The gateway's own CPU work on a new operation (parsing, validation, planning) runs
@@ -495,21 +580,31 @@ class Gateway:
         definition: OperationDefinitionNode,
         variables: dict[str, Any],
         labels: frozenset[str] | None = None,
+        shared_plan: QueryPlan | None = None,
     ) -> PreparedOperation:
+        """`shared_plan`: the finished plan another replica made (partitions included)."""
         operation = normalize(self.schema, document, definition, variables)
         exceeded = shape_limits(
             operation, self.config.max_aliases, self.config.max_root_fields
         ) or self._cost_limit(operation, variables)
         if exceeded is not None and self._enforce(exceeded):
             raise LimitRefusal(exceeded)
-        plan = self._plan(operation, labels)
+        if shared_plan is not None:
+            plan = shared_plan
+        else:
+            plan = self._plan(operation, labels)
+        guards = guarded_fields(operation, self.access_rules)
         return PreparedOperation(
             operation=operation,
             plan=plan,
             shaper=CompiledShaper(self.schema, operation.root_type, operation.selections),
             introspection=_introspection_document(document, definition),
             plan_text=plan.print(),
-            guards=guarded_fields(operation, self.access_rules),
+            # an answer that depends on who asks (access rules) is never public
+            cache_control=self.cache_control.policy(operation, private=bool(guards)).header()
+            if self.cache_control.active
+            else None,
+            guards=guards,
         )
 
     def _enforce(self, exceeded: LimitExceeded) -> bool:
@@ -610,6 +705,8 @@ class Gateway:
                 ctx.data.update(result.data)
             for e in result.errors or ():
                 ctx.errors.append(_format(e))
+        if self.entities is not None and prepared.operation.kind == "mutation":
+            await self.entities.invalidate_returned(prepared.operation, ctx.data)
         data = prepared.shaper.shape(ctx.data, ctx.errors, variables)
         body: dict[str, Any] = {"data": data}
         if ctx.errors:
@@ -619,9 +716,23 @@ class Gateway:
             extensions["queryPlan"] = prepared.plan_text
         if extensions:
             body["extensions"] = extensions
-        return GraphQLResponse(body)
+        if prepared.cache_control is None:
+            return GraphQLResponse(body)
+        control = NO_STORE if ctx.errors else prepared.cache_control
+        return GraphQLResponse(body, headers=(("cache-control", control),))
 
     async def _send(
+        self,
+        fetch: FetchNode,
+        variables: dict[str, Any],
+        representations: list[dict[str, Any]] | None,
+        ctx: ExecutionContext,
+    ) -> dict[str, Any]:
+        if representations is not None and self.entities is not None:
+            return await self.entities.send(fetch, variables, representations, ctx, self._fetch)
+        return await self._fetch(fetch, variables, representations, ctx)
+
+    async def _fetch(
         self,
         fetch: FetchNode,
         variables: dict[str, Any],

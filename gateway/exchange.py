@@ -61,6 +61,8 @@ class GraphQLRequest:
     request_id: str | None = None
     # who sent it (set by the HTTP layer after authentication)
     caller: Caller = ANONYMOUS
+    # the peer's IP address: who a client is when nothing better names it (rate limits)
+    client_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +78,8 @@ class GraphQLResponse:
     body: dict[str, Any]
     request_error: bool = False
     http_status: int | None = None
+    # extra response headers (lower-case names), e.g. `retry-after`, `cache-control`
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Engine(Protocol):

@@ -69,6 +69,12 @@ CACHE_LOOKUPS = Counter(
     "plans: prepared operations) and result (hit, miss).",
     ["cache", "result"],
 )
+CACHE_BACKEND_FAILURES = Counter(
+    "govgraph_cache_backend_failures_total",
+    "Calls to the shared cache (Redis) that failed or timed out and were answered as a miss, "
+    "by operation (get, set, delete, incr, publish, subscribe).",
+    ["operation"],
+)
 BREAKER_STATE = Gauge(
     "govgraph_breaker_state",
     "Circuit breaker of a shard: 0 closed, 1 half-open (one trial call let through), 2 open.",
@@ -104,6 +110,7 @@ request_duration = Children(REQUEST_DURATION)
 fetch_duration = Children(FETCH_DURATION)
 fetch_errors = Children(FETCH_ERRORS)
 cache_lookups = Children(CACHE_LOOKUPS)
+cache_backend_failures = Children(CACHE_BACKEND_FAILURES)
 
 
 class OperationLabels:

@@ -279,6 +279,7 @@ class GraphQLApp:
                 want_plan=self.config.expose_query_plan
                 and headers.get(QUERY_PLAN_HEADER, "").strip().lower() == "true",
                 request_id=request_id,
+                client_address=_peer(scope),
                 caller=caller,
             )
         except HttpError as error:
@@ -310,7 +311,10 @@ class GraphQLApp:
             return
         status = _status(response, media_type)
         observed.response = response
-        await _respond(send, status.code, media_type, body, status.headers + _id_header(request_id))
+        extra = status.headers + _id_header(request_id)
+        if response.headers:
+            extra += tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers)
+        await _respond(send, status.code, media_type, body, extra)
 
     async def _authenticate(self, headers: Mapping[str, str]) -> Caller:
         """The verified caller; bad credentials end the request here, before any work.
@@ -401,6 +405,11 @@ def _scope_request_id(scope: Scope) -> str | None:
         if name == b"x-request-id":
             return _client_request_id(value.decode("latin-1"))
     return None
+
+
+def _peer(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def _id_header(request_id: str) -> tuple[tuple[bytes, bytes], ...]:

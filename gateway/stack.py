@@ -318,6 +318,11 @@ def write_gateway_config(
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / EFFECTIVE_CONFIG
     effective = effective_config(base, ports, supergraph)
+    listing = effective.get("persisted_queries", {}).get("trusted_documents")
+    if isinstance(listing, str):  # relative to the file it was written in, not to the copy
+        effective["persisted_queries"]["trusted_documents"] = str(
+            config_path.resolve().parent / listing
+        )
     _with_demo_identity(effective, demo_keys(data_dir))
     target.write_text(dump_toml(effective), encoding="utf-8")
     try:
@@ -354,7 +359,11 @@ def _with_demo_identity(config: dict[str, Any], keys: Mapping[str, Path]) -> Non
     auth.setdefault("internal_key_file", str(keys["internal"]))
     aggregator = keys["aggregator"].read_text(encoding="utf-8").strip()
     auth.setdefault("api_keys", {}).setdefault(
-        "demo-aggregator", {"sha256": hashlib.sha256(aggregator.encode()).hexdigest()}
+        "demo-aggregator",
+        {
+            "sha256": hashlib.sha256(aggregator.encode()).hexdigest(),
+            "trusted_documents_only": True,
+        },
     )
 
 

@@ -17,12 +17,15 @@ from typing import Any
 
 import jwt
 import pytest
-from audit.live_stack import post_graphql
+from audit.live_stack import PROJECT_DIR, post_graphql
 from portal_stack import PortalStack, gateway_config, query, start_gateway, start_portal
 
 from gateway.stack import dump_toml
 
 API_KEY = "aggregator-key-for-the-caller-tests-0123456789"
+# an aggregator held to the demo's trusted documents, as the demo holds its own
+TRUSTED_KEY = "trusted-aggregator-key-for-the-caller-tests-0123"
+TRUSTED_DOCUMENTS = PROJECT_DIR / "trusted-documents.json"
 GD = "440000"
 JS = "320000"
 
@@ -41,8 +44,11 @@ def gateway(stack: PortalStack, tmp_path_factory: pytest.TempPathFactory) -> Ite
     path = gateway_config(stack, tmp_path_factory.mktemp("callers-gw") / "govgraph.toml",
                           breaker_failures=3, breaker_reset_s=30)
     config = tomllib.loads(path.read_text(encoding="utf-8"))
-    config["auth"]["api_keys"] = {"test-aggregator": {
-        "sha256": hashlib.sha256(API_KEY.encode()).hexdigest()}}
+    config["auth"]["api_keys"] = {
+        "test-aggregator": {"sha256": hashlib.sha256(API_KEY.encode()).hexdigest()},
+        "trusted-aggregator": {"sha256": hashlib.sha256(TRUSTED_KEY.encode()).hexdigest(),
+                               "trusted_documents_only": True}}
+    config["persisted_queries"]["trusted_documents"] = str(TRUSTED_DOCUMENTS)
     path.write_text(dump_toml(config), encoding="utf-8")
     process, url = start_gateway(path)
     try:
@@ -254,6 +260,22 @@ def test_an_aggregator_reads_public_data_only(stack: PortalStack, gateway: str) 
     assert refused["data"] == {"application": None} and _codes(refused) == {"FORBIDDEN"}
     wrong = post_graphql(gateway, {"query": "{ provinces { code } }"}, {"x-api-key": "guess"})
     assert wrong.status == 401
+
+
+def test_an_aggregator_held_to_trusted_documents_runs_only_those(stack: PortalStack,
+                                                                  gateway: str) -> None:
+    key = {"x-api-key": TRUSTED_KEY}
+    listed = json.loads(TRUSTED_DOCUMENTS.read_text(encoding="utf-8"))
+    halls = next(h for h, text in listed.items() if "HallsOfProvince" in text)
+    by_hash = post_graphql(gateway, {"variables": {"province": GD}, "extensions": {
+        "persistedQuery": {"version": 1, "sha256Hash": halls}}}, key)
+    assert by_hash.status == 200 and by_hash.json()["data"]["serviceHalls"], by_hash.body[:300]
+    by_text = post_graphql(gateway, {"query": listed[halls], "variables": {"province": GD}}, key)
+    assert by_text.json()["data"] == by_hash.json()["data"]
+    unlisted = post_graphql(gateway, {"query": '{ serviceHalls(provinceCode: "440000") '
+                                               '{ name } }'}, key)
+    assert unlisted.status == 403
+    assert unlisted.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
 
 
 # ---- hostile operations ---------------------------------------------------------------------
