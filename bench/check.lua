@@ -25,6 +25,10 @@ function init(args)
   wrk.body = read_file(os.getenv("BENCH_BODY"))
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/json"
+  -- BENCH_HEADERS: extra request headers, one "Name: value" per line (e.g. the caller's token)
+  for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:\n]+): ([^\n]*)") do
+    wrk.headers[name] = value
+  end
   accepted = {}
   for path in string.gmatch(read_file(os.getenv("BENCH_ACCEPTED")), "[^\n]+") do
     accepted[read_file(path)] = true

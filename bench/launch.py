@@ -43,11 +43,12 @@ class Client:
     def __init__(self, port: int) -> None:
         self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    def post(self, body: bytes) -> tuple[int, bytes, float]:
+    def post(self, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
         """Return status, body and wall-clock milliseconds from sending to the last byte read."""
         started = time.perf_counter()
         self._connection.request("POST", "/graphql", body=body,
-                                 headers={"content-type": "application/json", "accept": "application/json"})
+                                 headers={"content-type": "application/json", "accept": "application/json",
+                                          **(headers or {})})
         response = self._connection.getresponse()
         payload = response.read()
         return response.status, payload, (time.perf_counter() - started) * 1000.0

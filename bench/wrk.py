@@ -50,14 +50,16 @@ def ensure_wrk() -> str:
 
 
 def run_load(url: str, body: Path, accepted: list[Path], mismatch_prefix: Path, *, connections: int,
-             duration_s: int, threads: int, cpus: str | None, timeout_s: int = 10) -> LoadResult:
+             duration_s: int, threads: int, cpus: str | None, timeout_s: int = 10,
+             headers: dict[str, str] | None = None) -> LoadResult:
     """Run wrk against `url` for `duration_s` seconds with keep-alive connections."""
     accepted_list = mismatch_prefix.with_name(mismatch_prefix.name + ".accepted")
     accepted_list.write_text("\n".join(str(path) for path in accepted) + "\n")
     argv = pinned([ensure_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s",
                    "--timeout", f"{timeout_s}s", "--latency", "-s", str(LUA), url], cpus)
     env = {**os.environ, "BENCH_BODY": str(body), "BENCH_ACCEPTED": str(accepted_list),
-           "BENCH_MISMATCH": str(mismatch_prefix)}
+           "BENCH_MISMATCH": str(mismatch_prefix),
+           "BENCH_HEADERS": "\n".join(f"{name}: {value}" for name, value in (headers or {}).items())}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
         watchdog = threading.Timer(duration_s + 60, process.kill)

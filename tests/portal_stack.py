@@ -216,6 +216,9 @@ def gateway_config(stack: PortalStack, path: Path, *, shard_urls: dict[str, str]
     config["auth"].update(jwt_key_file=str(stack.client_key_file), algorithms=["HS256"],
                           internal_key_file=str(stack.key_file))
     config["subgraphs"]["national"]["url"] = national_url or stack.national_url
+    persisted = config.get("persisted_queries", {})
+    if "trusted_documents" in persisted:  # relative to govgraph.toml, not to the copy
+        persisted["trusted_documents"] = str(PROJECT_DIR / persisted["trusted_documents"])
     for section, values in (extra or {}).items():
         config.setdefault(section, {}).update(values)
     partition = config["partitions"]["provincial"]

@@ -48,7 +48,6 @@ def gateway(stack: PortalStack, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "test-aggregator": {"sha256": hashlib.sha256(API_KEY.encode()).hexdigest()},
         "trusted-aggregator": {"sha256": hashlib.sha256(TRUSTED_KEY.encode()).hexdigest(),
                                "trusted_documents_only": True}}
-    config["persisted_queries"]["trusted_documents"] = str(TRUSTED_DOCUMENTS)
     path.write_text(dump_toml(config), encoding="utf-8")
     process, url = start_gateway(path)
     try:

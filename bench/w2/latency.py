@@ -28,7 +28,7 @@ from bench.processes import BenchError, CpuLayout, Service, failure_text, free_p
 from bench.procstat import settle, usage
 from bench.targets import ROOT
 from bench.w2.operations import SCATTER_PAIRS, PortalOperation
-from bench.w2.stack import GOVGRAPH, PortalStack
+from bench.w2.stack import GOVGRAPH, PortalStack, caller_headers
 from bench.wrk import run_load
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +46,8 @@ def run_latency(operations: dict[str, PortalOperation], round_number: int, optio
     label = f"w2-latency-r{round_number}"
     with ExitStack() as cleanup:
         try:
-            accepted = {op.name: _answer(stack.gateway_port, op) for op in wanted}
+            headers = {op.name: caller_headers(data_dir, op.caller) for op in wanted}
+            accepted = {op.name: _answer(stack.gateway_port, op, headers[op.name]) for op in wanted}
             standins = _start_standins(stack, workdir, layout, label, cleanup)
             gateway = _start_gateway(standins, data_dir, workdir, layout, label, cleanup)
         except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
@@ -58,8 +59,8 @@ def run_latency(operations: dict[str, PortalOperation], round_number: int, optio
                 record: dict[str, Any] = {"operation": op.name, "round": round_number, "delay_ms": delay}
                 try:
                     _post(f"{standins}/__delay?ms={delay}")
-                    _measure(op, accepted[op.name], record, options, gateway, standins, workdir,
-                             f"{label}-{delay}ms-{op.name}", layout)
+                    _measure(op, accepted[op.name], headers[op.name], record, options, gateway, standins,
+                             workdir, f"{label}-{delay}ms-{op.name}", layout)
                 except (BenchError, OSError, ValueError, http.client.HTTPException) as exc:
                     record["failed"] = failure_text(exc)
                 records.append(record)
@@ -111,11 +112,11 @@ def _start_gateway(standins: str, data_dir: Path, workdir: Path, layout: CpuLayo
     return port, service.pid
 
 
-def _measure(op: PortalOperation, accepted: bytes, record: dict[str, Any], options: Options,
+def _measure(op: PortalOperation, accepted: bytes, headers: dict[str, str], record: dict[str, Any], options: Options,
              gateway: tuple[int, int], standins: str, workdir: Path, label: str, layout: CpuLayout) -> None:
     port, pid = gateway
     body = json.dumps(op.as_request()).encode()
-    first = _answer(port, op)
+    first = _answer(port, op, headers)
     if first != accepted:
         raise BenchError(f"the answer through the stand-ins differs from the real shards': "
                          f"{first[:200].decode('utf-8', errors='replace')}")
@@ -127,11 +128,11 @@ def _measure(op: PortalOperation, accepted: bytes, record: dict[str, Any], optio
     warmup = min(options.warmup_s, 3)
     if warmup > 0:
         run_load(url, body_path, [accepted_path], workdir / f"{label}-warmup", connections=LATENCY_CONNECTIONS,
-                 duration_s=warmup, threads=1, cpus=layout.others)
+                 duration_s=warmup, threads=1, cpus=layout.others, headers=headers)
     settle(pid)
     before, fetches_before = usage(pid).cpu_s, _stats(standins)["upstream_fetches"]
     load = run_load(url, body_path, [accepted_path], workdir / f"{label}-mismatch", connections=LATENCY_CONNECTIONS,
-                    duration_s=options.duration_s, threads=1, cpus=layout.others)
+                    duration_s=options.duration_s, threads=1, cpus=layout.others, headers=headers)
     after, fetches_after = usage(pid).cpu_s, _stats(standins)["upstream_fetches"]
     record["load"] = load.as_dict()
     record["gateway_cpu_ms_per_request"] = (after - before) * 1000.0 / load.requests if load.requests else None
@@ -139,10 +140,10 @@ def _measure(op: PortalOperation, accepted: bytes, record: dict[str, Any], optio
     record["real_shard_fetches"] = fetches_after - fetches_before
 
 
-def _answer(port: int, op: PortalOperation) -> bytes:
+def _answer(port: int, op: PortalOperation, headers: dict[str, str]) -> bytes:
     client = Client(port)
     try:
-        status, payload, _ = client.post(json.dumps(op.as_request()).encode())
+        status, payload, _ = client.post(json.dumps(op.as_request()).encode(), headers)
     finally:
         client.close()
     if status != 200:

@@ -9,10 +9,16 @@ class PortalOperation:
     name: str
     reach: str
     query: str
+    # `govgraph token` arguments of the caller who may run it (none: anonymous)
+    caller: tuple[str, ...] = ()
 
     def as_request(self) -> dict[str, object]:
         return {"query": self.query, "operationName": self.name}
 
+
+# applications are personal data: a national officer reads them with a stated purpose (each read
+# audited in every shard it reaches)
+NATIONAL_WITH_PURPOSE = ("--role", "national", "--purpose", "licence-verification")
 
 OPERATIONS = (
     PortalOperation(
@@ -27,11 +33,13 @@ OPERATIONS = (
     PortalOperation(
         "LatestApplications", "all 31 provincial shards (no province named: scatter and merge)",
         "query LatestApplications { applications(first: 3) { provinceCode applicationNo status submittedAt } }",
+        NATIONAL_WITH_PURPOSE,
     ),
     PortalOperation(
         "LatestApplicationsGuangdong", "one provincial shard: the same query routed on provinceCode",
         'query LatestApplicationsGuangdong { applications(provinceCode: "440000", first: 3) '
         "{ provinceCode applicationNo status submittedAt } }",
+        NATIONAL_WITH_PURPOSE,
     ),
     PortalOperation(
         "ItemAcrossProvinces", "national catalogue, then every shard's implementations of each item",

@@ -39,12 +39,13 @@ function readBody(stream) {
   });
 }
 
-function fetchUpstream(path, body, contentType) {
+function fetchUpstream(path, body, contentType, claims) {
   upstreamFetches += 1;
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
       { host: upstream.hostname, port: upstream.port, path, method: "POST", agent,
-        headers: { "content-type": contentType || "application/json", "content-length": body.length } },
+        headers: { "content-type": contentType || "application/json", "content-length": body.length,
+                   ...(claims ? { "x-govgraph-claims": claims } : {}) } },
       (incoming) => {
         readBody(incoming).then(
           (payload) => resolve({ status: incoming.statusCode, type: incoming.headers["content-type"], payload }),
@@ -93,10 +94,12 @@ const server = createServer(async (req, res) => {
       return;
     }
     const body = await readBody(req);
-    const key = `${req.url}\n${body.toString("latin1")}`;
+    // the caller the gateway vouches for is part of what is asked: one answer per caller
+    const claims = req.headers["x-govgraph-claims"];
+    const key = `${req.url}\n${claims || ""}\n${body.toString("latin1")}`;
     let answer = memo.get(key);
     if (answer === undefined) {
-      answer = await fetchUpstream(req.url, body, req.headers["content-type"]);
+      answer = await fetchUpstream(req.url, body, req.headers["content-type"], claims);
       if (answer.status === 200 && memo.size < MEMO_LIMIT) memo.set(key, answer);
     }
     send(res, answer);

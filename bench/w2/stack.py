@@ -28,6 +28,7 @@ class PortalStack:
     gateway_port: int
     provincial_port: int
     subgraph_pids: list[int]
+    data_dir: Path
 
     @property
     def gateway_url(self) -> str:
@@ -35,6 +36,18 @@ class PortalStack:
 
     def stop(self) -> None:
         self.service.stop()
+
+
+def caller_headers(data_dir: Path, caller: tuple[str, ...]) -> dict[str, str]:
+    """The Authorization header of a demo caller (`govgraph token` arguments), minted with the
+    development key `govgraph run` keeps in the data directory; none for an anonymous caller."""
+    if not caller:
+        return {}
+    minted = subprocess.run([str(GOVGRAPH), "token", "--data-dir", str(data_dir), "--ttl", "86400", *caller],
+                            capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+    if minted.returncode != 0:
+        raise BenchError(f"govgraph token failed: {minted.stderr.strip() or minted.stdout.strip()}")
+    return {"Authorization": f"Bearer {minted.stdout.strip()}"}
 
 
 def seed(data_dir: Path, scale: float) -> None:
@@ -66,7 +79,7 @@ def start_portal(data_dir: Path, workdir: Path, layout: CpuLayout, label: str) -
         service.stop()
         raise
     return PortalStack(service=service, gateway_pid=gateway_pid, gateway_port=gateway, provincial_port=provincial,
-                       subgraph_pids=subgraph_pids)
+                       subgraph_pids=subgraph_pids, data_dir=data_dir)
 
 
 def _roles(run_pid: int) -> tuple[int, list[int]]:

@@ -20,7 +20,7 @@ from bench.procstat import load_average, settle, usage
 from bench.targets import ROOT
 from bench.w2.latency import DELAYS_MS, LATENCY_CONNECTIONS, run_latency
 from bench.w2.operations import OPERATIONS, PortalOperation
-from bench.w2.stack import GOVGRAPH, PortalStack, seed, start_portal
+from bench.w2.stack import GOVGRAPH, PortalStack, caller_headers, seed, start_portal
 from bench.wrk import run_load
 
 REQUIRED_COMMANDS = ("gateway", "seed", "subgraph", "run")
@@ -92,9 +92,10 @@ def _load(op: PortalOperation, label: str, record: dict[str, Any], options: Opti
     body = json.dumps(op.as_request()).encode()
     body_path = workdir / f"{label}-request.json"
     body_path.write_bytes(body)
+    headers = caller_headers(stack.data_dir, op.caller)
     client = Client(stack.gateway_port)
     try:
-        status, first, _ = client.post(body)
+        status, first, _ = client.post(body, headers)
     finally:
         client.close()
     problem = _first_answer_problem(status, first)
@@ -107,13 +108,14 @@ def _load(op: PortalOperation, label: str, record: dict[str, Any], options: Opti
     url = stack.gateway_url
     if options.warmup_s > 0:
         run_load(url, body_path, [accepted], workdir / f"{label}-warmup", connections=options.connections,
-                 duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others)
+                 duration_s=options.warmup_s, threads=options.wrk_threads, cpus=layout.others, headers=headers)
     record["settle_s"] = settle(stack.gateway_pid)
     record["load_average_before"] = load_average()
     gateway_before, subgraphs_before = usage(stack.gateway_pid), _subgraphs_cpu(stack)
     started = time.monotonic()
     load = run_load(url, body_path, [accepted], workdir / f"{label}-mismatch", connections=options.connections,
-                    duration_s=options.duration_s, threads=options.wrk_threads, cpus=layout.others)
+                    duration_s=options.duration_s, threads=options.wrk_threads, cpus=layout.others,
+                    headers=headers)
     wall = time.monotonic() - started
     gateway_after, subgraphs_after = usage(stack.gateway_pid), _subgraphs_cpu(stack)
     record["load_average_after"] = load_average()
