@@ -147,6 +147,9 @@ def start_stack(data: Path, logs: Path, scale: str, proxy: ShardProxy) -> Stack:
     shards[LONE] = f"http://127.0.0.1:{ports['lone']}/provinces/{LONE}/graphql"
     for code in (SLOW, GARBAGE):
         shards[code] = proxy.url(code)
+    persisted = config.get("persisted_queries", {})
+    if "trusted_documents" in persisted:  # relative to govgraph.toml, not to the copy
+        persisted["trusted_documents"] = str(ROOT / persisted["trusted_documents"])
     auth = config.setdefault("auth", {})
     auth.update(jwt_key_file=str(keys["token"]), algorithms=["HS256"],
                 internal_key_file=str(keys["internal"]))

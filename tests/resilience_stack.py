@@ -257,6 +257,9 @@ def start_guangdong(data: Path) -> GuangdongStack:
         config["partitions"]["provincial"]["shard_timeout_s"] = 1
         config["auth"].update(jwt_key_file=str(data / "client.key"), algorithms=["HS256"],
                               internal_key_file=key[1])
+        persisted = config.get("persisted_queries", {})
+        if "trusted_documents" in persisted:  # relative to govgraph.toml, not to the copy
+            persisted["trusted_documents"] = str(PROJECT_DIR / persisted["trusted_documents"])
         path = data / "gateway.toml"
         path.write_text(dump_toml(config), encoding="utf-8")
         started.append(Process(govgraph_command(
