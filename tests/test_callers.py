@@ -159,6 +159,8 @@ def test_a_citizen_reads_its_own_applications_and_not_anothers(stack: PortalStac
     other = _application(stack, JS)
     assert other["applicant"] != mine["applicant"]
     me = stack.caller("citizen", sub=mine["applicant"])
+    profile = query(gateway, "{ me { subjectId } }", headers=me)
+    assert profile["data"] == {"me": {"subjectId": mine["applicant"]}}, profile
     own = query(gateway, APPLICATION, {"no": mine["no"]}, me)
     assert own["data"]["application"]["applicationNo"] == mine["no"], own
     theirs = query(gateway, APPLICATION, {"no": other["no"]}, me)
