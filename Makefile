@@ -10,7 +10,7 @@ PYTHON_DEPS := $(VENV)/.govgraph-installed
 # npm ci writes this file last; it is newer than the lock file after a good install.
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: run test supergraph bench clean conformance lock
+.PHONY: run test supergraph bench clean conformance lock reliability
 
 $(PYTHON_DEPS): pyproject.toml requirements.lock
 	scripts/venv.sh $(VENV)
@@ -47,6 +47,11 @@ supergraph: $(PYTHON_DEPS) $(NODE_DEPS)
 bench: $(PYTHON_DEPS) $(NODE_DEPS)
 	@if [ -x bench/run ]; then bench/run; else echo "bench/run is missing: there is no benchmark to run" >&2; exit 1; fi
 bench-planning: $(PYTHON_DEPS) $(NODE_DEPS) ; $(VENV)/bin/python -m bench.planning --tree 81ee4cc --tree HEAD </dev/null
+
+# the demo stack under load with distinct variables through faults (about five minutes,
+# loopback only); writes bench/RELIABILITY.md. RELIABILITY_SECONDS sets each phase's length.
+reliability: $(PYTHON_DEPS)
+	$(VENV)/bin/python -m bench.reliability </dev/null
 
 clean:
 	rm -rf build data .pytest_cache .ruff_cache .hypothesis

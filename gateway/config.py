@@ -10,7 +10,7 @@ import difflib
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +48,31 @@ class MergeRule:
     limit_argument: str | None = None  # argument of the field that caps the merged length
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamPolicy:
+    """How much of one subgraph the gateway may use at once, and when it stops trying:
+    connections open (all shards of a partitioned subgraph together), fetches in flight,
+    fetches waiting for a slot and for how long, and its circuit breaker."""
+
+    max_connections: int = 128
+    max_concurrency: int = 128
+    max_queue: int = 1024
+    queue_timeout_s: float = 1.0
+    breaker_failures: int = 5
+    breaker_reset_s: float = 10.0
+
+
+# the keys of UpstreamPolicy that [upstream] and [subgraphs.<name>] may set
+_POLICY_COUNTS = ("max_connections", "max_concurrency", "breaker_failures")
+_POLICY_SECONDS = ("queue_timeout_s", "breaker_reset_s")
+
+
+def default_max_requests_in_flight() -> int:
+    """Requests one worker serves at once before it sheds load: most of a request's time is
+    spent waiting for subgraphs, so a core can keep many in flight."""
+    return 128 * (os.cpu_count() or 1)
+
+
 @dataclass(slots=True)
 class PartitionConfig:
     """A subgraph of the supergraph that is served by many shards with one schema.
@@ -63,6 +88,8 @@ class PartitionConfig:
     # partition key (e.g. "eu-west") -> shard URL
     shards: dict[str, str] = field(default_factory=dict)
     shard_timeout_s: float | None = None
+    # fetches in flight to one shard (the subgraph's own limits bound all shards together)
+    shard_max_concurrency: int = 16
     breaker_failures: int = 5
     breaker_reset_s: float = 10.0
     key_field: str | None = None
@@ -260,6 +287,11 @@ class GatewayConfig:
     # custom progressive @override labels that are on ("percent(N)" labels need nothing here:
     # they are on for N% of requests)
     override_labels: list[str] = field(default_factory=list)
+    # requests in flight in one worker; past it a request is answered 503 before any work
+    max_requests_in_flight: int = field(default_factory=default_max_requests_in_flight)
+    # [upstream] limits and breaker, and the keys of them that [subgraphs.<name>] overrides
+    upstream_policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
+    subgraph_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache: CacheConfig = field(default_factory=CacheConfig)
     persisted_queries: PersistedQueriesConfig = field(default_factory=PersistedQueriesConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
@@ -285,6 +317,11 @@ class GatewayConfig:
     def timeout_for(self, subgraph: str) -> float:
         """A subgraph's own timeout when `[subgraphs.<name>]` sets one, else the upstream one."""
         return self.subgraph_timeouts.get(subgraph, self.subgraph_timeout_s)
+
+    def policy_for(self, subgraph: str) -> UpstreamPolicy:
+        """A subgraph's limits and breaker: `[upstream]`, with its `[subgraphs.<name>]` keys."""
+        overrides = self.subgraph_policies.get(subgraph)
+        return replace(self.upstream_policy, **overrides) if overrides else self.upstream_policy
 
 
 def load_config(
@@ -367,6 +404,7 @@ def _from_mapping(raw: Section) -> GatewayConfig:
         "max_expanded_selections",
         "max_depth",
         "max_planning_effort",
+        "max_requests_in_flight",
         "max_aliases",
         "max_root_fields",
         "max_cost",
@@ -422,7 +460,11 @@ def _from_mapping(raw: Section) -> GatewayConfig:
             cfg.subgraph_urls[name] = http_url(sub.name("url"), sub["url"])
         if "timeout_s" in sub:
             cfg.subgraph_timeouts[name] = seconds(sub.name("timeout_s"), sub["timeout_s"])
+        policy = _policy_keys(sub, f"subgraphs.{name}")
+        if policy:
+            cfg.subgraph_policies[name] = policy
     upstream = raw.table("upstream")
+    cfg.upstream_policy = replace(cfg.upstream_policy, **_policy_keys(upstream, "upstream"))
     if "timeout_s" in upstream:
         cfg.subgraph_timeout_s = seconds("upstream.timeout_s", upstream["timeout_s"])
     if "deduplicate" in upstream:
@@ -448,6 +490,10 @@ def _from_mapping(raw: Section) -> GatewayConfig:
             pc.breaker_failures = whole_number(
                 part.name("breaker_failures"), part["breaker_failures"], 1
             )
+        if "shard_max_concurrency" in part:
+            pc.shard_max_concurrency = _positive(
+                f"partitions.{name}.shard_max_concurrency", part["shard_max_concurrency"]
+            )
         if "breaker_reset_s" in part:
             pc.breaker_reset_s = seconds(part.name("breaker_reset_s"), part["breaker_reset_s"])
         # routing keys may also sit directly in [partitions.<name>]
@@ -456,6 +502,25 @@ def _from_mapping(raw: Section) -> GatewayConfig:
             _read_partition_routing(pc, source)
         cfg.partitions[name] = pc
     return cfg
+
+
+def _policy_keys(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The UpstreamPolicy keys a table sets, checked."""
+    keys: dict[str, Any] = {}
+    for name in _POLICY_COUNTS:
+        if name in table:
+            keys[name] = _positive(f"{where}.{name}", table[name])
+    if "max_queue" in table:  # 0: a fetch without a free slot fails at once
+        value = table["max_queue"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(
+                f"{where}.max_queue must be a whole number of at least 0, got {value!r}"
+            )
+        keys["max_queue"] = value
+    for name in _POLICY_SECONDS:
+        if name in table:
+            keys[name] = _seconds(f"{where}.{name}", table[name])
+    return keys
 
 
 def _read_logging(cfg: GatewayConfig, section: Mapping[str, Any]) -> None:
@@ -669,6 +734,10 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         cfg.request_deadline_s = _seconds(
             "GOVGRAPH_REQUEST_DEADLINE_S", env["GOVGRAPH_REQUEST_DEADLINE_S"]
         )
+    if "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT" in env:
+        cfg.max_requests_in_flight = _positive(
+            "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT", _integer(env["GOVGRAPH_MAX_REQUESTS_IN_FLIGHT"])
+        )
     if env.get("GOVGRAPH_REDIS_URL"):
         cfg.cache.redis_url = _redis_url("GOVGRAPH_REDIS_URL", env["GOVGRAPH_REDIS_URL"])
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
@@ -835,6 +904,13 @@ def _typed(name: str, value: object, kind: type[_T]) -> _T:
     return value
 
 
+def _integer(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a whole number greater than zero, got {value!r}")
@@ -854,6 +930,7 @@ def check_subgraph_names(config: GatewayConfig, names: list[str]) -> None:
     known = {n.lower(): n for n in names}
     named = [("subgraphs", n) for n in config.subgraph_urls]
     named += [("subgraphs", n) for n in config.subgraph_timeouts]
+    named += [("subgraphs", n) for n in config.subgraph_policies]
     named += [("partitions", n) for n in config.partitions]
     for table, name in named:
         if name.lower() in known:

@@ -162,7 +162,7 @@ class Gateway:
         except (GraphQLError, TypeError) as exc:
             raise SupergraphError(f"cannot derive the API schema: {exc}") from None
         check_subgraph_names(config, [sub.name for sub in self.supergraph.subgraphs.values()])
-        self.upstream = Upstream(self.supergraph, config)
+        self.upstream = Upstream(self.supergraph, config, self.telemetry.breaker_changed)
         self.routers = self._partition_routers()
         # the planner knows nothing of partitions: routers adapt its finished plans
         self.planner = QueryPlanner(self.supergraph, max_effort=config.max_planning_effort)
@@ -746,14 +746,13 @@ class Gateway:
         if representations is not None:
             variables = {**variables, "representations": representations}
         body = orjson.dumps({"query": fetch.operation, "variables": variables})
-        timeout = max(0.001, min(self.config.timeout_for(fetch.service), ctx.remaining()))
         observed = self.telemetry.fetch(fetch.service)
         try:
             response = await self.upstream.post(
                 fetch.graph,
                 body,
                 observed.headers(ctx.headers),
-                timeout,
+                ctx.deadline,
                 idempotent=fetch.operation_kind != "mutation",
             )
         except SubgraphFailure as failure:
@@ -799,12 +798,12 @@ class Gateway:
         async def probe(name: str, shard: str | None, url: str) -> bool:
             observed = self.telemetry.fetch(name, shard)
             try:
-                await self.upstream.post(
+                await self.upstream.probe(
                     graphs[name],
+                    url,
                     PROBE_QUERY,
                     self.upstream.outgoing_headers({}),
                     policy.probe_timeout_s,
-                    url=url,
                 )
             except SubgraphFailure as failure:
                 observed.finish(failure)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from gateway.outcome import with_retry_key
 from gateway.planner.plan import (
     ConditionNode,
     EntityInput,
@@ -107,10 +108,12 @@ class Executor:
         return {v: ctx.variables[v] for v in fetch.variable_usages if v in ctx.variables}
 
     async def _root_fetch(self, fetch: FetchNode, ctx: ExecutionContext) -> None:
+        write = fetch.operation_kind == "mutation"
         try:
             response = await self.transport(fetch, self._variables(fetch, ctx), None, ctx)
         except SubgraphFailure as failure:
-            ctx.errors.append(failure.to_error())
+            error = failure.to_error()
+            ctx.errors.append(with_retry_key(error, fetch, ctx.variables) if write else error)
             return
         data = response.get("data")
         if fetch.renames:
@@ -118,7 +121,8 @@ class Executor:
         if isinstance(data, dict):
             merge(ctx.data, data, ctx.object_types)
         for error in _errors(response):
-            ctx.errors.append(_with_service(error, fetch.service, ctx.mask_errors))
+            error = _with_service(error, fetch.service, ctx.mask_errors)
+            ctx.errors.append(with_retry_key(error, fetch, ctx.variables) if write else error)
 
     async def _entity_fetch(self, flatten: FlattenNode, ctx: ExecutionContext) -> None:
         fetch = flatten.node

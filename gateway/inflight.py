@@ -28,6 +28,10 @@ class InFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def get(self, key: Hashable) -> asyncio.Task[T] | None:
+        """The task in flight under `key`, if any."""
+        return self._tasks.get(key)
+
     def join(self, key: Hashable, start: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Task[T]:
         """The task in flight under `key`, or a new one running `start()`; forgotten when done."""
         task = self._tasks.get(key)

@@ -12,10 +12,8 @@ circuit-broken shard costs only its own part of the answer.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 import orjson
@@ -49,61 +47,13 @@ from gateway.planner.plan import (
 )
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 from gateway.telemetry import FetchObservation, Telemetry
-from gateway.upstream import SUBGRAPH_UNAVAILABLE, SubgraphFailure, Upstream
+from gateway.upstream import Call, SubgraphFailure, Upstream
 from schema.supergraph import Supergraph
 
 PARTITION_REQUIRED = "PARTITION_REQUIRED"
 # the response key of a merge rule's sort field: names starting with "__" are the gateway's own
 _SORT_ALIAS = "__gg_sort"
 PARTITION_UNKNOWN = "PARTITION_UNKNOWN"
-
-
-class CircuitBreaker:
-    """Opens after `threshold` consecutive failures; lets one trial through after `reset_s`.
-
-    `on_change` hears every move between "closed", "open" and "half_open" (a trial let through).
-    """
-
-    __slots__ = ("failures", "on_change", "open_until", "reset_s", "state", "threshold")
-
-    def __init__(
-        self, threshold: int, reset_s: float, on_change: Callable[[str], None] | None = None
-    ) -> None:
-        self.threshold = max(1, threshold)
-        self.reset_s = reset_s
-        self.failures = 0
-        self.open_until = 0.0
-        self.on_change = on_change
-        self.state = "closed"
-
-    def allows(self, now: float) -> bool:
-        """Whether a call may go to the shard now; a refused one costs the shard nothing."""
-        if self.failures < self.threshold:
-            return True
-        if now >= self.open_until:
-            # half-open: this call is the trial; another failure re-opens at once
-            self.open_until = now + self.reset_s
-            self._move("half_open")
-            return True
-        return False
-
-    def record(self, ok: bool, now: float) -> None:
-        """Count a call's outcome: one success closes the breaker again."""
-        if ok:
-            self.failures = 0
-            self.open_until = 0.0
-            self._move("closed")
-        else:
-            self.failures += 1
-            if self.failures >= self.threshold:
-                self.open_until = now + self.reset_s
-                self._move("open")
-
-    def _move(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            if self.on_change is not None:
-                self.on_change(state)
 
 
 class _Refused(Exception):
@@ -172,14 +122,7 @@ class PartitionRouter:
         self.keys = tuple(partition.shards)
         self._order = {k: i for i, k in enumerate(self.keys)}
         self.telemetry = telemetry or Telemetry(config)
-        self.breakers = {
-            k: CircuitBreaker(
-                partition.breaker_failures,
-                partition.breaker_reset_s,
-                partial(self.telemetry.breaker_changed, self.service, k),
-            )
-            for k in self.keys
-        }
+        self.guards = {k: upstream.shard_guard(graph, k, partition) for k in self.keys}
         self._argument_paths = [
             ArgumentPath.parse(path, kind) for path, kind in partition.arguments.items()
         ]
@@ -679,56 +622,55 @@ class PartitionRouter:
         The requests are started without a task each and awaited together: a scatter's cost
         is per shard, so per-shard overhead is what it saves.
         """
-        shard_timeout = self.partition.shard_timeout_s or self.config.timeout_for(self.service)
-        timeout = max(0.001, min(shard_timeout, ctx.remaining()))
         await self.upstream.start()
-        now = time.monotonic()
-        started: dict[str, asyncio.Future[tuple[int, bytes]]] = {}
+        started: dict[str, Call] = {}
         observed: dict[str, FetchObservation] = {}
         skipped: dict[str, _ShardResult] = {}
         for key, body in bodies.items():
-            if self.breakers[key].allows(now):
-                observed[key] = fetch = self.telemetry.fetch(self.service, key)
-                started[key] = self.upstream.begin(
-                    self.partition.shards[key],
-                    body,
-                    fetch.headers(ctx.headers),
-                    timeout,
-                    idempotent,
-                )
-                started[key].add_done_callback(fetch.done)
+            guard = self.guards[key]
+            fetch = self.telemetry.fetch(self.service, key)
+            call = self.upstream.begin(
+                guard,
+                self.partition.shards[key],
+                body,
+                fetch.headers(ctx.headers),
+                ctx.deadline,
+                idempotent,
+            )
+            if call is not None:
+                started[key] = call
+                observed[key] = fetch
+                call.request.add_done_callback(fetch.done)
             else:
                 self.telemetry.breaker_skipped(self.service, key)
+                what = f'Shard "{key}" of subgraph "{self.service}"'
                 skipped[key] = _ShardResult(
-                    key,
-                    None,
-                    SubgraphFailure(
-                        SUBGRAPH_UNAVAILABLE,
-                        self.service,
-                        f'Shard "{key}" of subgraph "{self.service}" is skipped after repeated '
-                        f"failures; it is tried again within {self.partition.breaker_reset_s:g} s.",
-                        {"circuit": "open"},
-                    ),
+                    key, None, self.upstream.skipped(guard, self.service, what)
                 )
         if started:
             # asyncio.wait never cancels what it waits for: another caller may share a request
-            await asyncio.wait(started.values(), timeout=timeout)
-        now = time.monotonic()
+            try:
+                await asyncio.wait(
+                    [call.request for call in started.values()],
+                    timeout=max(0.001, ctx.remaining()),
+                )
+            except BaseException:
+                for call in started.values():
+                    call.abandon()
+                raise
         results: list[_ShardResult] = []
         for key in bodies:
             if key in skipped:
                 results.append(skipped[key])
                 continue
             try:
-                response = self.upstream.outcome(f"{self.service}[{key}]", started[key], timeout)
+                response = self.upstream.settle(started[key], f"{self.service}[{key}]")
             except SubgraphFailure as failure:
                 observed[key].finish(failure)
-                self.breakers[key].record(False, now)
                 failure.service = self.service
                 results.append(_ShardResult(key, None, failure))
                 continue
             observed[key].finish(None)
-            self.breakers[key].record(True, now)
             results.append(_ShardResult(key, response, None))
         report = ctx.extensions.setdefault("partitions", {}).setdefault(
             self.service, {"answered": [], "failed": []}

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
 from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
 from gateway.reload import Generation
+from gateway.shedding import LoadShedder
 from gateway.status_page import PAGE as STATUS_PAGE
 from gateway.telemetry import RequestObservation
 
@@ -122,6 +124,10 @@ class GraphQLApp:
         config = generation.config
         self.authenticator = Authenticator(config.auth)  # first: it may refuse the new config
         self._max_body = config.max_body_bytes
+        shedder: LoadShedder | None = getattr(self, "shedder", None)
+        if shedder is None or shedder.limit != config.max_requests_in_flight:
+            # a reload keeps the count of requests in flight unless the limit changed
+            self.shedder = LoadShedder(config.max_requests_in_flight)
         self._csrf_headers = (
             tuple(h.lower() for h in config.csrf_required_headers)
             if config.csrf_prevention
@@ -135,7 +141,7 @@ class GraphQLApp:
         if kind == "http":
             path = scope["path"]
             if path == GRAPHQL_PATH:
-                await self._graphql(scope, receive, send)
+                await self._admitted(scope, receive, send)
             elif path == HEALTH_PATH:
                 await self._health(scope, send)
             elif path == READY_PATH:
@@ -191,6 +197,26 @@ class GraphQLApp:
             return
         status = 200 if self.state == "ok" else 503
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Past `max_requests_in_flight`, 503 at once: nothing read, parsed or planned."""
+        shedder = self.shedder
+        if not shedder.enter():
+            refusal = shedder.refusal()
+            request_id = _scope_request_id(scope) or uuid.uuid4().hex
+            await _respond(
+                send,
+                503,
+                APPLICATION_JSON,
+                refusal.body,
+                refusal.headers + _id_header(request_id),
+            )
+            return
+        started = time.monotonic()
+        try:
+            await self._graphql(scope, receive, send)
+        finally:
+            shedder.leave(time.monotonic() - started)
 
     async def _ready(self, scope: Scope, send: Send) -> None:
         """200 when the subgraphs the readiness policy requires answer; 503 otherwise."""
@@ -427,6 +453,14 @@ def _client_request_id(value: str | None) -> str | None:
         and " " not in value
     ):
         return value
+    return None
+
+
+def _scope_request_id(scope: Scope) -> str | None:
+    """The client's request id, read without decoding the other headers."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            return _client_request_id(value.decode("latin-1"))
     return None
 
 

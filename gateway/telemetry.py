@@ -254,7 +254,10 @@ class RequestObservation:
         if response.request_error:
             return "request_error"
         if response.body.get("errors"):
-            return "partial" if response.body.get("data") else "error"
+            # root fields are nullable: an answer whose every root field is null has no data
+            data = response.body.get("data")
+            partial = isinstance(data, dict) and any(v is not None for v in data.values())
+            return "partial" if partial else "error"
         return "success"
 
     def _partitions(self) -> dict[str, Any]:

@@ -18,15 +18,22 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from gateway.bulkhead import wake_first
+
 log = logging.getLogger("govgraph.upstream")
 
 
 class TransportError(Exception):
-    """The exchange failed: no connection, a dropped connection, or a malformed response."""
+    """The exchange failed: no connection, a dropped connection, or a malformed response.
 
-    def __init__(self, message: str, *, bad_response: bool = False) -> None:
+    `sent` is False only when the request certainly never reached the upstream (no
+    connection); once it was written, a write may have been applied whatever happens next.
+    """
+
+    def __init__(self, message: str, *, bad_response: bool = False, sent: bool = True) -> None:
         super().__init__(message)
         self.bad_response = bad_response
+        self.sent = sent
 
 
 class Transport(Protocol):
@@ -37,20 +44,24 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-def make_transport(name: str, max_bytes: int) -> Transport:
+def make_transport(name: str, max_bytes: int, max_connections: int = 0) -> Transport:
+    """`max_connections` caps the connections open at once (0: no cap)."""
     if name == "aiohttp":
-        return AiohttpTransport(max_bytes)
-    return HttpToolsTransport(max_bytes)
+        return AiohttpTransport(max_bytes, max_connections)
+    return HttpToolsTransport(max_bytes, max_connections)
 
 
 class AiohttpTransport:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_connections: int = 0) -> None:
         import aiohttp
 
         self._aiohttp = aiohttp
         self.max_bytes = max_bytes
         connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=256, keepalive_timeout=60, ttl_dns_cache=300
+            limit=max_connections,
+            limit_per_host=max_connections or 256,
+            keepalive_timeout=60,
+            ttl_dns_cache=300,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -78,7 +89,8 @@ class AiohttpTransport:
         except (self._aiohttp.ClientError, OSError) as exc:
             # aiohttp's messages name the host: keep them in the log, not in responses
             log.warning("cannot reach %s: %s", url, exc)
-            raise TransportError(_reason(exc)) from None
+            sent = not isinstance(exc, self._aiohttp.ClientConnectorError)
+            raise TransportError(_reason(exc), sent=sent) from None
 
     async def close(self) -> None:
         await self._session.close()
@@ -101,6 +113,7 @@ class _Connection(asyncio.Protocol):
         "chunks",
         "closed",
         "complete",
+        "counted",
         "framed",
         "headers_done",
         "max_bytes",
@@ -125,6 +138,7 @@ class _Connection(asyncio.Protocol):
         self.headers_done = False
         self.framed = False  # Content-Length or chunked: the body does not end at close
         self.complete = False
+        self.counted = True  # among the open connections of its transport
 
     # ---- asyncio.Protocol ----------------------------------------------------------
 
@@ -142,6 +156,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._uncount()
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
@@ -192,7 +207,7 @@ class _Connection(asyncio.Protocol):
         self.complete = False
         assert self.transport is not None
         if self.transport.is_closing():
-            self.waiter.set_exception(_Dropped("the connection was already closed"))
+            self.waiter.set_exception(_Dropped("the connection was already closed", sent=False))
         else:
             self.transport.write(request)
         return self.waiter
@@ -224,39 +239,106 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            # counted until its socket is closed (connection_lost): the cap holds for the kernel
+            self.transport.abort()
+        else:
+            self._uncount()
+
+    def _uncount(self) -> None:
+        if self.counted:
+            self.counted = False
+            self.pool.limit.closed()
+
+
+class _ConnectionLimit:
+    """The connections a transport has open (idle, busy or connecting, until their socket is
+    closed), capped: at the cap, a new connection first closes an idle one of another pool and
+    waits until a connection is released or closed."""
+
+    __slots__ = ("cap", "open", "pools", "waiters")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap  # 0: no cap
+        self.open = 0
+        self.pools: list[_Pool] = []
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    def full(self) -> bool:
+        return bool(self.cap) and self.open >= self.cap
+
+    def close_idle(self) -> bool:
+        """Close one idle connection of any pool to make room; False when none is idle."""
+        return any(pool.close_one_idle() for pool in self.pools)
+
+    async def wait(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+
+    def wake(self) -> None:
+        wake_first(self.waiters)
+
+    def closed(self) -> None:
+        self.open -= 1
+        self.wake()
 
 
 class _Pool:
     """Idle keep-alive connections to one host and port."""
 
-    def __init__(self, host: str, port: int, max_bytes: int, max_idle: int = 512) -> None:
+    def __init__(
+        self, host: str, port: int, max_bytes: int, limit: _ConnectionLimit, max_idle: int = 512
+    ) -> None:
         self.host = host
         self.port = port
         self.max_bytes = max_bytes
         self.max_idle = max_idle
+        self.limit = limit
         self.idle: deque[_Connection] = deque()
+        limit.pools.append(self)
 
     async def acquire(self) -> tuple[_Connection, bool]:
-        while self.idle:
-            conn = self.idle.pop()
-            if not conn.closed:
-                return conn, True
+        while True:
+            while self.idle:
+                conn = self.idle.pop()
+                if not conn.closed:
+                    return conn, True
+            if not self.limit.full():
+                break
+            self.limit.close_idle()  # its socket closes on the next turn of the loop
+            await self.limit.wait()
+        self.limit.open += 1
         loop = asyncio.get_running_loop()
         try:
             _, conn = await loop.create_connection(
                 lambda: _Connection(self, self.max_bytes), self.host, self.port
             )
-        except OSError as exc:
+        except BaseException as exc:
+            self.limit.closed()
+            if not isinstance(exc, OSError):
+                raise
             # the address stays in the gateway's log: a client never learns internal hosts
             log.warning("cannot connect to %s:%s: %s", self.host, self.port, exc)
             reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
-            raise TransportError(f"cannot connect ({reason})") from None
+            raise TransportError(f"cannot connect ({reason})", sent=False) from None
         return conn, False
+
+    def close_one_idle(self) -> bool:
+        while self.idle:
+            conn = self.idle.popleft()
+            if not conn.closed:
+                conn.abort()
+                return True
+        return False
 
     def release(self, conn: _Connection) -> None:
         if len(self.idle) < self.max_idle:
             self.idle.append(conn)
+            self.limit.wake()
         else:
             conn.abort()
 
@@ -266,8 +348,10 @@ class _Pool:
 
 
 class HttpToolsTransport:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_connections: int = 0) -> None:
         self.max_bytes = max_bytes
+        self.max_connections = max_connections
+        self._limit = _ConnectionLimit(max_connections)
         self._pools: dict[tuple[str, int], _Pool] = {}
         self._targets: dict[str, tuple[_Pool, bytes]] = {}
         self._fallback: AiohttpTransport | None = None
@@ -282,7 +366,8 @@ class HttpToolsTransport:
         port = parts.port or 80
         pool = self._pools.get((parts.hostname, port))
         if pool is None:
-            pool = self._pools[(parts.hostname, port)] = _Pool(parts.hostname, port, self.max_bytes)
+            pool = _Pool(parts.hostname, port, self.max_bytes, self._limit)
+            self._pools[(parts.hostname, port)] = pool
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode("latin-1")
         self._targets[url] = (pool, head)
@@ -294,13 +379,13 @@ class HttpToolsTransport:
         target = self._target(url)
         if target is None:
             if self._fallback is None:
-                self._fallback = AiohttpTransport(self.max_bytes)
+                self._fallback = AiohttpTransport(self.max_bytes, self.max_connections)
             return await self._fallback.post(url, body, headers, idempotent)
         pool, head = target
         lines = [head]
         for name, value in headers.items():
             if "\r" in value or "\n" in value:
-                raise TransportError(f"header {name!r} has a line break")
+                raise TransportError(f"header {name!r} has a line break", sent=False)
             lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
         lines.append(b"content-length: %d\r\n\r\n" % len(body))
         lines.append(body)
@@ -309,13 +394,15 @@ class HttpToolsTransport:
             conn, reused = await pool.acquire()
             try:
                 return await conn.send(request)
-            except _Dropped:
+            except _Dropped as dropped:
                 conn.abort()
                 # a kept-alive connection the server had already closed: the request never
                 # reached it, so a query may be sent again on a fresh connection
                 if attempt == 0 and reused and idempotent:
                     continue
-                raise TransportError("the connection closed before a response") from None
+                raise TransportError(
+                    "the connection closed before a response", sent=dropped.sent
+                ) from None
             except BaseException:
                 conn.abort()
                 raise
@@ -325,6 +412,7 @@ class HttpToolsTransport:
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()
+        self._limit.pools.clear()
         self._targets.clear()
         if self._fallback is not None:
             await self._fallback.close()

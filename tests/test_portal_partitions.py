@@ -247,7 +247,7 @@ def test_mutation_without_a_known_partition_is_refused_and_calls_no_shard(
     body = query(gateway, 'mutation { advanceApplication(applicationNo: "99000020240101000001", '
                           "to: ACCEPTED) { status } }",
                  headers=stack.caller("officer", sub="O-44", province="440000", stages=["ACCEPT"]))
-    assert body["data"] is None
+    assert body["data"] == {"advanceApplication": None}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["PARTITION_UNKNOWN"]
     assert "99000020240101000001" in body["errors"][0]["message"]
     assert not stack.proxy.calls
@@ -273,7 +273,7 @@ def test_mutation_goes_to_exactly_one_shard(stack: PortalStack, gateway: str) ->
 def test_an_anonymous_caller_cannot_enumerate_a_provinces_applicants(stack: PortalStack, gateway: str) -> None:
     body = query(gateway, '{ applications(provinceCode: "440000", first: 500) '
                           "{ applicationNo applicant { subjectId } } }")
-    assert body["data"] is None
+    assert not any((body["data"] or {}).values())
     # the gateway leaves the @authenticated field out of the plan: no shard is asked at all
     assert {e["extensions"]["code"] for e in body["errors"]} == {"UNAUTHORIZED"}
     assert not re.search(r"[PL]\d{11}", json.dumps(body))

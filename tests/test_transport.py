@@ -258,3 +258,52 @@ def test_header_values_with_line_breaks_are_refused() -> None:
             await client.close()
 
     run(main())
+
+
+def test_connection_cap_bounds_the_connections_open_at_once_and_every_request_completes() -> None:
+    async def main() -> None:
+        open_now = peak = 0
+
+        async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal open_now, peak
+            open_now += 1
+            peak = max(peak, open_now)
+            try:
+                while True:
+                    request = await _read_request(reader)
+                    await asyncio.sleep(0.05)
+                    writer.write(ok(request.rsplit(b"\r\n\r\n", 1)[1]))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                open_now -= 1
+                writer.close()
+
+        server = await asyncio.start_server(slow, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/graphql"
+        client = HttpToolsTransport(1 << 20, max_connections=3)
+        bodies = [b'{"i":%d}' % i for i in range(12)]
+        answers = await asyncio.gather(*(client.post(url, b, {}, True) for b in bodies))
+        assert [a[1] for a in answers] == bodies
+        assert peak == 3
+        await client.close()
+        server.close()
+
+    run(main())
+
+
+def test_a_refused_connection_was_never_sent_and_a_dropped_write_was() -> None:
+    async def main() -> None:
+        async with Server(lambda req, n: HANG_UP) as server:
+            client = HttpToolsTransport(1 << 20)
+            with pytest.raises(TransportError) as dropped:
+                await client.post(server.url, b"{}", {}, False)
+            assert dropped.value.sent
+            url = server.url
+        with pytest.raises(TransportError) as refused:
+            await client.post(url, b"{}", {}, False)
+        assert not refused.value.sent
+        await client.close()
+
+    run(main())

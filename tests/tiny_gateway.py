@@ -19,11 +19,8 @@ from gateway.engine import Gateway
 from gateway.server import GraphQLApp, create_app
 from gateway.telemetry import Telemetry
 
-SUPERGRAPH = """
-schema @link(url: "https://specs.apollo.dev/link/v1.0")
-       @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) {
-  query: Query
-}
+# the join v0.3 and link definitions every hand-written supergraph of the tests needs
+JOIN_DEFINITIONS = """
 directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet,
   type: String, external: Boolean, override: String, usedOverridden: Boolean)
   repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -36,6 +33,14 @@ directive @link(url: String, as: String, for: link__Purpose, import: [link__Impo
 scalar join__FieldSet
 scalar link__Import
 enum link__Purpose { SECURITY EXECUTION }
+"""
+
+SUPERGRAPH = """
+schema @link(url: "https://specs.apollo.dev/link/v1.0")
+       @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) {
+  query: Query
+}
+""" + JOIN_DEFINITIONS + """
 enum join__Graph { NATIONAL @join__graph(name: "national", url: "URL") }
 type Query @join__type(graph: NATIONAL) { provinces: [Division!]! }
 type Division @join__type(graph: NATIONAL) { code: String! name: String! parent: Division }

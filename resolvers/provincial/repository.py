@@ -7,6 +7,7 @@ before the method returns.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -91,6 +92,51 @@ def _group(rows: Iterable[Row], column: str) -> dict[Any, list[Row]]:
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+# Idempotency keys of writes other than submissions (which keep theirs on the application row):
+# the key, the write it was used for, a fingerprint of its payload, and what the write produced.
+RECEIPTS_DDL = """CREATE TABLE IF NOT EXISTS write_receipts (
+    idempotency_key TEXT PRIMARY KEY, operation TEXT NOT NULL, payload_hash TEXT NOT NULL,
+    result_id TEXT NOT NULL
+)"""
+
+W = TypeVar("W", bound=Callable[..., Row])
+
+
+def _once(operation: str, table: str, column: str) -> Callable[[W], W]:
+    """Make a write take an optional `idempotency_key`, as submissions do: the first write with
+    a key is kept with it (in the same transaction), a retry returns what that write produced
+    (`table` row by `column`), and the key with another payload is refused."""
+
+    def wrap(write: W) -> W:
+        @functools.wraps(write)
+        def once(self: ShardRepository, *args: Any, idempotency_key: str | None = None, **kwargs: Any) -> Row:
+            if idempotency_key is None:
+                return write(self, *args, **kwargs)
+            if not idempotency_key.strip():
+                raise ShardInputError("idempotencyKey must not be empty.")
+            payload = [args, sorted((k, v) for k, v in kwargs.items() if not callable(v))]
+            fingerprint = hashlib.sha256(json.dumps(payload, default=list).encode()).hexdigest()
+            with self._transaction() as db:
+                db.execute(RECEIPTS_DDL)
+                kept = db.execute("SELECT * FROM write_receipts WHERE idempotency_key = ?",
+                                  (idempotency_key,)).fetchone()
+                if kept is not None:
+                    if (kept["operation"], kept["payload_hash"]) != (operation, fingerprint):
+                        raise ShardInputError(
+                            f"Idempotency key {idempotency_key!r} was already used for {kept['operation']} "
+                            f"with a different payload; use a new key for a new write."
+                        )
+                    return db.execute(f"SELECT * FROM {table} WHERE {column} = ?", (kept["result_id"],)).fetchone()
+                row = write(self, *args, **kwargs)  # inside this transaction, as a savepoint
+                db.execute("INSERT INTO write_receipts VALUES (?,?,?,?)",
+                           (idempotency_key, operation, fingerprint, row[column]))
+                return row
+
+        return once  # type: ignore[return-value]
+
+    return wrap
 
 
 class ShardRepository:
@@ -310,6 +356,7 @@ class ShardRepository:
             created = db.execute("SELECT * FROM applications WHERE application_no = ?", (number,)).fetchone()
         return Receipt(created, query_code, replayed=False)
 
+    @_once("advanceApplication", "applications", "application_no")
     def advance(
         self, application_no: str, target: str, *, stage: str | None = None, opinion: str | None = None,
         result: str | None = None, supplement_list: Sequence[str] | None = None,
@@ -390,6 +437,7 @@ class ShardRepository:
              f"{years_later(moment, 5):%Y-%m-%d}", "VALID", "A", app["application_no"]),
         )
 
+    @_once("rateApplication", "evaluations", "evaluation_id")
     def rate(
         self, application_no: str, level: str, channel: str, comment: str | None,
         dimensions: Sequence[tuple[str, int]], hall_code: str | None = None, window_no: str | None = None,
@@ -447,15 +495,23 @@ class ShardRepository:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) on an autocommit connection;
+    inside a transaction already open, a savepoint that the outer transaction commits."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
+        self.nested = False
 
     def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN IMMEDIATE")
+        self.nested = self.connection.in_transaction
+        self.connection.execute("SAVEPOINT nested" if self.nested else "BEGIN IMMEDIATE")
         return self.connection
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")
+        if not self.nested:
+            self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")
+            return
+        if kind is not None:
+            self.connection.execute("ROLLBACK TO nested")
+        self.connection.execute("RELEASE nested")
 

@@ -56,7 +56,7 @@ class Query:
         return Division.from_record(record)
 
     @strawberry.field(description="The provincial-level divisions; 71/81/82 on request.")
-    def provinces(self, info: Info, include_non_federated: bool = False) -> list[Division]:
+    def provinces(self, info: Info, include_non_federated: bool = False) -> list[Division] | None:
         records = _context(info).repository.provinces(include_non_federated)
         return [Division.from_record(r) for r in records]
 
@@ -78,7 +78,7 @@ class Query:
         item_type: ItemType | None = None,
         cross_province_only: bool = False,
         first: int = DEFAULT_SEARCH_RESULTS,
-    ) -> list[CatalogItem]:
+    ) -> list[CatalogItem] | None:
         records = _context(info).repository.search_catalog(
             arguments.keyword(keyword),
             item_type.value if item_type else None,
@@ -95,7 +95,7 @@ class Query:
     @strawberry.field(description="The shared-data resource catalogue, optionally of one share type.")
     def shared_data_resources(
         self, info: Info, share_type: ShareType | None = None
-    ) -> list[SharedDataResource]:
+    ) -> list[SharedDataResource] | None:
         records = _context(info).repository.list_shared_data_resources(
             share_type.value if share_type else None
         )

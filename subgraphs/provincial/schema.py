@@ -6,6 +6,7 @@ province's data it sees, and arguments naming another province are refused.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -62,7 +63,7 @@ class Query:
     @strawberry.field
     async def implementation_item(
         self, info: Info, province_code: strawberry.ID, task_code: strawberry.ID
-    ) -> ImplementationItem:
+    ) -> ImplementationItem | None:
         context = shard(info)
         context.require_province(str(province_code))
         row = await context.loaders.items.load(str(task_code))
@@ -76,7 +77,7 @@ class Query:
     def service_halls(
         self, info: Info, province_code: strawberry.ID, division_code: strawberry.ID | None = None,
         cross_province_only: bool = False,
-    ) -> list[ServiceHall]:
+    ) -> list[ServiceHall] | None:
         context = shard(info)
         context.require_province(str(province_code))
         if division_code is not None and context.repository.divisions([str(division_code)])[0] is None:
@@ -89,7 +90,7 @@ class Query:
     @strawberry.field(description="public progress lookup (办件查询): number + query code, no login")
     async def track_application(
         self, info: Info, province_code: strawberry.ID, application_no: strawberry.ID, query_code: str
-    ) -> Application:
+    ) -> Application | None:
         context = shard(info)
         context.require_province(str(province_code))
         context.require_application_no(str(application_no))
@@ -107,7 +108,7 @@ class Query:
     )
     async def my_licences(
         self, info: Info, province_code: strawberry.ID, subject_id: strawberry.ID | None = None
-    ) -> list[ELicence]:
+    ) -> list[ELicence] | None:
         context = shard(info)
         context.require_province(str(province_code))
         subject = access.licence_holder(context, str(subject_id) if subject_id else None)
@@ -138,7 +139,7 @@ class Query:
         self, info: Info, province_code: strawberry.ID | None = None, first: int = 20,
         status: ApplicationStatus | None = None, task_code: strawberry.ID | None = None,
         applicant_id: strawberry.ID | None = None, before: strawberry.ID | None = None,
-    ) -> list[Application]:
+    ) -> list[Application] | None:
         context = shard(info)
         if province_code is not None:
             context.require_province(str(province_code))
@@ -178,7 +179,7 @@ class Query:
         description="this province's evaluation figures as a one-entry list; the gateway merges every "
         "shard's entry into the national ranking"
     )
-    def evaluation_ranking(self, info: Info) -> list[ProvinceMetrics]:
+    def evaluation_ranking(self, info: Info) -> list[ProvinceMetrics] | None:
         context = shard(info)
         return [ProvinceMetrics.from_metrics(context.province_code, context.repository.metrics())]
 
@@ -214,11 +215,15 @@ class DimensionScoreInput:
     score: int
 
 
+RETRY_KEY = ("a retry with the same key returns the first write's result without writing again; "
+             "the same key with another payload is refused")
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="open an application for oneself; committed before the response is sent",
                          directives=[HOLDER])
-    def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload:
+    def submit_application(self, info: Info, input: SubmitApplicationInput) -> SubmitApplicationPayload | None:
         context = shard(info)
         context.require_province(str(input.province_code))
         access.may_submit(context, str(input.applicant_id))
@@ -244,12 +249,13 @@ class Mutation:
         opinion: str | None = None, result: CompletionResult | None = None,
         supplement_list: list[str] | None = None, suspension_reason: str | None = None,
         delivery_method: DeliveryMethod | None = None, tracking_no: str | None = None,
-    ) -> Application:
+        idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
+    ) -> Application | None:
         context = shard(info)
         context.require_application_no(str(application_no))
         access.may_advance(context, await context.loaders.applications.load(str(application_no)), str(application_no))
         row = context.repository.advance(
-            str(application_no), to.value, stage=stage.value if stage else None, opinion=opinion,
+            str(application_no), to.value, idempotency_key=idempotency_key, stage=stage.value if stage else None, opinion=opinion,
             result=result.value if result else None, supplement_list=supplement_list,
             suspension_reason=suspension_reason,
             delivery_method=delivery_method.value if delivery_method else None, tracking_no=tracking_no,
@@ -263,13 +269,15 @@ class Mutation:
         self, info: Info, application_no: strawberry.ID, level: EvaluationLevel, channel: Channel,
         comment: str | None = None, dimensions: list[DimensionScoreInput] | None = None,
         hall_code: strawberry.ID | None = None, window_no: str | None = None,
-    ) -> Evaluation:
+        idempotency_key: Annotated[str | None, strawberry.argument(description=RETRY_KEY)] = None,
+    ) -> Evaluation | None:
         context = shard(info)
         context.require_application_no(str(application_no))
         access.may_rate(context, await context.loaders.applications.load(str(application_no)), str(application_no))
         row = context.repository.rate(
             str(application_no), level.value, channel.value, comment,
             [(d.name, d.score) for d in dimensions or []], str(hall_code) if hall_code else None, window_no,
+            idempotency_key=idempotency_key,
         )
         return Evaluation.from_row(info, row)
 

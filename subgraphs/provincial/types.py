@@ -125,7 +125,7 @@ class Material:
 @strawberry.type
 class CrossProvinceSupport:
     modes: list[CrossProvinceMode]
-    receiving_divisions: list[Division] = strawberry.field(
+    receiving_divisions: list[Division] | None = strawberry.field(
         description="divisions where a 跨省通办 window accepts this item (代收代办区域)"
     )
 
@@ -174,7 +174,7 @@ class Rectification:
 @strawberry.type(description="Evaluation figures of one province, computed from its own shard")
 class ProvinceMetrics:
     province_code: strawberry.ID
-    division: Division
+    division: Division | None
     on_time_completion_rate: float | None = strawberry.field(
         description="share of completed applications finished by their due date"
     )
@@ -231,7 +231,7 @@ class Subject:
 
     @strawberry.field(description="this province's applications of the subject, newest first",
                       directives=[Authenticated()])
-    async def applications(self, info: Info, first: int = 20) -> list[Application]:
+    async def applications(self, info: Info, first: int = 20) -> list[Application] | None:
         if first < 0:
             raise ShardInputError(f"first must be 0 or more, not {first}.")
         access.subject_grant(shard(info), (str(self.subject_id),), f"the applications of {self.subject_id}")
@@ -239,7 +239,7 @@ class Subject:
         return [Application.from_row(info, row) for row in rows]
 
     @strawberry.field(description="e-licences this province issued to the subject", directives=[Authenticated()])
-    async def licences(self, info: Info) -> list[ELicence]:
+    async def licences(self, info: Info) -> list[ELicence] | None:
         access.subject_grant(shard(info), (str(self.subject_id),), f"the licences of {self.subject_id}")
         rows = await shard(info).loaders.subject_licences.load(str(self.subject_id))
         return [ELicence.from_row(info, row) for row in rows]
@@ -268,7 +268,7 @@ class CatalogItem:
     @strawberry.field(description="this province's implementations of the catalogue entry")
     async def implementations(
         self, info: Info, province_code: strawberry.ID | None = None, division_code: strawberry.ID | None = None
-    ) -> list[ImplementationItem]:
+    ) -> list[ImplementationItem] | None:
         context = shard(info)
         if province_code is not None:
             context.require_province(str(province_code))
@@ -294,7 +294,7 @@ class Agency:
     uscc: strawberry.ID
     name: str
     nature: AgencyNature
-    division: Division
+    division: Division | None
 
     @classmethod
     def from_row(cls, info: Info, row: Row) -> Agency:
@@ -313,7 +313,7 @@ class ServiceHall:
     hall_code: strawberry.ID
     name: str
     level: UseLevel
-    division: Division
+    division: Division | None
     address: str
     longitude: float | None
     latitude: float | None
@@ -348,7 +348,7 @@ class ImplementationItem:
     name: str
     item_type: ItemType
     use_level: UseLevel
-    division: Division
+    division: Division | None
     entrusted_by: str | None
     legal_time_limit: TimeLimit | None
     promised_time_limit: TimeLimit
@@ -450,8 +450,8 @@ class ImplementationItem:
 @strawberry.type(description="Links the two legs of a cross-province application")
 class CrossProvinceLeg:
     mode: CrossProvinceMode
-    receiving_division: Division = strawberry.field(description="收件地")
-    handling_division: Division = strawberry.field(description="办理地")
+    receiving_division: Division | None = strawberry.field(description="收件地")
+    handling_division: Division | None = strawberry.field(description="办理地")
     receiving_hall_code: strawberry.Private[str | None]
     counterpart_no: strawberry.Private[str | None]
 
@@ -554,7 +554,7 @@ class Application:
                                  contact[column] if contact else None, column)
 
     @strawberry.field(description="the province whose platform holds this application")
-    def province(self) -> Division:
+    def province(self) -> Division | None:
         return Division(code=self.province_code)
 
     @strawberry.field
@@ -628,9 +628,9 @@ class ELicence:
     licence_id: strawberry.ID = strawberry.field(
         description="1.2.156.3005.2.<typeCode>.<issuerUSCC>.<serial>.<ver>.<check>"
     )
-    type: LicenceType
+    type: LicenceType | None
     licence_no: str
-    holder: Subject
+    holder: Subject | None
     issued_on: str
     valid_from: str | None
     valid_until: str | None
