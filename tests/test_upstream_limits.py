@@ -97,7 +97,8 @@ def test_limits_are_read_per_subgraph_over_the_upstream_defaults_and_bad_values_
     path = tmp_path / "gw.toml"
     path.write_text("[gateway]\nmax_requests_in_flight = 7\n[upstream]\nmax_connections = 50\n"
                     "queue_timeout_s = 0.2\n[subgraphs.alpha]\nmax_connections = 3\nmax_queue = 0\n"
-                    "[partitions.beta]\nshard_max_concurrency = 2\n", encoding="utf-8")
+                    "[partitions.beta]\nshard_max_concurrency = 2\n"
+                    '[partitions.beta.shards]\nk1 = "http://127.0.0.1:9/graphql"\n', encoding="utf-8")
     config = load_config(path, env={})
     assert config.max_requests_in_flight == 7
     alpha, other = config.policy_for("alpha"), config.policy_for("other")
