@@ -6,9 +6,10 @@ Starts, on loopback ports of its own: the national subgraph, the provincial subg
 provinces but Guangdong), Guangdong's shard in a process of its own (so it can be killed
 alone), a small proxy in front of two shards (to make one slow and one answer garbage), and
 `govgraph gateway` with the demo configuration pointed at them. Then, each phase for
-`--seconds`: steady load; overload at four times the measured peak; kill -9 of Guangdong and
-of the whole provincial subgraph while applications are submitted; SIGSTOP of the national
-subgraph; a slow shard; a garbage shard. Writes `bench/RELIABILITY.md` and the raw figures
+`--seconds`: steady load; overload at four times the measured peak; kill -9 of the Redis the
+gateway keeps its shared caches in (a throw-away `redis-server` of its own), restarted empty;
+kill -9 of Guangdong and of the whole provincial subgraph while applications are submitted;
+SIGSTOP of the national subgraph; a slow shard; a garbage shard. Writes `bench/RELIABILITY.md` and the raw figures
 plus every process log under `bench/results/reliability-<time>/`.
 """
 from __future__ import annotations
@@ -19,7 +20,9 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -69,6 +72,8 @@ class Stack:
     ports: dict[str, int]
     proxy: ShardProxy
     env: dict[str, str]
+    # the Redis the gateway keeps its shared caches in (None: redis-server is not installed)
+    redis: Service | None = None
 
     @property
     def url(self) -> str:
@@ -82,10 +87,37 @@ class Stack:
         return new
 
     def stop(self) -> None:
-        for service in (self.gateway, self.lone, self.provincial, self.national):
+        for service in (self.gateway, self.lone, self.provincial, self.national, self.redis):
+            if service is None:
+                continue
             if service.process is not None and service.process.poll() is None:
                 os.kill(service.pid, signal.SIGCONT)
             service.stop()
+
+
+def _start_redis(port: int, logs: Path) -> Service | None:
+    """A throw-away Redis on a port of its own (nothing kept on disk), or None without one."""
+    if shutil.which("redis-server") is None:
+        return None
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no"]
+    service = Service("redis", argv, logs / "redis.log", {}, ROOT).start()
+    _wait_redis(port, 30)
+    return service
+
+
+def _wait_redis(port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"redis-server on port {port} did not answer within {timeout_s:g} s")
 
 
 def _keys(data: Path) -> dict[str, Path]:
@@ -123,7 +155,8 @@ def start_stack(data: Path, logs: Path, scale: str, proxy: ShardProxy) -> Stack:
         raise SystemExit(f"govgraph seed failed:\n{seed.stderr}")
     keys = _keys(data)
     env = {"GOVGRAPH_INTERNAL_KEY_FILE": str(keys["internal"]), "PYTHONUNBUFFERED": "1"}
-    ports = {name: free_port() for name in ("national", "provincial", "lone", "gateway")}
+    ports = {name: free_port() for name in ("national", "provincial", "lone", "gateway", "redis")}
+    redis = _start_redis(ports["redis"], logs)
 
     def subgraph(name: str, *args: str) -> Service:
         return Service(name, [GOVGRAPH, "subgraph", *args, "--data-dir", str(data)],
@@ -150,6 +183,8 @@ def start_stack(data: Path, logs: Path, scale: str, proxy: ShardProxy) -> Stack:
     persisted = config.get("persisted_queries", {})
     if "trusted_documents" in persisted:  # relative to govgraph.toml, not to the copy
         persisted["trusted_documents"] = str(ROOT / persisted["trusted_documents"])
+    if redis is not None:
+        config.setdefault("cache", {})["redis_url"] = f"redis://127.0.0.1:{ports['redis']}/0"
     auth = config.setdefault("auth", {})
     auth.update(jwt_key_file=str(keys["token"]), algorithms=["HS256"],
                 internal_key_file=str(keys["internal"]))
@@ -159,7 +194,7 @@ def start_stack(data: Path, logs: Path, scale: str, proxy: ShardProxy) -> Stack:
                                   str(path), "--port", str(ports["gateway"])],
                       logs / "gateway.log", env, ROOT).start()
     gateway.wait_ready(f"http://127.0.0.1:{ports['gateway']}/graphql", 120)
-    return Stack(data, logs, national, provincial, lone, gateway, ports, proxy, env)
+    return Stack(data, logs, national, provincial, lone, gateway, ports, proxy, env, redis)
 
 
 class ShardProxy:
@@ -617,7 +652,17 @@ async def scenarios(stack: Stack, seconds: float) -> dict[str, Any]:
     halls = 'query($p: ID!) { serviceHalls(provinceCode: $p) { name } }'
     workers = max(4, peak_workers // 2)
     provincial_codes = set(codes) - {LONE, SLOW, GARBAGE}
-    for name, what, failing, fault, heal, probe, writes in (
+    faults: list[tuple[str, str, set[str], Callable[[], None], Callable[[], Awaitable[None]],
+                       tuple[str, dict[str, Any]] | None, bool]] = []
+    if stack.redis is not None:
+        async def redis_back() -> None:
+            stack.restart("redis")
+            await asyncio.to_thread(_wait_redis, stack.ports["redis"], 30)
+
+        faults.append(("Redis killed", "kill -9 of the Redis the gateway keeps its caches in, "
+                       "restarted empty on its port", set(), _signal(stack, "redis", signal.SIGKILL),
+                       redis_back, (HALLS, {"p": "110000"}), False))
+    for name, what, failing, fault, heal, probe, writes in (*faults,
         ("kill -9 Guangdong", f"kill -9 of the {LONE} shard's process during writes, restarted",
          {LONE}, _signal(stack, "lone", signal.SIGKILL), _restart(stack, "lone", lone_url),
          (halls, {"p": LONE}), True),

@@ -150,6 +150,30 @@ class AuthConfig:
     internal_token_ttl_s: float = 60.0
 
 
+@dataclass(slots=True)
+class CorsConfig:
+    """Browser front-ends on other origins that may call the gateway (none by default)."""
+
+    allow_origins: list[str] = field(default_factory=list)  # "*" for any
+    allow_headers: list[str] = field(
+        default_factory=lambda: [
+            "content-type",
+            "accept",
+            "authorization",
+            "x-api-key",
+            "x-request-id",
+            "apollographql-client-name",
+            "apollographql-client-version",
+            "apollo-require-preflight",
+            "govgraph-query-plan",
+            "traceparent",
+        ]
+    )
+    expose_headers: list[str] = field(default_factory=lambda: ["x-request-id", "retry-after"])
+    allow_credentials: bool = False
+    max_age_s: float = 600.0
+
+
 PROFILES = ("production", "development")
 
 
@@ -248,6 +272,9 @@ class GatewayConfig:
     profile: str = "production"
     expose_query_plan: bool = False
     introspection: bool = False
+    # the browser IDE (GraphiQL) at GET /graphql for a browser; on in development
+    ide: bool = False
+    cors: CorsConfig = field(default_factory=CorsConfig)
     plan_cache_size: int = 1024
     # Refused before validation and planning: lexical tokens of the document (parsing stops
     # there), selections once fragments are expanded (fields, inline fragments and spreads,
@@ -388,7 +415,7 @@ def _from_mapping(raw: Section) -> GatewayConfig:
             )
         cfg.profile = profile
     if cfg.profile == "development":
-        cfg.introspection = cfg.expose_query_plan = True
+        cfg.introspection = cfg.expose_query_plan = cfg.ide = True
     for name in ("host", "supergraph"):
         if name in gw:
             setattr(cfg, name, _typed(gw.name(name), gw[name], str))
@@ -425,6 +452,7 @@ def _from_mapping(raw: Section) -> GatewayConfig:
         "csrf_prevention",
         "deduplicate_requests",
         "mask_subgraph_errors",
+        "ide",
     ):
         if name in gw:
             setattr(cfg, name, _typed(f"gateway.{name}", gw[name], bool))
@@ -445,6 +473,7 @@ def _from_mapping(raw: Section) -> GatewayConfig:
         ]
 
     cfg.auth = _read_auth(raw.get("auth", {}))
+    cfg.cors = _read_cors(raw.get("cors", {}))
     _read_logging(cfg, raw.table("logging"))
     _read_readiness(cfg, raw.table("readiness"))
     status = raw.table("status")
@@ -629,6 +658,26 @@ def _read_auth(raw: Any) -> AuthConfig:
             policy.purpose = _typed(f"{where}.purpose", rule["purpose"], bool)
         auth.policies[policy_name] = policy
     return auth
+
+
+def _read_cors(raw: Any) -> CorsConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("[cors] must be a table")
+    cors = CorsConfig()
+    for name in ("allow_origins", "allow_headers", "expose_headers"):
+        if name in raw:
+            setattr(cors, name, _strings(f"cors.{name}", raw[name]))
+    for origin in cors.allow_origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigError(
+                f'cors.allow_origins: {origin!r} is not an origin (e.g. "https://portal.example")'
+            )
+    if "allow_credentials" in raw:
+        cors.allow_credentials = _typed("cors.allow_credentials", raw["allow_credentials"], bool)
+    if "max_age_s" in raw:
+        cors.max_age_s = _seconds("cors.max_age_s", raw["max_age_s"])
+    cors.allow_headers = [h.lower() for h in cors.allow_headers]
+    return cors
 
 
 def _strings(name: str, value: Any) -> list[str]:

@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from gateway import metrics
+from gateway import ide, metrics
 from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig, load_config
+from gateway.cors import Cors
 from gateway.exchange import Caller, Engine, GraphQLRequest, GraphQLResponse
 from gateway.reload import Generation
 from gateway.shedding import LoadShedder
@@ -53,7 +54,9 @@ UTF8_CHARSETS = frozenset({"utf-8", "utf8"})
 
 METRICS = "metrics"
 HTML = "html"
+TEXT_HTML = "text/html"
 _CONTENT_TYPE = {
+    TEXT_HTML: b"text/html; charset=utf-8",
     GRAPHQL_RESPONSE_JSON: b"application/graphql-response+json; charset=utf-8",
     APPLICATION_JSON: b"application/json; charset=utf-8",
     METRICS: metrics.CONTENT_TYPE.encode(),
@@ -124,6 +127,7 @@ class GraphQLApp:
         config = generation.config
         self.authenticator = Authenticator(config.auth)  # first: it may refuse the new config
         self._max_body = config.max_body_bytes
+        self._cors = Cors(config.cors) if config.cors.allow_origins else None
         shedder: LoadShedder | None = getattr(self, "shedder", None)
         if shedder is None or shedder.limit != config.max_requests_in_flight:
             # a reload keeps the count of requests in flight unless the limit changed
@@ -140,6 +144,20 @@ class GraphQLApp:
         kind = scope["type"]
         if kind == "http":
             path = scope["path"]
+            if self._cors is not None:
+                origin = _header(scope, b"origin")
+                if origin is not None and scope["method"] == "OPTIONS":
+                    status, headers = self._cors.preflight(_headers(scope))
+                    await _respond(send, status, APPLICATION_JSON, b"", tuple(headers))
+                    return
+                send = self._cors.wrap(origin, send)
+            if path == GRAPHQL_PATH and self.config.ide and scope["method"] == "GET":
+                if ide.wants_page(_header(scope, b"accept"), scope["query_string"]):
+                    await _respond(send, 200, TEXT_HTML, ide.page(GRAPHQL_PATH))
+                    return
+            if path.startswith(ide.IDE_PREFIX) and self.config.ide:
+                await self._ide_asset(scope, send, path[len(ide.IDE_PREFIX) :])
+                return
             if path == GRAPHQL_PATH:
                 await self._admitted(scope, receive, send)
             elif path == HEALTH_PATH:
@@ -197,6 +215,27 @@ class GraphQLApp:
             return
         status = 200 if self.state == "ok" else 503
         await _respond(send, status, APPLICATION_JSON, _HEALTH_BODY[self.state])
+
+    async def _ide_asset(self, scope: Scope, send: Send, name: str) -> None:
+        if await _refuse_unless_get(scope, send):
+            return
+        gzip_ok = "gzip" in (_header(scope, b"accept-encoding") or "")
+        found = ide.asset(name, gzip_ok)
+        if found is None:
+            error = HttpError(404, f"no IDE asset {name[:80]!r}", "NOT_FOUND")
+            await _respond(send, 404, APPLICATION_JSON, error.body())
+            return
+        body, content_type, gzipped = found
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"public, max-age=86400"),
+            (b"vary", b"Accept-Encoding"),
+        ]
+        if gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Past `max_requests_in_flight`, 503 at once: nothing read, parsed or planned."""
@@ -485,6 +524,14 @@ def _internal_error(request_id: str) -> bytes:
 
 class _ClientGone(Exception):
     """The client disconnected while sending its body: there is no one to answer."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """One request header (the first, when repeated), without building the whole map."""
+    for raw_name, value in scope["headers"]:
+        if raw_name == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
