@@ -210,7 +210,7 @@ def test_run_moves_every_url_of_the_demo_config_to_the_chosen_ports(tmp_path: Pa
     assert list(effective.auth.api_keys) == ["demo-aggregator"]
     assert (tmp_path / "keys" / "token.key").stat().st_mode & 0o077 == 0
     effective.profile, effective.introspection = demo.profile, demo.introspection
-    effective.expose_query_plan = demo.expose_query_plan
+    effective.expose_query_plan, effective.ide = demo.expose_query_plan, demo.ide
     demo.auth.jwt_key_file = effective.auth.jwt_key_file
     demo.auth.internal_key_file = effective.auth.internal_key_file
     demo.auth.algorithms, demo.auth.api_keys = effective.auth.algorithms, effective.auth.api_keys
