@@ -708,7 +708,7 @@ class Gateway:
                 ctx.errors.append(_format(e))
         if self.entities is not None and prepared.operation.kind == "mutation":
             await self.entities.invalidate_returned(prepared.operation, ctx.data)
-        data = prepared.shaper.shape(ctx.data, ctx.errors, variables)
+        data = prepared.shaper.shape(ctx.data, ctx.errors, variables, ctx.explained)
         body: dict[str, Any] = {"data": data}
         if ctx.errors:
             body = {"errors": ctx.errors, "data": data}

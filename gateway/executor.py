@@ -51,6 +51,7 @@ class ExecutionContext:
         "data",
         "deadline",
         "errors",
+        "explained",
         "extensions",
         "headers",
         "mask_errors",
@@ -71,6 +72,9 @@ class ExecutionContext:
         self.headers = headers  # what every subgraph call of this request sends
         self.deadline = deadline
         self.extensions: dict[str, Any] = {}
+        # paths whose missing data an error already explains (a failed entity fetch reports
+        # once, not once per object): shaping adds no error of its own there
+        self.explained: list[list[Any]] = []
         self.object_types = object_types
         # subgraph error messages reach the client as a generic message
         self.mask_errors = False
@@ -204,7 +208,12 @@ class Executor:
                 variables.update(extra_variables)
             response = await self.transport(fetch, variables, representations, ctx)
         except SubgraphFailure as failure:
-            ctx.errors.append(failure.to_error(_paths(ctx.data, flatten).get(id(owners[0][0]))))
+            paths = _paths(ctx.data, flatten)
+            ctx.errors.append(failure.to_error(paths.get(id(owners[0][0]))))
+            # one error says why every one of these objects lacks what the fetch would add
+            ctx.explained.extend(
+                p for group in owners for obj in group if (p := paths.get(id(obj))) is not None
+            )
             return
         data = response.get("data")
         if fetch.renames:

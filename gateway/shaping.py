@@ -9,7 +9,7 @@ the nearest nullable parent null, with one error at the path where it happened.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLSchema
@@ -56,10 +56,12 @@ class Shaper:
         data: dict[str, Any] | None,
         errors: list[dict[str, Any]],
         variables: Mapping[str, Any],
+        explained: Iterable[list[Any]] = (),
     ) -> dict[str, Any] | None:
         if data is None:
             return None
         error_paths = {tuple(e["path"]) for e in errors if isinstance(e.get("path"), list)}
+        error_paths.update(tuple(p) for p in explained)
         self._variables = variables
         result = self._object(data, root_type, selections, [], errors, error_paths)
         return None if result is _INVALID else result
@@ -296,6 +298,7 @@ class CompiledShaper:
         data: dict[str, Any] | None,
         errors: list[dict[str, Any]],
         variables: Mapping[str, Any],
+        explained: Iterable[list[Any]] = (),
     ) -> dict[str, Any] | None:
         if data is None:
             return None
@@ -304,7 +307,7 @@ class CompiledShaper:
                 return self._root(data, variables)
             except (_Fallback, AttributeError, TypeError):
                 pass
-        return self.exact.shape(self.root_type, self.selections, data, errors, variables)
+        return self.exact.shape(self.root_type, self.selections, data, errors, variables, explained)
 
     # ---- code generation ---------------------------------------------------------
 

@@ -41,6 +41,9 @@ def test_with_the_national_subgraph_down_the_provincial_half_stays(stack: Guangd
     nested = send(stack.url, '{ serviceHalls(provinceCode: "440000") { name division { nameZh } } }')
     assert sorted(h["name"] for h in nested.body["data"]["serviceHalls"]) == halls
     assert {h["division"] for h in nested.body["data"]["serviceHalls"]} == {None}
+    # one error explains every missing division: none of its own per hall, none without a code
+    assert _codes(nested.body) == {("SUBGRAPH_UNAVAILABLE", "national")}
+    assert len(nested.body["errors"]) == 1, nested.body["errors"]
     ranking = send(stack.url, "{ evaluationRanking { provinceCode division { nameZh } } }").body
     assert ranking["data"]["evaluationRanking"] == [{"provinceCode": "440000", "division": None}]
     track = send(stack.url, "query($no: ID!) { application(applicationNo: $no) { applicationNo "
