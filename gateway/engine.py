@@ -372,39 +372,8 @@ class Gateway:
                     )
             except LimitRefusal as refusal:
                 return GraphQLResponse({"errors": [refusal.limit.error()]}, request_error=True)
-            except PlanningError as exc:
-                log.warning("cannot plan operation: %s", exc)
-                code = (
-                    "PLANNING_EFFORT_EXCEEDED"
-                    if isinstance(exc, PlanningLimitError)
-                    else "QUERY_PLANNING_FAILED"
-                )
-                return GraphQLResponse(
-                    {
-                        "data": None,
-                        "errors": [
-                            {
-                                "message": f"The gateway cannot plan this operation: {exc}",
-                                "extensions": {"code": code},
-                            }
-                        ],
-                    }
-                )
-            except PlannerFault as fault:
-                log.exception(
-                    "request %s: the planner failed on %s",
-                    request_id,
-                    fault.field or "an unknown field",
-                )
-                where = f" at field {fault.field}" if fault.field else ""
-                message = (
-                    f"The gateway failed to plan this operation{where}. This is a fault of the "
-                    f"gateway, not of the operation; it is logged under request id {request_id}."
-                )
-                extensions = {"code": "QUERY_PLANNING_FAILED", "requestId": request_id}
-                return GraphQLResponse(
-                    {"data": None, "errors": [{"message": message, "extensions": extensions}]}
-                )
+            except (PlanningError, PlannerFault) as exc:
+                return _planning_failure(exc, request_id)
             self.prepared.put(key, prepared)
         exceeded = self._request_limits(prepared, coerced)
         if exceeded is not None:
@@ -416,7 +385,10 @@ class Gateway:
                 if decision.data_null:
                     return GraphQLResponse({"errors": decision.errors, "data": None})
                 denied = decision.errors
-                prepared = self._restricted(key, prepared, decision.denied, labels)
+                try:
+                    prepared = self._restricted(key, prepared, decision.denied, labels)
+                except (PlanningError, PlannerFault) as exc:
+                    return _planning_failure(exc, request_id)
         with self.telemetry.phase("graphql.execute"):
             if kind == "query" and self.config.deduplicate_requests:
                 return await self._run_shared(
@@ -838,6 +810,41 @@ def _percent(label: str) -> float | None:
         return float(text[len("percent(") : -1])
     except ValueError:
         return None
+
+
+def _planning_failure(exc: PlanningError | PlannerFault, request_id: str) -> GraphQLResponse:
+    """An operation the planner refused (a limit or an unplannable field), or a fault of the
+    planner, logged with its traceback under the request id."""
+    if isinstance(exc, PlannerFault):
+        log.exception(
+            "request %s: the planner failed on %s", request_id, exc.field or "an unknown field"
+        )
+        where = f" at field {exc.field}" if exc.field else ""
+        message = (
+            f"The gateway failed to plan this operation{where}. This is a fault of the "
+            f"gateway, not of the operation; it is logged under request id {request_id}."
+        )
+        extensions = {"code": "QUERY_PLANNING_FAILED", "requestId": request_id}
+        return GraphQLResponse(
+            {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+        )
+    log.warning("cannot plan operation: %s", exc)
+    code = (
+        "PLANNING_EFFORT_EXCEEDED"
+        if isinstance(exc, PlanningLimitError)
+        else "QUERY_PLANNING_FAILED"
+    )
+    return GraphQLResponse(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"The gateway cannot plan this operation: {exc}",
+                    "extensions": {"code": code},
+                }
+            ],
+        }
+    )
 
 
 def _internal_error(request_id: str) -> GraphQLResponse:
