@@ -116,6 +116,31 @@ class PreparedOperation:
     cache_control: str | None = None
     # fields an access rule protects (checked per caller before anything is fetched)
     guards: tuple[Guarded, ...] = ()
+    # the cost and fan-out verdict, kept once it is known not to depend on the variables
+    limits_known: bool = False
+    limits: LimitExceeded | None = None
+
+
+class _VariableReads(dict[str, Any]):
+    """A request's variables that note whether anything looked at them."""
+
+    read = False
+
+    def __len__(self) -> int:
+        self.read = True
+        return super().__len__()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read = True
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read = True
+        return super().__contains__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read = True
+        return super().get(key, default)
 
 
 class LimitRefusal(Exception):
@@ -600,8 +625,24 @@ class Gateway:
     def _request_limits(
         self, prepared: PreparedOperation, variables: dict[str, Any]
     ) -> LimitExceeded | None:
-        """The limits that depend on the request's variables: cost (list sizes taken from
-        arguments) and the subgraph requests the plan would cause."""
+        """The limits that may depend on the request's variables: cost (list sizes taken from
+        arguments) and the subgraph requests the plan would cause (shards named by variables).
+        When neither looked at the variables, the verdict is kept for the operation's later
+        requests, so the hot path does not walk the operation and the plan again."""
+        if prepared.limits_known:
+            exceeded = prepared.limits
+        else:
+            tracked = _VariableReads(variables)
+            exceeded = self._limits_with(prepared, tracked)
+            if not tracked.read:
+                prepared.limits, prepared.limits_known = exceeded, True
+        if exceeded is not None and self._enforce(exceeded):
+            return exceeded
+        return None
+
+    def _limits_with(
+        self, prepared: PreparedOperation, variables: dict[str, Any]
+    ) -> LimitExceeded | None:
         exceeded = self._cost_limit(prepared.operation, variables)
         if exceeded is None:
             fetches = count_fetches(
@@ -613,9 +654,7 @@ class Gateway:
                     f"The operation would cause up to {fetches} subgraph requests, more than "
                     f"the limit of {self.config.max_fetches} set by [gateway] max_fetches.",
                 )
-        if exceeded is not None and self._enforce(exceeded):
-            return exceeded
-        return None
+        return exceeded
 
     def _shards_of(self, fetch: FetchNode, variables: dict[str, Any]) -> int:
         router = self.routers.get(fetch.graph)

@@ -47,6 +47,7 @@ _PAGE = """<!doctype html>
 """
 
 
+@cache
 def page(endpoint: str) -> bytes:
     """The IDE's HTML page, asking `endpoint` (the gateway's GraphQL path)."""
     return _PAGE.format(prefix=IDE_PREFIX, endpoint=endpoint).encode()

@@ -20,7 +20,6 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLOutputType,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
@@ -31,6 +30,7 @@ from graphql import (
     StringValueNode,
     ValueNode,
     VariableNode,
+    get_named_type,
     is_leaf_type,
 )
 from graphql.type import get_nullable_type
@@ -212,7 +212,7 @@ def _field_cost(
     if weight is None:
         weight = rules.type_weights.get(named)
     if weight is None:
-        weight = 0 if is_leaf_type(_named(sel.type)) else 1
+        weight = 0 if is_leaf_type(get_named_type(sel.type)) else 1
     if not sel.selections and not _is_list(sel.type):
         return weight
     size = _list_size(sel, rules.list_sizes.get(key), variables, default_list_size)
@@ -222,12 +222,6 @@ def _field_cost(
         else 0
     )
     return (weight + inner) * size if _is_list(sel.type) else weight + inner
-
-
-def _named(gtype: GraphQLOutputType) -> Any:
-    while isinstance(gtype, GraphQLNonNull | GraphQLList):
-        gtype = gtype.of_type
-    return gtype
 
 
 def _is_list(gtype: GraphQLOutputType) -> bool:

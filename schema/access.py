@@ -12,24 +12,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from graphql import (
-    ConstListValueNode,
-    ConstValueNode,
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
-    ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     ScalarTypeDefinitionNode,
     ScalarTypeExtensionNode,
-    StringValueNode,
-    ValueNode,
 )
 
-from schema.links import linked_directives
+from schema.links import linked_directives, list_items, string_value
 
 # feature name in the spec URL -> the directives it defines
 ACCESS_FEATURES = {
@@ -140,8 +135,8 @@ def _requirement(
         argument = "scopes" if kind == "requiresScopes" else "policies"
         value = next((a.value for a in directive.arguments or () if a.name.value == argument), None)
         alternatives = tuple(
-            tuple(s for s in (_string(v) for v in _items(group)) if s is not None)
-            for group in _items(value)
+            tuple(s for s in (string_value(v) for v in list_items(group)) if s is not None)
+            for group in list_items(value)
         )
         if kind == "requiresScopes":
             req = req.combined(Requirement(scopes=(alternatives,)))
@@ -149,15 +144,3 @@ def _requirement(
             policy_names.update(name for group in alternatives for name in group)
             req = req.combined(Requirement(policies=(alternatives,)))
     return req
-
-
-def _items(value: ValueNode | ConstValueNode | None) -> tuple[ValueNode, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, ListValueNode | ConstListValueNode):
-        return tuple(value.values)
-    return (value,)  # list input coercion: a single value is a list of one
-
-
-def _string(value: ValueNode | ConstValueNode | None) -> str | None:
-    return value.value if isinstance(value, StringValueNode) else None

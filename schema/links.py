@@ -35,7 +35,7 @@ def linked_directives(
             if directive.name.value not in ("link", "core"):
                 continue
             args = {a.name.value: a.value for a in directive.arguments or ()}
-            url = _string(args.get("url") or args.get("feature"))
+            url = string_value(args.get("url") or args.get("feature"))
             if url is None:
                 continue
             parts = url.rstrip("/").split("/")
@@ -43,9 +43,9 @@ def linked_directives(
             directives = features.get(feature)
             if directives is None:
                 continue
-            prefix = _string(args.get("as")) or feature
+            prefix = string_value(args.get("as")) or feature
             local = {d: prefix if d == feature else f"{prefix}__{d}" for d in directives}
-            for item in _items(args.get("import")):
+            for item in list_items(args.get("import")):
                 imported, alias = _import(item)
                 if imported is not None and imported.lstrip("@") in local:
                     local[imported.lstrip("@")] = (alias or imported).lstrip("@")
@@ -53,7 +53,8 @@ def linked_directives(
     return names
 
 
-def _items(value: ValueNode | None) -> tuple[ValueNode, ...]:
+def list_items(value: ValueNode | None) -> tuple[ValueNode, ...]:
+    """A list argument's items (list input coercion: a single value is a list of one)."""
     if value is None:
         return ()
     if isinstance(value, ListValueNode | ConstListValueNode):
@@ -61,7 +62,8 @@ def _items(value: ValueNode | None) -> tuple[ValueNode, ...]:
     return (value,)
 
 
-def _string(value: ValueNode | None) -> str | None:
+def string_value(value: ValueNode | None) -> str | None:
+    """A string literal's value; None for anything else."""
     return value.value if isinstance(value, StringValueNode) else None
 
 
@@ -69,6 +71,6 @@ def _import(item: ValueNode) -> tuple[str | None, str | None]:
     if isinstance(item, StringValueNode):
         return item.value, None
     if isinstance(item, ObjectValueNode):
-        fields = {f.name.value: _string(f.value) for f in item.fields}
+        fields = {f.name.value: string_value(f.value) for f in item.fields}
         return fields.get("name"), fields.get("as")
     return None, None
