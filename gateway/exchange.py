@@ -27,7 +27,7 @@ class Caller:
     kind: str = "anonymous"
     subject: str | None = None
     client_id: str | None = None
-    # the partition (e.g. region) an officer's token confines it to
+    # the partition (e.g. a region) the caller's token confines it to
     partition: str | None = None
     stages: tuple[str, ...] = ()
     purpose: str | None = None

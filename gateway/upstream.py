@@ -70,7 +70,7 @@ class Guard:
     """What stands between fetches and one upstream: its circuit breaker, and the bulkheads
     a fetch must pass (a shard's own, then its subgraph's)."""
 
-    label: str  # "national", or "provincial[440000]" for a shard
+    label: str  # the subgraph's name, or "<subgraph>[<partition key>]" for a shard
     graph: str  # the join__graph whose transport carries the calls
     breaker: CircuitBreaker
     bulkheads: tuple[Bulkhead, ...]
