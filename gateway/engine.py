@@ -1018,4 +1018,5 @@ def _introspection_document(
         directives=definition.directives,
         selection_set=SelectionSetNode(selections=kept),
     )
-    return DocumentNode(definitions=(op,))
+    # the introspection fields keep their own spreads (`__schema { types { ...FullType } }`)
+    return DocumentNode(definitions=(op, *fragments.values()))

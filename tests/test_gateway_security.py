@@ -22,7 +22,7 @@ import pytest
 from audit.live_stack import Process, free_port, govgraph_command, http, post_graphql
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from graphql import build_schema, graphql_sync
+from graphql import build_client_schema, build_schema, get_introspection_query, graphql_sync
 
 HMAC_SECRET = "a-test-secret-that-is-long-enough-for-hs256-0123456789"
 INTERNAL_SECRET = "the-gateway-signs-subgraph-claims-with-this-secret-0123"
@@ -454,6 +454,13 @@ def test_development_profile_answers_introspection(tmp_path: Path, keys: Keys) -
     try:
         body = dev.post("{ ...F } fragment F on Query { __schema { queryType { name } } }").json()
         assert body == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+        # the standard introspection query (GraphiQL's, codegen's) spreads fragments inside
+        # the introspection fields: they must resolve, and the answer must build the schema
+        full = dev.post(get_introspection_query()).json()
+        assert "errors" not in full, full
+        client_schema = build_client_schema(full["data"])
+        hall = client_schema.get_type("Hall")
+        assert hall is not None and "phone" in hall.fields  # type: ignore[attr-defined]
     finally:
         dev.process.stop()
 
