@@ -760,23 +760,34 @@ class QueryPlanner:
         target: SelectionSet,
         depth: int,
     ) -> tuple[FetchStep, SelectionSet]:
-        child = group.children.get((graph, path))
-        if child is not None and child.waits_for(self._requirers):
-            # the requirement being planned is for a step that this fetch already waits on
-            # (A -> B -> A -> B chains): a second fetch to the same subgraph breaks the cycle
+        # a field of an @interfaceObject asked under `... on Cat` is fetched for the Cats
+        # only: their representations may carry requirements the other objects lack
+        restriction = (
+            runtime_type
+            if runtime_type != type_cond and self.sg.types[type_cond].is_interface_object_in(graph)
+            else None
+        )
+        slot = (graph, path)
+        child = group.children.get(slot)
+        if child is None:
+            child = group.children[slot] = self._new_group(graph, path, group, True)
+            child.restricted_to = restriction
+        elif not self._fits(child, type_cond, graph, restriction):
+            # A -> B -> A -> B chains (the requirement being planned is for a step this fetch
+            # already waits on), or inputs one representation cannot serve: another fetch to
+            # the same subgraph and path
             child = next(
                 (
                     c
-                    for c in group.extra_children.get((graph, path), ())
-                    if not c.waits_for(self._requirers)
+                    for c in group.extra_children.get(slot, ())
+                    if self._fits(c, type_cond, graph, restriction)
                 ),
                 None,
             )
             if child is None:
                 child = self._new_group(graph, path, group, True)
-                group.extra_children.setdefault((graph, path), []).append(child)
-        elif child is None:
-            child = group.children[(graph, path)] = self._new_group(graph, path, group, True)
+                child.restricted_to = restriction
+                group.extra_children.setdefault(slot, []).append(child)
         entry = child.inputs.get(type_cond)
         if entry is None:
             model = self.sg.types[type_cond]
@@ -830,6 +841,27 @@ class QueryPlanner:
             child.depends |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
+
+    def _fits(self, child: FetchStep, type_cond: str, graph: str, restriction: str | None) -> bool:
+        """Can the entity fetch `child` also take objects of `type_cond`? Not when it waits
+        for a step whose requirement is being planned, serves another restriction, or holds
+        an input for overlapping objects under another `__typename` (an @interfaceObject next
+        to one of its implementations: one object, one representation)."""
+        if child.waits_for(self._requirers) or child.restricted_to != restriction:
+            return False
+        mine = self._possible(type_cond)
+        for other in child.inputs:
+            if other == type_cond or not (mine & self._possible(other)):
+                continue
+            if self.sg.types[other].is_interface_object_in(graph) or self.sg.types[
+                type_cond
+            ].is_interface_object_in(graph):
+                return False
+        return True
+
+    def _possible(self, type_name: str) -> set[str]:
+        model = self.sg.types[type_name]
+        return set(self.sg.possible_types(type_name)) if model.kind in _ABSTRACT else {type_name}
 
     def _entity_jump_for_interface_object(
         self,

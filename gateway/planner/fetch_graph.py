@@ -92,6 +92,9 @@ class FetchStep:
         self.extra_children: dict[tuple[str, tuple[str, ...]], list[FetchStep]] = {}
         # the @skip/@include condition every use of this step shares (() when unconditional)
         self.condition: Condition | None = None
+        # the one concrete type this fetch of an @interfaceObject serves (its fields were
+        # asked under `... on That`), or None
+        self.restricted_to: str | None = None
 
     def used_under(self, condition: Condition) -> None:
         """Note one more use: the step keeps only the condition terms every use shares."""

@@ -92,7 +92,7 @@ class _Occurrence:
 
 
 def alias_conflicts(
-    selection: SelectionSet,
+    selection: SelectionSet | Sequence[SelectionSet],
     parent_type: str,
     type_of: Callable[[str, str], str | None],
     is_composite: Callable[[str], bool],
@@ -102,7 +102,9 @@ def alias_conflicts(
     """One response key, two different fields in one subgraph selection (e.g. `size` of one
     type next to `size(x: 2)` of another, in sibling fragments) is invalid GraphQL: every
     field but the first variant moves to a fresh alias. A client's field is renamed back on
-    arrival (`renames`); a planner field is read under its alias."""
+    arrival (`renames`); a planner field is read under its alias. Fields that share a
+    response key merge, so their sub-selections are checked together (`info { b }` under a
+    condition next to a requirement's `info { b(x: 3) }`)."""
     occurrences: dict[str, list[_Occurrence]] = {}
 
     def gather(sel: SelectionSet, type_name: str) -> None:
@@ -116,7 +118,8 @@ def alias_conflicts(
                     _Occurrence(item, sel, variant, printed)
                 )
 
-    gather(selection, parent_type)
+    for one in [selection] if isinstance(selection, SelectionSet) else selection:
+        gather(one, parent_type)
     for key, found in occurrences.items():
         variants = list(dict.fromkeys(o.variant for o in found))
         if len(variants) > 1:
@@ -139,11 +142,14 @@ def alias_conflicts(
                     if not o.field.internal:
                         renames[alias] = key
     for found in occurrences.values():
+        # after renaming, the occurrences still under one key merge in the subgraph
+        by_key: dict[tuple[str, str], list[SelectionSet]] = {}
         for o in found:
             if o.field.sub is not None:
-                alias_conflicts(
-                    o.field.sub, _named(o.field_type), type_of, is_composite, renames, fresh
-                )
+                merged = by_key.setdefault((o.field.response_key, _named(o.field_type)), [])
+                merged.append(o.field.sub)
+        for (_key, field_type), subs in by_key.items():
+            alias_conflicts(subs, field_type, type_of, is_composite, renames, fresh)
 
 
 def _shape(printed: str, is_composite: Callable[[str], bool]) -> str:

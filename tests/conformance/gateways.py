@@ -34,12 +34,12 @@ def subgraph_env(urls: Mapping[str, str]) -> dict[str, str]:
     return {f"GOVGRAPH_SUBGRAPH_{name.upper()}_URL": url for name, url in urls.items()}
 
 
-def govgraph_command(supergraph: Path, port: int) -> list[str]:
+def govgraph_command(supergraph: Path, port: int, config: Path | None = None) -> list[str]:
     script = Path(sys.executable).parent / "govgraph"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
     # the development profile answers introspection, which the conformance cases use
     return [*base, "gateway", "--supergraph", str(supergraph), "--port", str(port),
-            "--profile", "development"]
+            "--profile", "development", *(["--config", str(config)] if config else [])]
 
 
 class HttpGateway:

@@ -43,7 +43,9 @@ def _run(args: argparse.Namespace) -> int:
                 break
             totals = runner.totals
             print(f"{totals.served} schemas, {totals.queries} queries, {totals.agreed} agreed, "
-                  f"{dict(totals.kinds)}", file=sys.stderr, flush=True)
+                  f"{dict(totals.kinds)}; as the spec answers: govgraph {totals.ours_spec}, "
+                  f"reference {totals.reference_spec}, ambiguous {totals.spec_ambiguous}",
+                  file=sys.stderr, flush=True)
             if time.monotonic() > deadline:
                 totals.stopped_early = True
                 break
@@ -92,12 +94,16 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    from .run import SPEC_AMBIGUOUS
     from .sample import SAMPLE_QUERIES, SAMPLE_SEEDS, run_sample
 
-    disagreements = run_sample()
+    totals = run_sample()
     print(f"# {len(SAMPLE_SEEDS)} schemas x {SAMPLE_QUERIES} queries: "
-          f"{len(disagreements)} disagreements")
-    for found in disagreements:
+          f"{len(totals.disagreements)} disagreements, govgraph off the spec on "
+          f"{len(totals.ours_off_spec)}; entries for those the spec does not decide:")
+    for found in totals.disagreements:
+        if found.spec != SPEC_AMBIGUOUS:
+            continue
         print(f"\n[[disagreement]]\nseed = {found.seed}\nquery = {found.index}\n"
               f'kind = "{found.kind}"\n# {found.arbiter}\n'
               f"# govgraph:  {found.ours[:300]}\n# reference: {found.reference[:300]}\n"
@@ -109,7 +115,8 @@ def _report(args: argparse.Namespace) -> int:
     from . import report
 
     totals, parameters = pickle.loads(RAW.read_bytes())
-    totals.sets = {d.seed: generate(d.seed) for d in totals.disagreements}
+    found = [*totals.disagreements, *totals.ours_off_spec]
+    totals.sets = {d.seed: generate(d.seed) for d in found}
     Path(args.out).write_text(report.write(totals, parameters), encoding="utf-8")
     print(report.verdict(totals))
     return 0

@@ -28,6 +28,7 @@ from graphql import GraphQLSchema, build_client_schema, get_introspection_query
 
 from .generate import SchemaSet, generate
 from .minimize import minimize
+from .oracle import Expected, Oracle
 from .querygen import Operation, QueryGenerator
 from .subgraphs import SubgraphServer
 
@@ -44,6 +45,7 @@ from gateways import (  # noqa: E402
 HERE = Path(__file__).resolve().parent
 PROJECT_DIR = HERE.parents[2]
 COMPOSER = HERE / "compose_batch.mjs"
+GATEWAY_CONFIG = HERE / "gateway.toml"
 REFERENCE_ENGINE = "hive-router"
 KINDS = {
     "govgraph-error-only": "govgraph answers with errors, the reference without",
@@ -53,6 +55,7 @@ KINDS = {
     "timeout": "govgraph did not answer in time",
     "reference-timeout": "the reference did not answer in time",
     "reference-unavailable": "the reference's connection failed (its node process died)",
+    "reference-crash": "the reference's node process died on this query, asked again alone",
     "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
 }
 QUERY_TIMEOUT_S = 15.0
@@ -61,6 +64,12 @@ ARBITER_OURS = "@apollo/gateway answers as govgraph does"
 ARBITER_REFERENCE = "@apollo/gateway answers as the reference does"
 ARBITER_NEITHER = "@apollo/gateway answers as neither does"
 ARBITER_NONE = "no @apollo/gateway answer"
+# which side the spec's own answer (oracle.py) takes on a disagreement
+SPEC_OURS = "govgraph answers as the spec does"
+SPEC_REFERENCE = "the reference answers as the spec does"
+SPEC_NEITHER = "neither answers as the spec does"
+SPEC_BOTH = "both answer as the spec does"
+SPEC_AMBIGUOUS = "the spec allows more than one answer"
 
 
 class Client:
@@ -136,12 +145,44 @@ def _numbers(value: Any) -> Any:
     return value
 
 
+def matches_spec(answer: Answer, expected: Expected) -> bool:
+    """An answer is the spec's when it is a 200 with the same `data` and error presence."""
+    if answer.failure or answer.status != 200 or not isinstance(answer.body, dict):
+        return False
+    if answer.errors() != expected.errors:
+        return False
+    return answer.data_text() == json.dumps(_numbers(expected.data))
+
+
+def spec_verdict(ours: Answer, reference: Answer, expected: Expected | None) -> str:
+    """Which of two disagreeing answers is the spec's."""
+    if expected is None or expected.ambiguous:
+        return SPEC_AMBIGUOUS
+    with_ours, with_reference = matches_spec(ours, expected), matches_spec(reference, expected)
+    if with_ours and with_reference:
+        return SPEC_BOTH
+    if with_ours:
+        return SPEC_OURS
+    if with_reference:
+        return SPEC_REFERENCE
+    return SPEC_NEITHER
+
+
+def show_expected(expected: Expected | None) -> str:
+    if expected is None:
+        return "<the oracle failed>"
+    text = json.dumps({"data": expected.data, "errors": expected.errors})
+    return text + (" (ambiguous)" if expected.ambiguous else "")
+
+
 def classify(ours: Answer, reference: Answer) -> str | None:
     """The kind of disagreement between two answers, or None when they agree."""
     if ours.failure == "timeout":
         return "timeout"
     if reference.failure == "timeout":
         return "reference-timeout"
+    if reference.failure == "reference-crash":
+        return "reference-crash"
     if reference.failure:
         return "reference-unavailable"
     if ours.failure:
@@ -166,6 +207,8 @@ class Served:
     reference: Client
     start_arbiter: Any = None  # () -> Client | None: @apollo/gateway, started on first use
     arbiter: Client | None = None
+    restart_reference: Any = None  # () -> Client | None: a new node host and reference
+    requests: Any = None  # () -> (govgraph's, the reference's): subgraph requests so far
 
     def third(self) -> Client | None:
         if self.arbiter is None and self.start_arbiter is not None:
@@ -189,6 +232,10 @@ class Disagreement:
     tags: list[str] = field(default_factory=list)
     arbiter: str = ""
     minimal_arbiter: str = ""
+    spec: str = ""
+    expected: str = ""
+    minimal_spec: str = ""
+    minimal_expected: str = ""
 
     def key(self) -> tuple[int, int, str]:
         return self.seed, self.index, self.kind
@@ -210,6 +257,14 @@ class Totals:
     sets: dict[int, SchemaSet] = field(default_factory=dict)
     stopped_early: bool = False
     host_crashes: int = 0
+    # every query is also checked against the spec's answer (oracle.py)
+    spec_ambiguous: int = 0
+    ours_spec: int = 0
+    reference_spec: int = 0
+    ours_off_spec: list[Disagreement] = field(default_factory=list)
+    reference_retried: int = 0
+    # seed -> subgraph requests (govgraph, the reference) for the same queries
+    fetches: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 class ReferenceHost(ApolloHost):
@@ -324,16 +379,20 @@ class Runner:
         """Subgraphs, govgraph and the reference on one set; a string says what failed."""
         path = self.workdir / f"supergraph-{schema_set.seed}.graphql"
         path.write_text(supergraph, encoding="utf-8")
+        # one set of subgraphs per gateway: the requests each receives measure its plans
         server = SubgraphServer(schema_set)
         server.start()
+        reference_server = SubgraphServer(schema_set)
+        reference_server.start()
         urls = server.urls()
+        reference_urls = reference_server.urls()
         port = free_port()
-        govgraph = GatewayProcess("govgraph", govgraph_command(path, port), port,
+        govgraph = GatewayProcess("govgraph", govgraph_command(path, port, GATEWAY_CONFIG), port,
                                   subgraph_env(urls))
         reference = None
         try:
             try:
-                reference = self.host.start(path, urls, engine=REFERENCE_ENGINE)
+                reference = self.host.start(path, reference_urls, engine=REFERENCE_ENGINE)
             except GatewayStartError as error:
                 yield f"reference: {error}"
                 return
@@ -353,12 +412,31 @@ class Runner:
 
             def start_arbiter() -> Client | None:
                 try:
-                    arbiters.append(self.host.start(path, urls, engine="apollo"))
+                    arbiters.append(self.host.start(path, reference_urls, engine="apollo"))
                 except GatewayStartError:
                     return None
                 return Client(arbiters[-1].port)
 
-            served = Served(schema, ours_client, reference_client, start_arbiter)
+            restarted: list[Any] = []
+
+            def restart_reference() -> Client | None:
+                self.totals.host_crashes += 1
+                self.log(f"seed {schema_set.seed}: the node host died; restarted:\n"
+                         f"{self.host.output()[-800:]}")
+                self.host.close()
+                self.host = ReferenceHost()
+                served.arbiter, served.start_arbiter = None, start_arbiter
+                arbiters.clear()
+                try:
+                    restarted.append(self.host.start(path, reference_urls,
+                                                     engine=REFERENCE_ENGINE))
+                except GatewayStartError:
+                    return None
+                return Client(restarted[-1].port)
+
+            served = Served(schema, ours_client, reference_client, start_arbiter,
+                            restart_reference=restart_reference,
+                            requests=lambda: (server.requests(), reference_server.requests()))
             yield served
             ours_client.close()
             reference_client.close()
@@ -366,11 +444,14 @@ class Runner:
                 served.arbiter.close()
             for arbiter in arbiters:
                 self.host.stop(arbiter)
+            for gateway in restarted:
+                self.host.stop(gateway)
         finally:
             govgraph.stop()
             if reference is not None:
                 self.host.stop(reference)
             server.stop()
+            reference_server.stop()
 
     def run_schema(self, schema_set: SchemaSet, supergraph: str,
                    deadline: float | None = None) -> None:
@@ -385,7 +466,7 @@ class Runner:
                     self.log(f"seed {schema_set.seed}: {served[:300]}")
                 return
             self.totals.served += 1
-            self.run_queries(schema_set, served, deadline)
+            self.run_queries(schema_set, served, deadline, supergraph)
 
     def ask_once(self, schema_set: SchemaSet, supergraph: str,
                  operation: Operation) -> tuple[Answer, Answer]:
@@ -395,7 +476,7 @@ class Runner:
             return served.ours.post(operation.payload()), served.reference.post(operation.payload())
 
     def run_queries(self, schema_set: SchemaSet, served: Served,
-                    deadline: float | None) -> None:
+                    deadline: float | None, supergraph: str | None = None) -> None:
         schema, ours, reference = served.schema, served.ours, served.reference
         generator = QueryGenerator(schema, schema_set, random.Random(schema_set.seed * 7919 + 1))
         operations = [generator.operation() for _ in range(self.queries_per_schema)]
@@ -409,8 +490,16 @@ class Runner:
             return (local.clients[0].post(operation.payload()),
                     local.clients[1].post(operation.payload()))
 
+        before = served.requests()
         with ThreadPoolExecutor(self.workers) as pool:
             answers = list(pool.map(ask, operations))
+        after = served.requests()
+        if all(pair is not None and not pair[1].failure for pair in answers):
+            # the subgraph requests each gateway's plans took for the same queries
+            self.totals.fetches[schema_set.seed] = (after[0] - before[0], after[1] - before[1])
+        self.retry_reference(served, operations, answers)
+        reference = served.reference
+        oracle = Oracle(schema_set, schema, supergraph)
         minimized: dict[str, int] = {}
         for index, (operation, pair) in enumerate(zip(operations, answers, strict=True)):
             if pair is None:
@@ -418,14 +507,28 @@ class Runner:
                 break
             ours_answer, reference_answer = pair
             self.totals.queries += 1
+            expected = self.expected(oracle, operation)
+            if expected is None or expected.ambiguous:
+                self.totals.spec_ambiguous += 1
+            else:
+                self.totals.ours_spec += matches_spec(ours_answer, expected)
+                self.totals.reference_spec += matches_spec(reference_answer, expected)
             kind = classify(ours_answer, reference_answer)
             if kind is None:
                 self.totals.agreed += 1
+                if (expected is not None and not expected.ambiguous
+                        and not matches_spec(ours_answer, expected)):
+                    self.off_spec(schema_set, schema, oracle, ours, index, operation,
+                                  ours_answer, reference_answer, expected)
                 continue
             found = Disagreement(schema_set.seed, index, kind, operation, ours_answer.show(),
                                  reference_answer.show())
+            found.spec = spec_verdict(ours_answer, reference_answer, expected)
+            found.expected = show_expected(expected)
+            if found.spec in (SPEC_REFERENCE, SPEC_NEITHER):
+                self.totals.ours_off_spec.append(found)
             found.arbiter = self.arbitrate(served, operation, ours_answer, reference_answer)
-            if (kind != "reference-unavailable"
+            if (kind not in ("reference-unavailable", "reference-crash")
                     and minimized.get(kind, 0) < self.minimize_per_kind
                     and self.minimized_total.get(kind, 0) < self.max_minimized_per_kind
                     and (deadline is None or time.monotonic() < deadline)):
@@ -433,10 +536,76 @@ class Runner:
                 minimized[kind] = minimized.get(kind, 0) + 1
                 self.shrink(found, schema, ours, reference)
                 if found.minimal is not None:
+                    minimal_ours = ours.post(found.minimal.payload())
+                    minimal_reference = reference.post(found.minimal.payload())
                     found.minimal_arbiter = self.arbitrate(
-                        served, found.minimal, ours.post(found.minimal.payload()),
-                        reference.post(found.minimal.payload()))
+                        served, found.minimal, minimal_ours, minimal_reference)
+                    minimal_expected = self.expected(oracle, found.minimal)
+                    found.minimal_spec = spec_verdict(minimal_ours, minimal_reference,
+                                                      minimal_expected)
+                    found.minimal_expected = show_expected(minimal_expected)
             self._record(found)
+
+    @staticmethod
+    def expected(oracle: Oracle, operation: Operation) -> Expected | None:
+        try:
+            return oracle.answer(operation.query, operation.variables)
+        except Exception:  # noqa: BLE001 - an oracle fault decides nothing
+            return None
+
+    def off_spec(self, schema_set: SchemaSet, schema: GraphQLSchema, oracle: Oracle,
+                 ours: Client, index: int, operation: Operation, ours_answer: Answer,
+                 reference_answer: Answer, expected: Expected) -> None:
+        """Both gateways agree and both are off the spec's answer: recorded, shrunk."""
+        found = Disagreement(schema_set.seed, index, "both-off-spec", operation,
+                             ours_answer.show(), reference_answer.show(), spec=SPEC_NEITHER,
+                             expected=show_expected(expected))
+        self.totals.ours_off_spec.append(found)
+        if self.minimized_total.get("both-off-spec", 0) >= self.max_minimized_per_kind:
+            return
+        self.minimized_total["both-off-spec"] = self.minimized_total.get("both-off-spec", 0) + 1
+
+        def still_fails(candidate: Operation) -> bool:
+            wanted = self.expected(oracle, candidate)
+            return (wanted is not None and not wanted.ambiguous
+                    and not matches_spec(ours.post(candidate.payload()), wanted))
+
+        minimal, checks = minimize(schema, operation, still_fails,
+                                   budget_s=self.minimize_budget_s)
+        found.minimal, found.checks = minimal, checks
+        found.minimal_ours = ours.post(minimal.payload()).show()
+        found.minimal_expected = show_expected(self.expected(oracle, minimal))
+        found.tags = feature_tags(schema_set, schema, minimal)
+
+    def retry_reference(self, served: Served, operations: list[Operation],
+                        answers: list[tuple[Answer, Answer] | None]) -> None:
+        """Queries the reference could not answer because its node process died, asked again
+        one by one on a new one; a query that kills it again is a `reference-crash`."""
+        failed = [i for i, pair in enumerate(answers)
+                  if pair is not None and pair[1].failure not in (None, "timeout")]
+        if not failed or self.host.alive() or served.restart_reference is None:
+            return
+        client = served.restart_reference()
+        restarts = 1
+        for i in failed:
+            pair = answers[i]
+            if client is None or pair is None:
+                break
+            self.totals.reference_retried += 1
+            answer = client.post(operations[i].payload())
+            if answer.failure not in (None, "timeout") and not self.host.alive():
+                answers[i] = (pair[0], Answer(None, None, "reference-crash"))
+                client.close()
+                if restarts >= 5:
+                    client = None
+                    break
+                client = served.restart_reference()
+                restarts += 1
+            else:
+                answers[i] = (pair[0], answer)
+        if client is not None:
+            served.reference.close()
+            served.reference = client
 
     @staticmethod
     def arbitrate(served: Served, operation: Operation, ours: Answer,

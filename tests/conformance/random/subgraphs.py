@@ -85,7 +85,86 @@ def _decode(kind: str, field_name: str, value: Any) -> tuple[str | None, int] | 
     return None
 
 
-class RandomSubgraph:
+class DerivedValues:
+    """Values derived from (parent identity, field name, arguments): the one derivation the
+    subgraphs answer with and the oracle (`oracle.py`) computes the spec's answer with."""
+
+    set: SchemaSet
+
+    def _entity_object(self, typename: str, identity: tuple[str, int],
+                       representation: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {"__typename": typename, "__id": list(identity), "__rep": representation}
+
+    def _child(self, named: Any, seed: list[Any]) -> dict[str, Any] | None:
+        """The object a composite field returns for this seed."""
+        name = named.name
+        if name in self.set.targets:  # abstract, or an @interfaceObject standing for one
+            candidates = self.set.targets.get(name) or []
+            if not candidates:
+                return None
+            concrete = candidates[digest(seed, "type") % len(candidates)]
+        else:
+            concrete = name
+        if concrete in self.set.value_types:
+            return {"__typename": concrete, "__seed": seed}
+        n = digest(seed, "n") % ENTITY_COUNT
+        return self._entity_object(self._runtime(named, concrete), (concrete, n))
+
+    def _runtime(self, named: Any, concrete: str) -> str:
+        """The __typename an object of `concrete` type, returned as `named`, answers."""
+        if isinstance(named, GraphQLObjectType) and named.name in self.set.targets:
+            return str(named.name)  # an @interfaceObject type stands for its implementations
+        return concrete
+
+    def _root(self, info: GraphQLResolveInfo, args: Mapping[str, Any]) -> Any:
+        type_ = info.return_type
+        named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if ("id" in args or "num" in args or "sku" in args) and not isinstance(named, GraphQLList):
+            return self._lookup(named, args)
+        seed = ["Query", info.field_name, dict(args)]
+        if isinstance(named, GraphQLList) and "first" in args:
+            count = max(0, min(int(args["first"]), 1 + digest(seed, "len") % 4))
+            return self._list(named.of_type, seed, count)
+        return self._value(type_, seed)
+
+    def _lookup(self, named: Any, args: Mapping[str, Any]) -> Any:
+        for field_name, kind in (("id", "id"), ("num", "num"), ("sku", "sku")):
+            if field_name in args:
+                decoded = _decode(kind, field_name, args[field_name])
+                break
+        else:
+            return None
+        if decoded is None:
+            return None
+        type_name, n = decoded
+        type_name = type_name or named.name
+        if not 0 <= n < ENTITY_COUNT:
+            return None
+        if isinstance(named, GraphQLInterfaceType):
+            if type_name not in self.set.targets.get(named.name, []):
+                return None
+            return self._entity_object(type_name, (type_name, n))
+        if type_name != named.name:
+            return None
+        return self._entity_object(type_name, (type_name, n))
+
+    def _value(self, type_: Any, seed: list[Any]) -> Any:
+        nullable = not isinstance(type_, GraphQLNonNull)
+        if not nullable:
+            type_ = type_.of_type
+        elif digest(seed, "null") % 7 == 0:
+            return None
+        if isinstance(type_, GraphQLList):
+            return self._list(type_.of_type, seed, digest(seed, "len") % 4)
+        if isinstance(type_, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
+            return self._child(type_, seed)
+        return _leaf(type_, seed)
+
+    def _list(self, item_type: Any, seed: list[Any], count: int) -> list[Any]:
+        return [self._value(item_type, [*seed, index]) for index in range(count)]
+
+
+class RandomSubgraph(DerivedValues):
     """One subgraph of a generated set: its schema and the derived-value resolvers."""
 
     def __init__(self, schema_set: SchemaSet, name: str) -> None:
@@ -150,28 +229,6 @@ class RandomSubgraph:
             raise GraphQLError(f"{self.name}: representation of {typename} names {type_name}")
         return type_name, n
 
-    def _entity_object(self, typename: str, identity: tuple[str, int],
-                       representation: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {"__typename": typename, "__id": list(identity), "__rep": representation}
-
-    def _child(self, named: Any, seed: list[Any]) -> dict[str, Any] | None:
-        """The object a composite field returns for this seed."""
-        name = named.name
-        if name in self.set.targets:  # abstract, or an @interfaceObject standing for one
-            candidates = self.set.targets.get(name) or []
-            if not candidates:
-                return None
-            concrete = candidates[digest(seed, "type") % len(candidates)]
-        else:
-            concrete = name
-        if concrete in self.set.value_types:
-            return {"__typename": concrete, "__seed": seed}
-        n = digest(seed, "n") % ENTITY_COUNT
-        runtime = concrete
-        if isinstance(named, GraphQLObjectType) and name in self.set.targets:
-            runtime = name  # an @interfaceObject type stands for its implementations
-        return self._entity_object(runtime, (concrete, n))
-
     # --- resolution ------------------------------------------------------------------
     def _resolve(self, source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         field_name = info.field_name
@@ -209,38 +266,6 @@ class RandomSubgraph:
             seed.append(f"leaked from {self.name}")
         return self._value(info.return_type, seed)
 
-    def _root(self, info: GraphQLResolveInfo, args: Mapping[str, Any]) -> Any:
-        type_ = info.return_type
-        named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-        if ("id" in args or "num" in args or "sku" in args) and not isinstance(named, GraphQLList):
-            return self._lookup(named, args)
-        seed = ["Query", info.field_name, dict(args)]
-        if isinstance(named, GraphQLList) and "first" in args:
-            count = max(0, min(int(args["first"]), 1 + digest(seed, "len") % 4))
-            return self._list(named.of_type, seed, count)
-        return self._value(type_, seed)
-
-    def _lookup(self, named: Any, args: Mapping[str, Any]) -> Any:
-        for field_name, kind in (("id", "id"), ("num", "num"), ("sku", "sku")):
-            if field_name in args:
-                decoded = _decode(kind, field_name, args[field_name])
-                break
-        else:
-            return None
-        if decoded is None:
-            return None
-        type_name, n = decoded
-        type_name = type_name or named.name
-        if not 0 <= n < ENTITY_COUNT:
-            return None
-        if isinstance(named, GraphQLInterfaceType):
-            if type_name not in self.set.targets.get(named.name, []):
-                return None
-            return self._entity_object(type_name, (type_name, n))
-        if type_name != named.name:
-            return None
-        return self._entity_object(type_name, (type_name, n))
-
     def _entities_item(self, representation: Mapping[str, Any]) -> Any:
         identity = self.identity(representation)
         typename = str(representation["__typename"])
@@ -248,22 +273,6 @@ class RandomSubgraph:
         if isinstance(named, GraphQLInterfaceType):
             typename = identity[0]
         return self._entity_object(typename, identity, representation)
-
-    def _value(self, type_: Any, seed: list[Any]) -> Any:
-        nullable = not isinstance(type_, GraphQLNonNull)
-        if not nullable:
-            type_ = type_.of_type
-        elif digest(seed, "null") % 7 == 0:
-            return None
-        if isinstance(type_, GraphQLList):
-            return self._list(type_.of_type, seed, digest(seed, "len") % 4)
-        if isinstance(type_, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)):
-            return self._child(type_, seed)
-        return _leaf(type_, seed)
-
-    def _list(self, item_type: Any, seed: list[Any], count: int) -> list[Any]:
-        return [self._value(item_type, [*seed, index]) for index in range(count)]
-
 
 def _leaf(type_: Any, seed: list[Any]) -> Any:
     value = digest(seed)
