@@ -191,3 +191,23 @@ def test_a_fetch_waits_only_for_the_fetches_its_inputs_come_from() -> None:
     assert [type(n) for n in halls.nodes] == [FetchNode, FlattenNode]
     assert "serviceHalls" in halls.nodes[0].operation
     assert isinstance(ranking, FetchNode) and "evaluationRanking" in ranking.operation
+
+
+def test_a_shareable_root_field_is_shared_out_when_that_costs_no_more_fetches() -> None:
+    """`citizen` is @shareable in registry and benefits, each owning part of the selection:
+    two root fetches side by side, where one root fetch and an entity fetch after it would
+    cost as many fetches and one more round trip."""
+    from gateway.planner.plan import ParallelNode
+
+    supergraph = (Path(__file__).parent / "conformance" / "cases" / "shareable-root-cost"
+                  / "supergraph.graphql")
+    gateway = Gateway(supergraph.read_text(encoding="utf-8"), GatewayConfig())
+    plan = gateway.plan_for('{ a: citizen(id: "c1") { name pension } '
+                            'b: citizen(id: "c2") { pension } }')
+    assert isinstance(plan.node, ParallelNode), plan.print()
+    services = sorted(f.service for f in plan.node.nodes if isinstance(f, FetchNode))
+    assert services == ["benefits", "registry"], plan.print()
+    assert all("_entities" not in f.operation for f in plan.fetches())
+    # a selection one owner serves whole stays in one fetch
+    single = gateway.plan_for('{ citizen(id: "c1") { id pension } }')
+    assert [f.service for f in single.fetches()] == ["benefits"]

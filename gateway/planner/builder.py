@@ -180,21 +180,34 @@ class QueryPlanner:
                     g: self._trial_fetches(root_type, w, g) - (g in joined)
                     for g in self._ordered(graphs)
                 }
-                if w.sub and all(c == float("inf") for c in costs.values()):
-                    # no subgraph serves the whole selection: each serves its part of it
+                if w.sub:
+                    # each subgraph serves the part of the selection it owns, in parallel root
+                    # fetches: taken when no subgraph serves the whole selection, or when it
+                    # costs no more fetches than the best single subgraph (then no fetch waits
+                    # for another)
                     def around(subs: list[Want | WantFragment], w: Want = w) -> Want:
                         return replace(w, sub=subs)
 
-                    parts = self._split_by_owner(root_type, self._ordered(graphs), w.sub, around)
-                    if parts is not None:
-                        for graph, subs in parts.items():
-                            group = roots.get(graph)
-                            if group is None:
-                                group = roots[graph] = self._new_group(graph, (), None, False)
-                            self._plan_field(
-                                group, root_type, replace(w, sub=subs), (), group.selection, None, 0
-                            )
-                        continue
+                    ordered = sorted(self._ordered(graphs), key=lambda g: g not in joined)
+                    parts = self._split_by_owner(root_type, ordered, w.sub, around)
+                    if parts is not None and (
+                        len(parts) > 1 or all(c == float("inf") for c in costs.values())
+                    ):
+                        split = sum(
+                            self._trial_fetches(root_type, around(subs), g) - (g in joined)
+                            for g, subs in parts.items()
+                        )
+                        if split <= min(costs.values()) or split == float("inf") == min(
+                            costs.values()
+                        ):
+                            for graph, subs in parts.items():
+                                group = roots.get(graph)
+                                if group is None:
+                                    group = roots[graph] = self._new_group(graph, (), None, False)
+                                self._plan_field(
+                                    group, root_type, around(subs), (), group.selection, None, 0
+                                )
+                            continue
                 graph = min(
                     self._ordered(graphs),
                     key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)),
@@ -216,22 +229,28 @@ class QueryPlanner:
         (`wrap` rebuilds the root field around a part). None when some part has no owner."""
         buckets: dict[str, list[Want | WantFragment]] = {}
         for sub in subs:
-            for graph in sorted(graphs, key=lambda g: g not in buckets):
-                if self._trial_fetches(root_type, wrap([sub]), graph) != float("inf"):
-                    buckets.setdefault(graph, []).append(sub)
-                    break
-            else:
-                if not sub.sub:
-                    return None
+            # a subgraph that serves the part on its own (one fetch), else any that can
+            trials = {
+                g: self._trial_fetches(root_type, wrap([sub]), g)
+                for g in sorted(graphs, key=lambda g: g not in buckets)
+            }
+            graph = next((g for g, n in trials.items() if n <= 1), None)
+            split = None
+            if graph is None and sub.sub:
+                # no subgraph serves it alone: its own selection is shared out in turn
 
                 def inner(parts: list[Want | WantFragment], sub: Want | WantFragment = sub) -> Want:
                     return wrap([replace(sub, sub=parts)])
 
                 split = self._split_by_owner(root_type, graphs, sub.sub, inner)
-                if split is None:
-                    return None
-                for graph, parts in split.items():
-                    buckets.setdefault(graph, []).append(replace(sub, sub=parts))
+            if split is not None:
+                for part_graph, parts in split.items():
+                    buckets.setdefault(part_graph, []).append(replace(sub, sub=parts))
+                continue
+            graph = graph or next((g for g, n in trials.items() if n != float("inf")), None)
+            if graph is None:
+                return None
+            buckets.setdefault(graph, []).append(sub)
         return buckets
 
     def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:

@@ -55,7 +55,8 @@ KINDS = {
     "timeout": "govgraph did not answer in time",
     "reference-timeout": "the reference did not answer in time",
     "reference-unavailable": "the reference's connection failed (its node process died)",
-    "reference-crash": "the reference's node process died on this query, asked again alone",
+    "reference-crash": "the reference's node process died, or dropped the connection, on this "
+                       "query, asked again alone",
     "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
 }
 QUERY_TIMEOUT_S = 15.0
@@ -208,7 +209,9 @@ class Served:
     start_arbiter: Any = None  # () -> Client | None: @apollo/gateway, started on first use
     arbiter: Client | None = None
     restart_reference: Any = None  # () -> Client | None: a new node host and reference
-    requests: Any = None  # () -> (govgraph's, the reference's): subgraph requests so far
+    # () -> (govgraph's, the reference's subgraph requests, govgraph's, the reference's
+    # subgraph fetches) so far
+    requests: Any = None
 
     def third(self) -> Client | None:
         if self.arbiter is None and self.start_arbiter is not None:
@@ -263,8 +266,9 @@ class Totals:
     reference_spec: int = 0
     ours_off_spec: list[Disagreement] = field(default_factory=list)
     reference_retried: int = 0
-    # seed -> subgraph requests (govgraph, the reference) for the same queries
-    fetches: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # seed -> subgraph requests (govgraph, the reference) and fetches (govgraph, the
+    # reference) for the same queries
+    fetches: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
 class ReferenceHost(ApolloHost):
@@ -436,7 +440,8 @@ class Runner:
 
             served = Served(schema, ours_client, reference_client, start_arbiter,
                             restart_reference=restart_reference,
-                            requests=lambda: (server.requests(), reference_server.requests()))
+                            requests=lambda: (server.requests(), reference_server.requests(),
+                                              server.fetches(), reference_server.fetches()))
             yield served
             ours_client.close()
             reference_client.close()
@@ -496,7 +501,8 @@ class Runner:
         after = served.requests()
         if all(pair is not None and not pair[1].failure for pair in answers):
             # the subgraph requests each gateway's plans took for the same queries
-            self.totals.fetches[schema_set.seed] = (after[0] - before[0], after[1] - before[1])
+            self.totals.fetches[schema_set.seed] = tuple(  # type: ignore[assignment]
+                a - b for a, b in zip(after, before, strict=True))
         self.retry_reference(served, operations, answers)
         reference = served.reference
         oracle = Oracle(schema_set, schema, supergraph)
@@ -583,7 +589,18 @@ class Runner:
         one by one on a new one; a query that kills it again is a `reference-crash`."""
         failed = [i for i, pair in enumerate(answers)
                   if pair is not None and pair[1].failure not in (None, "timeout")]
-        if not failed or self.host.alive() or served.restart_reference is None:
+        if not failed:
+            return
+        if self.host.alive() or served.restart_reference is None:
+            # the connection failed with the process alive: asked once more, alone
+            for i in failed:
+                pair = answers[i]
+                assert pair is not None
+                self.totals.reference_retried += 1
+                answer = served.reference.post(operations[i].payload())
+                failure = answer.failure not in (None, "timeout")
+                answers[i] = (pair[0], Answer(None, None, "reference-crash") if failure
+                              else answer)
             return
         client = served.restart_reference()
         restarts = 1

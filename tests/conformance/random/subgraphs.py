@@ -177,6 +177,9 @@ class RandomSubgraph(DerivedValues):
         self.stale = {(t, f) for s, t, f in schema_set.stale if s == name}
         self.leaks = {(t, f) for s, t, f in schema_set.leaks if s == name}
         self.requests = 0
+        # subgraph fetches: a request's `_entities` fields (a gateway may batch several entity
+        # fetches into one request under aliases), or one for a root operation
+        self.fetches = 0
         self._documents: dict[str, DocumentNode | list[GraphQLError]] = {}
         self._lock = threading.Lock()
 
@@ -185,6 +188,7 @@ class RandomSubgraph(DerivedValues):
                 operation_name: str | None) -> dict[str, Any]:
         with self._lock:
             self.requests += 1
+            self.fetches += max(1, query.count("_entities("))
             document = self._documents.get(query)
             if document is None:
                 try:
@@ -337,6 +341,9 @@ class SubgraphServer:
 
     def requests(self) -> int:
         return sum(s.requests for s in self.subgraphs.values())
+
+    def fetches(self) -> int:
+        return sum(s.fetches for s in self.subgraphs.values())
 
     def start(self) -> None:
         app = Starlette(routes=[Route("/{name}/graphql", self._endpoint, methods=["POST"])])
