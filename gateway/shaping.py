@@ -35,6 +35,11 @@ _INVALID = object()  # "null went into a non-null position": propagate upward
 Collected = list[tuple[str, list[tuple[Field, Condition]]]]
 
 
+# the one empty selection list: caches key selection lists by identity, and a fresh empty
+# list made per call would be freed and its id reused by another list while still a key
+_NO_SELECTIONS: list[Selection] = []
+
+
 class Shaper:
     """The exact shaper: per-field interpretation, errors placed by the spec."""
 
@@ -244,7 +249,9 @@ class Shaper:
             runtime = typename
         else:
             runtime = ftype.name
-        shaped = self._object(value, runtime, selections or [], path, errors, error_paths)
+        shaped = self._object(
+            value, runtime, selections or _NO_SELECTIONS, path, errors, error_paths
+        )
         return None if shaped is _INVALID else shaped
 
 
@@ -351,7 +358,7 @@ class CompiledShaper:
                 lines = [f"    {var} = g({k})"]
             else:
                 sub = first.selections if len(fields) == 1 else self.exact.merged(fields)
-                lines = self._complete(first.type, f"g({k})", var, sub or [])
+                lines = self._complete(first.type, f"g({k})", var, sub or _NO_SELECTIONS)
             if not conditional:
                 body.extend(lines)
                 items.append(f"{k}: {var}")

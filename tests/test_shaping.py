@@ -305,3 +305,36 @@ def test_a_fragment_spread_twice_shapes_each_field_with_its_own_selection() -> N
         assert exact.shape("Query", operation.selections, copy.deepcopy(data), [], {}) == expected
     compiled = CompiledShaper(SCHEMA, "Query", operation.selections)
     assert compiled.shape(copy.deepcopy(data), [], {}) == expected
+
+
+def test_a_field_whose_selection_was_all_skipped_never_stands_in_for_another() -> None:
+    """`a: item { owner { name @include(if: false) } }` leaves `owner` an empty selection; a
+    fresh empty list made for it while compiling was freed and its id reused by the merged
+    selection of `b`'s twice-selected `owner`, whose fields were then dropped."""
+    query = """
+        {
+          a: item { owner { name @include(if: false) } }
+          b: item { owner { name } owner { name } }
+          c: items { owner { mood @skip(if: true) } }
+          d: items { owner { mood } owner { mood name } }
+        }
+    """
+    document = parse(query)
+    operation = normalize(SCHEMA, document, select_operation(document, None), {})
+    data = {
+        "a": {"owner": {}},
+        "b": {"owner": {"name": "Li"}},
+        "c": [{"owner": {}}],
+        "d": [{"owner": {"mood": "OPEN", "name": "Wu"}}],
+    }
+    expected = {
+        "a": {"owner": {}},
+        "b": {"owner": {"name": "Li"}},
+        "c": [{"owner": {}}],
+        "d": [{"owner": {"mood": "OPEN", "name": "Wu"}}],
+    }
+    for _ in range(20):  # the ids of freed lists are reused in a pattern; try a few times
+        compiled = CompiledShaper(SCHEMA, "Query", operation.selections)
+        assert compiled.shape(copy.deepcopy(data), [], {}) == expected
+        assert Shaper(SCHEMA).shape("Query", operation.selections, copy.deepcopy(data), [],
+                                    {}) == expected

@@ -123,11 +123,13 @@ def alias_conflicts(
     for key, found in occurrences.items():
         variants = list(dict.fromkeys(o.variant for o in found))
         if len(variants) > 1:
-            # the variant whose sub-selection the planner reads keeps the key: paths below it
-            # were laid out with that key
+            # the variant whose sub-selection the planner reads keeps the key (paths below it
+            # were laid out with that key); else a client's field keeps it: a planner field
+            # moved to an alias is read there, while a client's field moved to an alias is
+            # renamed back on arrival and would land on the planner field's value
             keeper = next(
                 (o.variant for o in found if o.field.internal and o.field.sub is not None),
-                variants[0],
+                next((o.variant for o in found if not o.field.internal), variants[0]),
             )
             for variant in variants:
                 if variant == keeper:
