@@ -1,4 +1,5 @@
 """Query plans over hand-written supergraphs: their shape, as a reader of Apollo's plans expects."""
+
 from __future__ import annotations
 
 import random
@@ -21,7 +22,9 @@ def _gateway(name: str) -> Gateway:
 def test_join_v01_fields_without_join_field_belong_to_the_owner() -> None:
     gateway = _gateway("join-v0.1.graphql")
     plan = gateway.plan_for("{ topProducts { name inStock price } }").print()
-    assert plan == """QueryPlan {
+    assert (
+        plan
+        == """QueryPlan {
   Sequence {
     Fetch(service: "products") {
       {
@@ -52,6 +55,7 @@ def test_join_v01_fields_without_join_field_belong_to_the_owner() -> None:
     },
   },
 }"""
+    )
 
 
 def test_plan_of_a_single_subgraph_query_is_one_fetch() -> None:
@@ -85,17 +89,22 @@ def test_objects_whose_key_is_null_are_not_sent_as_representations() -> None:
 
     from gateway.executor import ExecutionContext, Executor
 
-    sdl = (Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql")
+    sdl = Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql"
     gateway = Gateway(sdl.read_text(encoding="utf-8"), GatewayConfig())
     plan = gateway.plan_for("{ licences { no holder { id maskedName } } }")
     sent: list[list[dict]] = []
 
     async def transport(fetch, variables, representations, ctx):  # type: ignore[no-untyped-def]
         if representations is None:
-            return {"data": {"licences": [
-                {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
-                {"no": "L2", "holder": {"__typename": "Holder", "id": None}},
-                {"no": "L3", "holder": None}]}}
+            return {
+                "data": {
+                    "licences": [
+                        {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
+                        {"no": "L2", "holder": {"__typename": "Holder", "id": None}},
+                        {"no": "L3", "holder": None},
+                    ]
+                }
+            }
         sent.append(representations)
         return {"data": {"_entities": [{"maskedName": "张*"} for _ in representations]}}
 
@@ -106,8 +115,13 @@ def test_objects_whose_key_is_null_are_not_sent_as_representations() -> None:
 
 
 def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load() -> None:
-    sdl = (Path(__file__).parent / "conformance" / "cases" / "context-fromcontext"
-           / "supergraph.graphql").read_text(encoding="utf-8")
+    sdl = (
+        Path(__file__).parent
+        / "conformance"
+        / "cases"
+        / "context-fromcontext"
+        / "supergraph.graphql"
+    ).read_text(encoding="utf-8")
     context = '@link(url: "https://specs.apollo.dev/context/v0.1", for: SECURITY)'
     extra = ' @link(url: "https://specs.apollo.dev/tenantIsolation/v0.1", for: SECURITY)'
     unknown = sdl.replace(context, context + extra)
@@ -120,8 +134,13 @@ def test_a_feature_linked_for_security_that_the_gateway_lacks_is_refused_at_load
 
 
 def _progressive(label: str) -> str:
-    sdl = (Path(__file__).parent / "conformance" / "cases" / "override-progressive"
-           / "supergraph.graphql").read_text(encoding="utf-8")
+    sdl = (
+        Path(__file__).parent
+        / "conformance"
+        / "cases"
+        / "override-progressive"
+        / "supergraph.graphql"
+    ).read_text(encoding="utf-8")
     return sdl.replace('overrideLabel: "percent(100)"', f'overrideLabel: "{label}"')
 
 
@@ -146,8 +165,9 @@ def test_percent_override_label_is_decided_per_request() -> None:
     share = sum(1 for d in decisions if "percent(30)" in (d or ())) / len(decisions)
     assert 0.25 < share < 0.35
     query = '{ product(id: "p1") { price } }'
-    plans = {_services(gateway.plan_for(query, override_labels=labels))
-             for labels in set(decisions)}
+    plans = {
+        _services(gateway.plan_for(query, override_labels=labels)) for labels in set(decisions)
+    }
     assert plans == {frozenset({"legacy"}), frozenset({"legacy", "modern"})}
 
 
@@ -156,16 +176,21 @@ def test_an_object_whose_typename_is_not_a_name_is_not_fetched_and_breaks_nothin
 
     from gateway.executor import ExecutionContext, Executor
 
-    sdl = (Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql")
+    sdl = Path(__file__).parent / "conformance" / "cases" / "null-keys" / "supergraph.graphql"
     gateway = Gateway(sdl.read_text(encoding="utf-8"), GatewayConfig())
     plan = gateway.plan_for("{ licences { no holder { id maskedName } } }")
     sent: list[list[dict]] = []
 
     async def transport(fetch, variables, representations, ctx):  # type: ignore[no-untyped-def]
         if representations is None:
-            return {"data": {"licences": [
-                {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
-                {"no": "L2", "holder": {"__typename": ["Holder"], "id": "h2"}}]}}
+            return {
+                "data": {
+                    "licences": [
+                        {"no": "L1", "holder": {"__typename": "Holder", "id": "h1"}},
+                        {"no": "L2", "holder": {"__typename": ["Holder"], "id": "h2"}},
+                    ]
+                }
+            }
         sent.append(representations)
         return {"data": {"_entities": [{"maskedName": "张*"} for _ in representations]}}
 
@@ -181,10 +206,14 @@ def test_a_fetch_waits_only_for_the_fetches_its_inputs_come_from() -> None:
     from gateway.planner.plan import FlattenNode, ParallelNode, SequenceNode
 
     root = Path(__file__).parent.parent
-    gateway = Gateway((root / "schema" / "supergraph.graphql").read_text(encoding="utf-8"),
-                      load_config(root / "govgraph.toml", env={}))
-    plan = gateway.plan_for('{ serviceHalls(provinceCode: "440000") { division { nameZh } } '
-                            'evaluationRanking { satisfactionRate } }')
+    gateway = Gateway(
+        (root / "schema" / "supergraph.graphql").read_text(encoding="utf-8"),
+        load_config(root / "govgraph.toml", env={}),
+    )
+    plan = gateway.plan_for(
+        '{ serviceHalls(provinceCode: "440000") { division { nameZh } } '
+        "evaluationRanking { satisfactionRate } }"
+    )
     assert isinstance(plan.node, ParallelNode)
     halls, ranking = plan.node.nodes
     assert isinstance(halls, SequenceNode)
@@ -199,11 +228,17 @@ def test_a_shareable_root_field_is_shared_out_when_that_costs_no_more_fetches() 
     cost as many fetches and one more round trip."""
     from gateway.planner.plan import ParallelNode
 
-    supergraph = (Path(__file__).parent / "conformance" / "cases" / "shareable-root-cost"
-                  / "supergraph.graphql")
+    supergraph = (
+        Path(__file__).parent
+        / "conformance"
+        / "cases"
+        / "shareable-root-cost"
+        / "supergraph.graphql"
+    )
     gateway = Gateway(supergraph.read_text(encoding="utf-8"), GatewayConfig())
-    plan = gateway.plan_for('{ a: citizen(id: "c1") { name pension } '
-                            'b: citizen(id: "c2") { pension } }')
+    plan = gateway.plan_for(
+        '{ a: citizen(id: "c1") { name pension } b: citizen(id: "c2") { pension } }'
+    )
     assert isinstance(plan.node, ParallelNode), plan.print()
     services = sorted(f.service for f in plan.node.nodes if isinstance(f, FetchNode))
     assert services == ["benefits", "registry"], plan.print()

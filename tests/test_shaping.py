@@ -336,5 +336,7 @@ def test_a_field_whose_selection_was_all_skipped_never_stands_in_for_another() -
     for _ in range(20):  # the ids of freed lists are reused in a pattern; try a few times
         compiled = CompiledShaper(SCHEMA, "Query", operation.selections)
         assert compiled.shape(copy.deepcopy(data), [], {}) == expected
-        assert Shaper(SCHEMA).shape("Query", operation.selections, copy.deepcopy(data), [],
-                                    {}) == expected
+        assert (
+            Shaper(SCHEMA).shape("Query", operation.selections, copy.deepcopy(data), [], {})
+            == expected
+        )
