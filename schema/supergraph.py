@@ -317,6 +317,21 @@ class Supergraph:
         if not fm.has_joins:
             if model.owner is not None and not self._in_every_key(model, fm.name):
                 return [model.owner]
+            # a field another field of the type @requires in a subgraph is @external there
+            # (composition allows nothing else); a composer that leaves the field without
+            # @join__field (as some do for an @interfaceObject) would otherwise send it there
+            required_in = {
+                graph
+                for other in model.fields.values()
+                for graph, jf in other.joins.items()
+                if jf.requires is not None
+                and any(
+                    isinstance(s, FieldNode) and s.name.value == fm.name
+                    for s in jf.requires.selections
+                )
+            }
+            if required_in and model.graphs - required_in:
+                return model.graphs - required_in
             return model.graphs
         out = []
         for graph, jf in fm.joins.items():

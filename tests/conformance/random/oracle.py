@@ -22,6 +22,8 @@ kinds of answer are marked `ambiguous`, and decide nothing:
 - a field the supergraph says a subgraph resolves where that subgraph only declares it
   `@external` (the composer dropped `external: true`, as it does for an @interfaceObject's
   external fields): a gateway that follows the supergraph gets that subgraph's value.
+  Where another field `@requires` it in that subgraph, the supergraph still says it is
+  external there (composition allows nothing else), and the answer is decided.
 """
 from __future__ import annotations
 
@@ -245,9 +247,25 @@ def misstated_externals(schema_set: SchemaSet, supergraph: str) -> set[tuple[str
             joins = [d for d in field_node.directives or () if d.name.value == "join__field"]
             resolves = (in_type if not joins else any(
                 _argument(d, "graph") == graph and not _argument(d, "external") for d in joins))
-            if resolves:
+            if resolves and not _required_in(definition, graph, field_name):
                 found.add((type_name, field_name))
     return found
+
+
+def _required_in(definition: Any, graph: str, field_name: str) -> bool:
+    """Does a field of the type `@requires` this field in that graph? Then the supergraph
+    still says it is `@external` there: composition allows nothing else."""
+    for field_node in definition.fields or ():
+        for directive in field_node.directives or ():
+            if directive.name.value != "join__field" or _argument(directive, "graph") != graph:
+                continue
+            requires = _argument(directive, "requires")
+            if requires:
+                selection = parse("{" + str(requires) + "}").definitions[0].selection_set  # type: ignore[attr-defined]
+                if any(isinstance(s, FieldNode) and s.name.value == field_name
+                       for s in selection.selections):
+                    return True
+    return False
 
 
 def _argument(directive: DirectiveNode, name: str) -> Any:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from .run import Runner, Totals
 
-SAMPLE_SEEDS = list(range(1000, 1008))
-SAMPLE_QUERIES = 30
+SAMPLE_SEEDS = list(range(1000, 1012))
+SAMPLE_QUERIES = 40
 KNOWN = Path(__file__).parent / "known.toml"
 
 
