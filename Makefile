@@ -32,7 +32,7 @@ test: $(PYTHON_DEPS) $(NODE_DEPS)
 # writes tests/conformance/RESULTS.md (see tests/conformance/README.md).
 CONFORMANCE_SCHEMAS ?= 200
 CONFORMANCE_QUERIES ?= 100
-CONFORMANCE_BUDGET_S ?= 2400
+CONFORMANCE_BUDGET_S ?= 3600
 conformance: $(PYTHON_DEPS) $(NODE_DEPS)
 	$(VENV)/bin/python -m tests.conformance.random run --schemas $(CONFORMANCE_SCHEMAS) \
 		--queries $(CONFORMANCE_QUERIES) --budget-s $(CONFORMANCE_BUDGET_S) </dev/null

@@ -60,6 +60,9 @@ KINDS = {
     "govgraph-start-failure": "govgraph did not start on a supergraph the reference serves",
 }
 QUERY_TIMEOUT_S = 15.0
+# restarts of the reference's node process per schema set, while asking again the queries
+# it could not answer (each query that kills it costs one)
+MAX_REFERENCE_RESTARTS = 60
 # what @apollo/gateway answers where govgraph and the reference disagree
 ARBITER_OURS = "@apollo/gateway answers as govgraph does"
 ARBITER_REFERENCE = "@apollo/gateway answers as the reference does"
@@ -613,7 +616,7 @@ class Runner:
             if answer.failure not in (None, "timeout") and not self.host.alive():
                 answers[i] = (pair[0], Answer(None, None, "reference-crash"))
                 client.close()
-                if restarts >= 5:
+                if restarts >= MAX_REFERENCE_RESTARTS:
                     client = None
                     break
                 client = served.restart_reference()
