@@ -72,7 +72,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .run import Composer, Runner, classify
+    from .run import Composer, Runner, classify, show_expected, spec_verdict
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     operation = Operation(text, json.loads(args.variables) if args.variables else {})
@@ -86,10 +86,12 @@ def _replay(args: argparse.Namespace) -> int:
         answers = runner.ask_once(schema_set, supergraph, operation)
     finally:
         runner.close()
-    ours, reference = answers
+    ours, reference, expected = answers
     print("govgraph: ", ours.show())
     print("reference:", reference.show())
-    print("verdict:  ", classify(ours, reference) or "agree")
+    print("the spec: ", show_expected(expected))
+    print("verdict:  ", classify(ours, reference) or "agree", "-",
+          spec_verdict(ours, reference, expected))
     return 0
 
 

@@ -477,11 +477,14 @@ class Runner:
             self.run_queries(schema_set, served, deadline, supergraph)
 
     def ask_once(self, schema_set: SchemaSet, supergraph: str,
-                 operation: Operation) -> tuple[Answer, Answer]:
+                 operation: Operation) -> tuple[Answer, Answer, Expected | None]:
+        """Both gateways' answers to one operation, and the spec's."""
         with self.serving(schema_set, supergraph) as served:
             if isinstance(served, str):
                 raise RuntimeError(served)
-            return served.ours.post(operation.payload()), served.reference.post(operation.payload())
+            expected = self.expected(Oracle(schema_set, served.schema, supergraph), operation)
+            return (served.ours.post(operation.payload()),
+                    served.reference.post(operation.payload()), expected)
 
     def run_queries(self, schema_set: SchemaSet, served: Served,
                     deadline: float | None, supergraph: str | None = None) -> None:
