@@ -531,8 +531,10 @@ class QueryPlanner:
             if not w.internal and jf is not None and jf.type is not None and jf.type != str(ftype):
                 # the subgraph types this field differently (e.g. String! where the supergraph
                 # says String): a sibling fragment may select the same key with the other type,
-                # which the subgraph would reject; fetch it under an alias, renamed on arrival
-                alias = f"_gg{len(self._renames)}_{w.alias or w.name}"
+                # which the subgraph would reject; fetch it under an alias, renamed on arrival.
+                # The alias depends on the key and the type only: a second occurrence of the key
+                # (`info { a } info { b }`) merges with the first instead of overwriting it
+                alias = f"_gg_{_safe(jf.type)}_{w.alias or w.name}"
                 self._renames[alias] = w.alias or w.name
             arguments = w.arguments
             if contextual and provided_sub is False:

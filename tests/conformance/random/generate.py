@@ -15,6 +15,8 @@ resolvers (`subgraphs.py`) need to answer consistently across subgraphs:
 - `leaks`: `@external` fields no `@provides` covers: the subgraph answers a poisoned
   value, so a planner that asks it is caught;
 - `flaky`: fields that raise a GraphQL error for some parents;
+- `never_null`: shared fields typed non-null in some subgraphs and nullable in others,
+  answered never null so that every subgraph agrees;
 - `tags`: the federation features each coordinate takes part in, for the report.
 
 Features drawn: entities with single, compound, nested and multiple `@key`s (some
@@ -22,7 +24,8 @@ Features drawn: entities with single, compound, nested and multiple `@key`s (som
 `@requires` (with field arguments, nested selections and type conditions on an abstract
 field), `@provides`, `@override(from:)`, entity interfaces with implementations spread
 over subgraphs, `@interfaceObject`, value interfaces and unions whose members differ
-between subgraphs, nullable, non-null and list fields, fields with arguments and defaults.
+between subgraphs, nullable, non-null and list fields, fields with arguments and defaults,
+and shared fields typed differently per subgraph (`Int` here, `Int!` there).
 """
 from __future__ import annotations
 
@@ -91,6 +94,9 @@ class SchemaSet:
     stale: set[tuple[str, str, str]] = field(default_factory=set)
     leaks: set[tuple[str, str, str]] = field(default_factory=set)
     flaky: set[tuple[str, str]] = field(default_factory=set)
+    # (type, field) typed non-null in some subgraphs and nullable in others: never null, so
+    # every subgraph agrees whichever the gateway asks
+    never_null: set[tuple[str, str]] = field(default_factory=set)
     tags: dict[str, set[str]] = field(default_factory=dict)
 
     def sdl(self, subgraph: str, only: dict[str, set[str] | None] | None = None) -> str:
@@ -131,6 +137,9 @@ def lower_first(name: str) -> str:
 class _Builder:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
+        # a stream of its own for the features added last, so the rest of a seed's set stays
+        # what it was before they existed
+        self.r2 = random.Random(seed * 7919 + 104729)
         self.seed = seed
         count = self.r.randint(2, 4)
         self.names = self.r.sample(SUBGRAPH_NAMES, count)
@@ -212,10 +221,19 @@ class _Builder:
 
     def add_field(self, entity: str, field_def: FieldDef, subgraphs: list[str]) -> None:
         shared = len(subgraphs) > 1
+        # a shared nullable scalar typed non-null in some of its subgraphs (the supergraph
+        # keeps the nullable type and says `@join__field(type:)` for the others)
+        narrowed: set[str] = set()
+        if (shared and not field_def.type.endswith("!") and not field_def.type.startswith("[")
+                and self.r2.random() < 0.4):
+            narrowed = set(self.r2.sample(subgraphs, self.r2.randint(1, len(subgraphs) - 1)))
+            self.set.never_null.add((entity, field_def.name))
+            self.set.tag(f"{entity}.{field_def.name}", "per-subgraph-type")
         for subgraph in subgraphs:
             type_def = self.types(subgraph)[entity]
             directives = [*field_def.directives, *(["@shareable"] if shared else [])]
-            type_def.fields[field_def.name] = FieldDef(field_def.name, field_def.type,
+            type_ = field_def.type + ("!" if subgraph in narrowed else "")
+            type_def.fields[field_def.name] = FieldDef(field_def.name, type_,
                                                        field_def.args, directives)
             self.ensure_args_types(subgraph, field_def.args + field_def.type)
         self.owned[entity, field_def.name] = list(subgraphs)

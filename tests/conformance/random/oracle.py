@@ -90,7 +90,10 @@ class Oracle(DerivedValues):
                         continue
                     shapes.setdefault((type_def.name, field_def.name), set()).add(
                         field_def.type)
-        self.diverging = {coordinate for coordinate, found in shapes.items() if len(found) > 1}
+        # (a field non-null in some subgraphs only is never null: every subgraph agrees)
+        self.diverging = {coordinate for coordinate, found in shapes.items()
+                          if len({t.rstrip("!") for t in found}) > 1
+                          or (len(found) > 1 and coordinate not in schema_set.never_null)}
         if supergraph is not None:
             for type_name, field_name in misstated_externals(schema_set, supergraph):
                 self.diverging.add((type_name, field_name))
@@ -148,7 +151,7 @@ class Oracle(DerivedValues):
                 break
         if (concrete, field_name) in self.set.flaky and digest(seed, "fail") % 3 == 0:
             raise GraphQLError(f"{concrete}.{field_name} failed for {concrete}:{n}")
-        return self._value(return_type, seed)
+        return self._value(self._typed(concrete, field_name, return_type), seed)
 
     def _required(self, concrete: str, n: int, selection_set: SelectionSetNode) -> Any:
         """The projection of a `@requires` field set on entity (concrete, n), as received."""

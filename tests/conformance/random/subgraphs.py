@@ -163,6 +163,12 @@ class DerivedValues:
     def _list(self, item_type: Any, seed: list[Any], count: int) -> list[Any]:
         return [self._value(item_type, [*seed, index]) for index in range(count)]
 
+    def _typed(self, parent: str, field_name: str, type_: Any) -> Any:
+        """The type a value is derived for: non-null where some subgraph says so."""
+        if (parent, field_name) in self.set.never_null and not isinstance(type_, GraphQLNonNull):
+            return GraphQLNonNull(type_)
+        return type_
+
 
 class RandomSubgraph(DerivedValues):
     """One subgraph of a generated set: its schema and the derived-value resolvers."""
@@ -268,7 +274,7 @@ class RandomSubgraph(DerivedValues):
             seed.append("stale")
         if (parent, field_name) in self.leaks:
             seed.append(f"leaked from {self.name}")
-        return self._value(info.return_type, seed)
+        return self._value(self._typed(parent, field_name, info.return_type), seed)
 
     def _entities_item(self, representation: Mapping[str, Any]) -> Any:
         identity = self.identity(representation)
