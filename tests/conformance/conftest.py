@@ -45,6 +45,19 @@ class Stack:
                                                                self.urls, engine="hive")
         return self.processes["hive"]
 
+    def revive_references(self) -> bool:
+        """After a reference gateway's node process died (on a query that crashed it): the
+        references of this case started again on a new one. False when it had not died."""
+        if self.reference_host.alive(grace_s=3.0):  # a dropped connection: is it dying?
+            return False
+        self.processes.pop("hive", None)
+        try:
+            self.processes["apollo"] = self.reference_host.start(self.case.supergraph_path,
+                                                                 self.urls)
+        except GatewayStartError as error:
+            self.start_errors["apollo"] = str(error)
+        return True
+
     def gateway(self, label: str) -> HttpGateway:
         """The running gateway, or a test failure saying why it is not running."""
         if label in self.start_errors:
@@ -87,7 +100,7 @@ def apollo_host() -> Iterator[ApolloHost]:
         pytest.fail("node is not installed: neither the composer nor @apollo/gateway can run; "
                     "install Node.js 20 or newer (make test installs the Node tools)",
                     pytrace=False)
-    host = ApolloHost()
+    host = ApolloHost(respawn=True)  # one reference crashing on a query stops no other case
     try:
         yield host
     finally:

@@ -125,14 +125,36 @@ class ApolloHost:
     Loading the gateway modules costs seconds, so the suite pays it once per session.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, respawn: bool = False) -> None:
+        """`respawn`: when the node process has died (a reference gateway crashed on a
+        query), the next command starts a new one; the gateways it served are gone."""
         # the log outlives this call: it is read on failure and closed in close()
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
-        self._process = subprocess.Popen(
+        self.respawn = respawn
+        self.respawned = 0
+        self._process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             ["node", str(APOLLO_LAUNCHER), "--stdin"], cwd=PROJECT_DIR, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
 
+    def alive(self, grace_s: float = 0.0) -> bool:
+        """Is the node process running (given `grace_s` to finish dying)?"""
+        if grace_s > 0:
+            try:
+                self._process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                return True
+        return self._process.poll() is None
+
     def _command(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        if self.respawn and not self.alive():
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
+            self._process = self._spawn()
+            self.respawned += 1
         assert self._process.stdin is not None and self._process.stdout is not None
         self._process.stdin.write(json.dumps(command) + "\n")
         self._process.stdin.flush()
@@ -157,7 +179,10 @@ class ApolloHost:
 
     def close(self) -> None:
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            try:
+                self._process.stdin.close()
+            except OSError:  # the process died (a reference crashed): nothing to flush
+                pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -119,12 +119,26 @@ def test_generated_queries_agree_with_apollo_gateway(stack: Stack) -> None:
         stack.case.reset_state()
         ours = govgraph.execute(text)
         stack.case.reset_state()
-        reference = apollo.execute(text)
+        try:
+            reference = stack.gateway("apollo").execute(text)
+        except OSError as error:
+            if not stack.revive_references():
+                raise
+            warnings.warn(f"no verdict on {stack.case.name}: @apollo/gateway's node process "
+                          f"died on {text!r} ({error})", stacklevel=1)
+            return
         data_only = _gateway_completes_nulls(stack)
         problems = differences(stack, ours, reference, data_only=data_only)
         if problems:
             # @apollo/gateway has planner bugs of its own: a second reference settles it
-            second = stack.second_opinion().execute(text)
+            try:
+                second = stack.second_opinion().execute(text)
+            except OSError as error:
+                if not stack.revive_references():
+                    raise
+                warnings.warn(f"no verdict on {stack.case.name}: Hive Gateway's node process "
+                              f"died on {text!r} ({error})", stacklevel=1)
+                return
             if not differences(stack, ours, second, data_only=data_only):
                 warnings.warn(f"@apollo/gateway alone differs on {stack.case.name}: {text!r} -> "
                               f"{ordered(reference)}; govgraph and Hive Gateway answer "

@@ -277,9 +277,6 @@ class Totals:
 class ReferenceHost(ApolloHost):
     """The node host of the reference gateways, restarted when it dies."""
 
-    def alive(self) -> bool:
-        return self._process.poll() is None
-
     def output(self) -> str:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-3000:]
