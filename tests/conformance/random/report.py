@@ -291,7 +291,10 @@ def _fetches(totals: Totals) -> list[str]:
         "run (before any minimizing) measures the plans. A fetch is a root operation or one "
         "`_entities` field; the reference batches entity fetches that are ready together into "
         "one request under aliases, so it sends fewer requests than it makes fetches. Schema "
-        "sets where the reference's node process died during the run are left out.", "",
+        "sets where the reference's node process died during the run are left out. The counts "
+        "include every query, also those a gateway failed: a query the reference answers with "
+        "HTTP 500 costs it no fetch at all, so the sets where govgraph makes more fetches are "
+        "mostly sets where the reference fails often (replay a query to compare one plan).", "",
         "| | govgraph | the reference | ratio |", "| --- | --- | --- | --- |",
         f"| subgraph fetches | {sums[2]} | {sums[3]} | "
         f"{sums[2] / sums[3] if sums[3] else 0:.3f} |",
