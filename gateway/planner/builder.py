@@ -180,11 +180,13 @@ class QueryPlanner:
                     g: self._trial_fetches(root_type, w, g) - (g in joined)
                     for g in self._ordered(graphs)
                 }
-                if w.sub:
+                # the fewest fetches one subgraph needs for the whole field, its root included
+                alone = min(c + (g in joined) for g, c in costs.items())
+                if w.sub and alone > 1:
                     # each subgraph serves the part of the selection it owns, in parallel root
                     # fetches: taken when no subgraph serves the whole selection, or when it
                     # costs no more fetches than the best single subgraph (then no fetch waits
-                    # for another)
+                    # for another); never tried when one fetch serves it all
                     def around(subs: list[Want | WantFragment], w: Want = w) -> Want:
                         return replace(w, sub=subs)
 
@@ -231,7 +233,7 @@ class QueryPlanner:
         for sub in subs:
             # a subgraph that serves the part on its own (one fetch), else any that can
             trials = {
-                g: self._trial_fetches(root_type, wrap([sub]), g)
+                g: self._trial_fetches(root_type, wrap([sub]), g, isolated=True)
                 for g in sorted(graphs, key=lambda g: g not in buckets)
             }
             graph = next((g for g, n in trials.items() if n <= 1), None)
@@ -253,14 +255,15 @@ class QueryPlanner:
             buckets.setdefault(graph, []).append(sub)
         return buckets
 
-    def _trial_fetches(self, root_type: str, w: Want, graph: str) -> float:
-        """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot)."""
+    def _trial_fetches(self, root_type: str, w: Want, graph: str, isolated: bool = False) -> float:
+        """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot);
+        `isolated` trials try no cheaper owners inside (enough to see what one fetch serves)."""
 
         def place() -> None:
             group = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
 
-        return self._trial(place, isolated=False)
+        return self._trial(place, isolated=isolated)
 
     def _trial(self, place: Callable[[], None], isolated: bool) -> float:
         """Run a placement on scratch state and count the fetches it made (inf: it cannot be
