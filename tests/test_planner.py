@@ -246,3 +246,28 @@ def test_a_shareable_root_field_is_shared_out_when_that_costs_no_more_fetches() 
     # a selection one owner serves whole stays in one fetch
     single = gateway.plan_for('{ citizen(id: "c1") { id pension } }')
     assert [f.service for f in single.fetches()] == ["benefits"]
+
+
+def test_root_subgraphs_are_chosen_for_the_whole_operation() -> None:
+    """`portalInfo` and `hall` are shareable in catalog and queue; only queue serves
+    `hall { waiting }` in one fetch, so both root fields go there together. At equal fetch
+    counts the plan with root fetches side by side wins over a root fetch and an entity
+    fetch waiting for it."""
+    from gateway.planner.plan import ParallelNode
+
+    supergraph = (
+        Path(__file__).parent
+        / "conformance"
+        / "cases"
+        / "shareable-root-set"
+        / "supergraph.graphql"
+    )
+    gateway = Gateway(supergraph.read_text(encoding="utf-8"), GatewayConfig())
+    together = gateway.plan_for('{ portalInfo { motto } hall(id: "h1") { name waiting } }')
+    assert [f.service for f in together.fetches()] == ["queue"], together.print()
+    tie = gateway.plan_for('{ portalInfo { motto } hall(id: "h1") { name } }')
+    assert [f.service for f in tie.fetches()] == ["catalog"], tie.print()
+    side = gateway.plan_for('{ halls { id } hall(id: "h1") { waiting } }')
+    assert isinstance(side.node, ParallelNode), side.print()
+    assert sorted(f.service for f in side.fetches()) == ["catalog", "queue"]
+    assert all("_entities" not in f.operation for f in side.fetches()), side.print()

@@ -44,7 +44,12 @@ from gateway.planner.operation import (
     Condition,
     Operation,
 )
-from gateway.planner.passes import alias_conflicts, merge_twin_fetches, prune_empty
+from gateway.planner.passes import (
+    alias_conflicts,
+    merge_sibling_fetches,
+    merge_twin_fetches,
+    prune_empty,
+)
 from gateway.planner.plan import (
     ContextInput,
     EntityInput,
@@ -60,6 +65,8 @@ from schema.supergraph import ContextArgument, Supergraph, TypeModel
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
+# shared root subgraphs up to which every set of root fetches is tried (2^N sets)
+_MAX_ROOT_SEARCH = 8
 
 
 @dataclass(slots=True)
@@ -74,6 +81,17 @@ class Placement:
     def reached_from(self, step: FetchStep) -> Placement:
         """The same placement, reached through an entity jump from `step`."""
         return Placement(self.field, self.step, self.touched | {step})
+
+
+@dataclass(frozen=True, slots=True)
+class RootChoice:
+    """The subgraphs chosen for the root fetches: `costs` per root field (fetches its whole
+    selection needs from each subgraph that resolves it, inf: cannot), `assigned` the
+    subgraph of each shared root field (by the field's id)."""
+
+    graphs: frozenset[str]
+    costs: list[dict[str, float]]
+    assigned: dict[int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,29 +177,16 @@ class QueryPlanner:
     ) -> PlanNode | None:
         roots: dict[str, FetchStep] = {}
         root_type = operation.root_type
-        # how many root fields each subgraph could serve: a shared root field joins the
-        # subgraph that serves the others, so the operation needs as few fetches as possible
-        reach: dict[str, int] = {}
-        for w in wants:
-            for g in self._field_graphs(root_type, w.name):
-                reach[g] = reach.get(g, 0) + 1
-        for w in wants:
-            graphs = self._field_graphs(root_type, w.name)
-            if not graphs:
-                raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
-            if len(graphs) == 1:
-                graph = next(iter(graphs))
+        choice = self._choose_root_graphs(root_type, wants)
+        joined = set(choice.graphs)
+        for w, costs in zip(wants, choice.costs, strict=True):
+            if len(costs) == 1:
+                graph = next(iter(costs))
             else:
-                joined = set(roots)
-                # a shared root field goes where its whole selection costs the fewest fetches
-                # (a subgraph that can only declare part of it @external may not serve it at all);
-                # joining a fetch the operation already makes costs one fetch less
-                costs = {
-                    g: self._trial_fetches(root_type, w, g) - (g in joined)
-                    for g in self._ordered(graphs)
-                }
+                # none when no subgraph serves the whole field: the split below decides
+                graph = choice.assigned.get(id(w)) or next(iter(costs))
                 # the fewest fetches one subgraph needs for the whole field, its root included
-                alone = min(c + (g in joined) for g, c in costs.items())
+                alone = min(costs.values())
                 if w.sub and alone > 1:
                     # each subgraph serves the part of the selection it owns, in parallel root
                     # fetches: taken when no subgraph serves the whole selection, or when it
@@ -190,51 +195,119 @@ class QueryPlanner:
                     def around(subs: list[Want | WantFragment], w: Want = w) -> Want:
                         return replace(w, sub=subs)
 
-                    ordered = sorted(self._ordered(graphs), key=lambda g: g not in joined)
-                    parts = self._split_by_owner(root_type, ordered, w.sub, around)
+                    graphs = list(costs)
+                    ordered = sorted(graphs, key=lambda g: g not in joined)
+                    field_type = get_named_type(self._field_type(root_type, w.name)).name
+                    parts = self._split_by_owner(root_type, field_type, ordered, w.sub, around)
                     if parts is not None and (
                         len(parts) > 1 or all(c == float("inf") for c in costs.values())
                     ):
+                        # joining a root fetch the operation makes anyway costs one fetch less
                         split = sum(
                             self._trial_fetches(root_type, around(subs), g) - (g in joined)
                             for g, subs in parts.items()
                         )
-                        if split <= min(costs.values()) or split == float("inf") == min(
-                            costs.values()
-                        ):
-                            for graph, subs in parts.items():
-                                group = roots.get(graph)
+                        single = costs[graph] - (graph in joined)
+                        if split <= single or split == float("inf") == single:
+                            for part_graph, subs in parts.items():
+                                joined.add(part_graph)
+                                group = roots.get(part_graph)
                                 if group is None:
-                                    group = roots[graph] = self._new_group(graph, (), None, False)
+                                    group = roots[part_graph] = self._new_group(
+                                        part_graph, (), None, False
+                                    )
                                 self._plan_field(
                                     group, root_type, around(subs), (), group.selection, None, 0
                                 )
                             continue
-                graph = min(
-                    self._ordered(graphs),
-                    key=lambda g: (costs[g], g not in joined, -reach.get(g, 0)),
-                )
             group = roots.get(graph)
             if group is None:
                 group = roots[graph] = self._new_group(graph, (), None, False)
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
+    def _choose_root_graphs(self, root_type: str, wants: list[Want]) -> RootChoice:
+        """The subgraphs of the root fetches, chosen for the whole operation: each root field's
+        fetches are tried from every subgraph that resolves it, then the set of root subgraphs
+        is taken whose root fetches plus the fields' other fetches are fewest (a shared root
+        field joins a root fetch the operation makes anyway when that costs no more). Among
+        equals, the set whose fetches wait least for a root fetch (more of them side by side),
+        then the earlier subgraphs in the supergraph's order for the earlier root fields."""
+        costs: list[dict[str, float]] = []
+        forced: set[str] = set()
+        for w in wants:
+            graphs = self._ordered(self._field_graphs(root_type, w.name))
+            if not graphs:
+                raise PlanningError(f"no subgraph resolves {root_type}.{w.name}")
+            if len(graphs) == 1:
+                costs.append({graphs[0]: 1.0})
+                forced.add(graphs[0])
+            else:
+                costs.append({g: self._trial_fetches(root_type, w, g) for g in graphs})
+        optional = self._ordered(
+            {g for c in costs if len(c) > 1 for g in c if c[g] != float("inf")} - forced
+        )
+        rank = {g: i for i, g in enumerate(self._graph_order)}
+
+        def assign(
+            graphs: set[str],
+        ) -> tuple[float, float, tuple[int, ...], dict[int, str]] | None:
+            waiting = 0.0  # fetches that wait for a root fetch
+            order: list[int] = []
+            assigned: dict[int, str] = {}
+            for w, c in zip(wants, costs, strict=True):
+                if len(c) == 1:
+                    continue
+                finite = [g for g in c if c[g] != float("inf")]
+                if not finite:  # no subgraph serves it whole: the split decides
+                    continue
+                options = [g for g in finite if g in graphs]
+                if not options:
+                    return None
+                best = min(options, key=lambda g: (c[g], rank[g]))
+                waiting += c[best] - 1
+                order.append(rank[best])
+                assigned[id(w)] = best
+            return len(graphs) + waiting, waiting, tuple(order), assigned
+
+        best: tuple[float, float, tuple[int, ...], dict[int, str]] | None = None
+        if len(optional) <= _MAX_ROOT_SEARCH:
+            candidates: Iterable[set[str]] = (
+                forced | {g for i, g in enumerate(optional) if mask >> i & 1}
+                for mask in range(1 << len(optional))
+            )
+        else:  # too many to try each set: every subgraph may take root fields
+            candidates = [forced | set(optional)]
+        for chosen in candidates:
+            found = assign(chosen)
+            if found is not None and (best is None or found[:3] < best[:3]):
+                best = found
+        assigned = best[3] if best is not None else {}
+        return RootChoice(frozenset(forced | set(assigned.values())), costs, assigned)
+
     def _split_by_owner(
         self,
         root_type: str,
+        parent_type: str,
         graphs: list[str],
         subs: list[Want | WantFragment],
         wrap: Callable[[list[Want | WantFragment]], Want],
     ) -> dict[str, list[Want | WantFragment]] | None:
-        """Share a shareable root field's selection out among the subgraphs that own its parts
-        (`wrap` rebuilds the root field around a part). None when some part has no owner."""
+        """Share a shareable root field's selection (`subs`, on `parent_type`) out among the
+        subgraphs that own its parts (`wrap` rebuilds the root field around a part). None when
+        some part has no owner. A fragment whose type no object of the selection has in a
+        subgraph is not that subgraph's to serve (it would serve it by leaving it out)."""
         buckets: dict[str, list[Want | WantFragment]] = {}
         for sub in subs:
+            owners = (
+                self._fragment_owners(parent_type, sub, graphs)
+                if isinstance(sub, WantFragment)
+                else graphs
+            )
             # a subgraph that serves the part on its own (one fetch), else any that can
             trials = {
                 g: self._trial_fetches(root_type, wrap([sub]), g, isolated=True)
-                for g in sorted(graphs, key=lambda g: g not in buckets)
+                for g in sorted(owners, key=lambda g: g not in buckets)
             }
             graph = next((g for g, n in trials.items() if n <= 1), None)
             split = None
@@ -244,7 +317,11 @@ class QueryPlanner:
                 def inner(parts: list[Want | WantFragment], sub: Want | WantFragment = sub) -> Want:
                     return wrap([replace(sub, sub=parts)])
 
-                split = self._split_by_owner(root_type, graphs, sub.sub, inner)
+                if isinstance(sub, WantFragment):
+                    inner_type = sub.type_condition or parent_type
+                else:
+                    inner_type = get_named_type(self._field_type(parent_type, sub.name)).name
+                split = self._split_by_owner(root_type, inner_type, owners, sub.sub, inner)
             if split is not None:
                 for part_graph, parts in split.items():
                     buckets.setdefault(part_graph, []).append(replace(sub, sub=parts))
@@ -254,6 +331,18 @@ class QueryPlanner:
                 return None
             buckets.setdefault(graph, []).append(sub)
         return buckets
+
+    def _fragment_owners(
+        self, parent_type: str, frag: WantFragment, graphs: list[str]
+    ) -> list[str]:
+        """The subgraphs in which some object of `parent_type` can match the fragment (all of
+        `graphs` when none can: the fragment selects nothing anywhere)."""
+        cond = frag.type_condition
+        if cond is None or cond == parent_type or self.sg.types[parent_type].kind == "OBJECT":
+            return graphs
+        matching = set(self.sg.possible_types(cond))
+        owners = [g for g in graphs if matching & set(self.sg.possible_types_in(parent_type, g))]
+        return owners or graphs
 
     def _trial_fetches(self, root_type: str, w: Want, graph: str, isolated: bool = False) -> float:
         """How many fetches `w` alone needs when its root fetch goes to `graph` (inf: cannot);
@@ -1106,7 +1195,7 @@ class QueryPlanner:
         kind: str,
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
-        deps = prune_empty(groups)
+        deps = prune_empty(merge_sibling_fetches(groups, self._effective_condition))
         for step in deps:
             alias_conflicts(
                 step.selection,

@@ -1,13 +1,14 @@
 """Optimisation passes over the fetch-dependency graph, each small and named for what it does.
 
 They run after every field is placed and before the plan tree is laid out:
-`prune_empty` drops steps left with nothing to fetch (their dependants inherit their
-dependencies), `alias_conflicts` gives a fresh alias to a field whose response key another
-field of the same subgraph selection already uses, and `merge_twin_fetches` turns identical
-entity fetches that wait for the same steps into one request serving several paths. A
-planner field also gives way to a client field of the same key while fields are placed
-(`SelectionSet.add_field`); the partition layer adds its own aliases on finished fetch nodes
-(`gateway.partition`).
+`merge_sibling_fetches` turns entity fetches to one subgraph at one path that read the
+same representations into one, `prune_empty` drops steps left with nothing to fetch (their
+dependants inherit their dependencies), `alias_conflicts` gives a fresh alias to a field
+whose response key another field of the same subgraph selection already uses, and
+`merge_twin_fetches` turns identical entity fetches that wait for the same steps into one
+request serving several paths. A planner field also gives way to a client field of the
+same key while fields are placed (`SelectionSet.add_field`); the partition layer adds its
+own aliases on finished fetch nodes (`gateway.partition`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from gateway.planner.fetch_graph import FetchStep, effective_dependencies
+from gateway.planner.fetch_graph import (
+    FetchStep,
+    RepSource,
+    StepInput,
+    effective_dependencies,
+)
 from gateway.planner.operation import Condition
 from gateway.planner.plan import ConditionNode, FetchNode, FlattenNode, PlanNode
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
@@ -28,6 +34,118 @@ def prune_empty(steps: Sequence[FetchStep]) -> dict[FetchStep, set[FetchStep]]:
         step.selection.prune()
     kept = {step for step in steps if not step.selection.is_empty()}
     return effective_dependencies(steps, kept)
+
+
+def merge_sibling_fetches(
+    steps: Sequence[FetchStep], condition_of: Callable[[FetchStep], Condition]
+) -> list[FetchStep]:
+    """Entity fetches to one subgraph at one path become one fetch when they read the same
+    representations from the same step, wait for the same steps, run under the same
+    condition and select under different response keys (fields asked under `... on Cat` of
+    an @interfaceObject, say, next to fields of every animal): the merged fetch takes the
+    objects of both. Returns the steps that remain; a merged step's dependants wait for the
+    step it joined."""
+    remaining: list[FetchStep] = []
+    siblings: dict[tuple[object, ...], list[FetchStep]] = {}
+    joined: dict[FetchStep, FetchStep] = {}
+    for step in steps:
+        if not step.is_entity or step.context_inputs:
+            remaining.append(step)
+            continue
+        slot = (step.graph, step.path, condition_of(step), frozenset(step.depends))
+        into = next((s for s in siblings.get(slot, ()) if _can_merge(s, step)), None)
+        if into is None:
+            siblings.setdefault(slot, []).append(step)
+            remaining.append(step)
+            continue
+        _merge_selection(into.selection, step.selection)
+        for type_cond, entry in step.inputs.items():
+            mine = into.inputs.get(type_cond)
+            if mine is None:
+                into.inputs[type_cond] = entry
+            elif into.restricted_to is not None and step.restricted_to is None:
+                # the unrestricted fetch reads its representations for every object
+                entry.runtime_types |= mine.runtime_types
+                into.inputs[type_cond] = entry
+            else:
+                mine.runtime_types |= entry.runtime_types
+        into.restricted_to = None
+        joined[step] = into
+    if joined:
+        for step in remaining:
+            step.depends = {joined.get(d, d) for d in step.depends} - {step}
+            if step.parent in joined:
+                step.parent = joined[step.parent]
+    return remaining
+
+
+def _can_merge(into: FetchStep, step: FetchStep) -> bool:
+    if into.waits_for([step]) or step.waits_for([into]):
+        return False
+    for type_cond, entry in step.inputs.items():
+        mine = into.inputs.get(type_cond)
+        if mine is not None and not _same_input(mine, entry):
+            return False
+    if any(
+        type_cond not in into.inputs and (entry.runtime_types & mine.runtime_types)
+        for type_cond, entry in step.inputs.items()
+        for mine in into.inputs.values()
+    ):
+        return False  # one object would get two representations
+    return _keys_apart(into.selection, step.selection)
+
+
+def _same_input(a: StepInput, b: StepInput) -> bool:
+    """The same representations: read from one step's data under the same response keys (a
+    key field read inside `... on Cat` and outside it is one value of the merged object, and
+    the conflict pass renames equal fields of one selection together)."""
+    return (
+        a.source_group is b.source_group
+        and a.typename == b.typename
+        and a.key is b.key
+        and _same_reads(a.fields, b.fields)
+    )
+
+
+def _same_reads(a: Sequence[RepSource], b: Sequence[RepSource]) -> bool:
+    return len(a) == len(b) and all(
+        x.name == y.name
+        and x.field.signature() == y.field.signature()
+        and x.field.response_key == y.field.response_key
+        and (x.sub is None) == (y.sub is None)
+        and (x.sub is None or y.sub is None or _same_reads(x.sub, y.sub))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def _keys_apart(a: SelectionSet, b: SelectionSet) -> bool:
+    """Can `b` move into `a` without two fields meeting under one response key? (Fragments
+    on one type condition merge; a bare `__typename` may be in both.)"""
+    for key, item in b.items.items():
+        mine = a.items.get(key)
+        if mine is None:
+            continue
+        if isinstance(item, FragmentSel) and isinstance(mine, FragmentSel):
+            if not _keys_apart(mine.sub, item.sub):
+                return False
+        elif not (
+            isinstance(item, FieldSel)
+            and isinstance(mine, FieldSel)
+            and key == item.name == mine.name == "__typename"
+            and not item.directives
+            and not mine.directives
+        ):
+            return False
+    return True
+
+
+def _merge_selection(a: SelectionSet, b: SelectionSet) -> None:
+    for key, item in b.items.items():
+        mine = a.items.get(key)
+        if mine is None:
+            a.items[key] = item
+        elif isinstance(item, FragmentSel) and isinstance(mine, FragmentSel):
+            _merge_selection(mine.sub, item.sub)
 
 
 def merge_twin_fetches(
