@@ -65,8 +65,9 @@ from schema.supergraph import ContextArgument, Supergraph, TypeModel
 
 _ABSTRACT = ("INTERFACE", "UNION")
 _MAX_DEPTH = 64
-# shared root subgraphs up to which every set of root fetches is tried (2^N sets)
-_MAX_ROOT_SEARCH = 8
+# sets of root subgraphs tried x kinds of shared root field, at most: beyond it every
+# subgraph that can may take root fields
+_ROOT_SEARCH_BUDGET = 4096
 
 
 @dataclass(slots=True)
@@ -248,41 +249,43 @@ class QueryPlanner:
             {g for c in costs if len(c) > 1 for g in c if c[g] != float("inf")} - forced
         )
         rank = {g: i for i, g in enumerate(self._graph_order)}
+        # shared root fields with the same fetch counts per subgraph are chosen together
+        profiles: dict[tuple[tuple[str, float], ...], list[Want]] = {}
+        for w, c in zip(wants, costs, strict=True):
+            finite = tuple((g, n) for g, n in c.items() if n != float("inf"))
+            if len(c) > 1 and finite:  # (none finite: the split decides)
+                profiles.setdefault(finite, []).append(w)
 
-        def assign(
-            graphs: set[str],
-        ) -> tuple[float, float, tuple[int, ...], dict[int, str]] | None:
+        def assign(graphs: set[str]) -> tuple[float, float, tuple[int, ...], list[str]] | None:
             waiting = 0.0  # fetches that wait for a root fetch
             order: list[int] = []
-            assigned: dict[int, str] = {}
-            for w, c in zip(wants, costs, strict=True):
-                if len(c) == 1:
-                    continue
-                finite = [g for g in c if c[g] != float("inf")]
-                if not finite:  # no subgraph serves it whole: the split decides
-                    continue
-                options = [g for g in finite if g in graphs]
+            picked: list[str] = []
+            for profile, members in profiles.items():
+                options = [(n, rank[g], g) for g, n in profile if g in graphs]
                 if not options:
                     return None
-                best = min(options, key=lambda g: (c[g], rank[g]))
-                waiting += c[best] - 1
-                order.append(rank[best])
-                assigned[id(w)] = best
-            return len(graphs) + waiting, waiting, tuple(order), assigned
+                n, r, g = min(options)
+                waiting += (n - 1) * len(members)
+                order.append(r)
+                picked.append(g)
+            return len(graphs) + waiting, waiting, tuple(order), picked
 
-        best: tuple[float, float, tuple[int, ...], dict[int, str]] | None = None
-        if len(optional) <= _MAX_ROOT_SEARCH:
+        best: tuple[float, float, tuple[int, ...], list[str]] | None = None
+        if (1 << len(optional)) * max(1, len(profiles)) <= _ROOT_SEARCH_BUDGET:
             candidates: Iterable[set[str]] = (
                 forced | {g for i, g in enumerate(optional) if mask >> i & 1}
                 for mask in range(1 << len(optional))
             )
-        else:  # too many to try each set: every subgraph may take root fields
+        else:  # too many sets to try each: every subgraph may take root fields
             candidates = [forced | set(optional)]
         for chosen in candidates:
             found = assign(chosen)
             if found is not None and (best is None or found[:3] < best[:3]):
                 best = found
-        assigned = best[3] if best is not None else {}
+        assigned: dict[int, str] = {}
+        if best is not None:
+            for members, graph in zip(profiles.values(), best[3], strict=True):
+                assigned.update((id(w), graph) for w in members)
         return RootChoice(frozenset(forced | set(assigned.values())), costs, assigned)
 
     def _split_by_owner(
