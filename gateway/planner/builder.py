@@ -715,7 +715,7 @@ class QueryPlanner:
                 raise PlanningError(f"no subgraph resolves {parent_type}.{w.name}")
             return Placement(result.field, result.step, touched)
         # an object type whose field lives in another subgraph: jump through a key
-        jump = self._choose_jump(group, parent_type, w.name, graphs, path)
+        jump = self._choose_jump(group, parent_type, w, graphs, path)
         if jump is None:
             through_parent = self._jump_through_parent_entity(group, parent_type, w, path, depth)
             if through_parent is not None:
@@ -820,13 +820,17 @@ class QueryPlanner:
         self,
         group: FetchStep,
         parent_type: str,
-        field_name: str,
+        w: Want,
         graphs: frozenset[str],
         path: tuple[str, ...],
     ) -> Jump | None:
         """The entity jump that reaches a subgraph resolving the field: one the step already
-        makes at this path first (one fetch, not two), then one whose key the subgraph at hand
-        has, then join__Graph order; else an @interfaceObject subgraph of its interfaces."""
+        makes at this path first (one fetch, not two), then one to a subgraph a sibling field
+        needs anyway, then one whose key the subgraph at hand has, then join__Graph order; else
+        an @interfaceObject subgraph of its interfaces. When several subgraphs resolve a field
+        with a selection, the one whose whole selection costs the fewest fetches wins (a fetch
+        the plan makes anyway counting as free), the order above breaking ties."""
+        field_name = w.name
         moves = [
             m
             for m in self.qg.key_moves(parent_type, group.graph, self._labels)
@@ -836,16 +840,26 @@ class QueryPlanner:
         ]
         candidates = self.qg.ordered(m.graph for m in moves)
         local_key = self.qg.ordered(m.graph for m in moves if m.local)
-        for g in local_key + candidates:
-            if (g, path) in group.children:
-                return Jump(g, parent_type, None)
-        # a subgraph a sibling field must be fetched from anyway: one fetch serves both
         needed = self._needed.get((group.id, path), set())
-        for g in local_key + candidates:
-            if g in needed:
-                return Jump(g, parent_type, None)
-        if candidates:
-            return Jump((local_key or candidates)[0], parent_type, None)
+        preference = list(
+            dict.fromkeys(
+                [g for g in local_key + candidates if (g, path) in group.children]
+                + [g for g in local_key + candidates if g in needed]
+                + local_key
+                + candidates
+            )
+        )
+        if len(preference) > 1 and w.sub is not None and not self._in_trial:
+            made = {g for g in preference if (g, path) in group.children or g in needed}
+            costs = {
+                g: self._trial_field(group.graph, g, parent_type, w) - (g in made)
+                for g in preference
+            }
+            cheapest = min(costs.values())
+            if cheapest != float("inf"):
+                return Jump(next(g for g in preference if costs[g] == cheapest), parent_type, None)
+        if preference:
+            return Jump(preference[0], parent_type, None)
         for iface in self.qg.interfaces_of.get(parent_type, ()):
             for g in self.qg.interface_object_graphs(iface, field_name, self._labels):
                 return Jump(g, iface, iface)
