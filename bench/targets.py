@@ -9,9 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_BIN = ROOT / "node_modules" / ".bin"
 GATEWAYS = Path(__file__).resolve().parent / "gateways"
 
-# govgraph's deduplication switches, as configuration files for the targets below.
-GOVGRAPH_NODEDUP_TOML = "[upstream]\ndeduplicate = false\n"
-GOVGRAPH_INBOUND_TOML = "[gateway]\ndeduplicate_requests = true\n"
+# Every govgraph target admits the workloads' operations: W1's query has an estimated cost of
+# 24,420 (demand control, `[gateway] max_cost`, 20,000 by default); the peer gateways enforce
+# no such limit. Then govgraph's deduplication switches, as configuration files.
+GOVGRAPH_LIMITS_TOML = "[gateway]\nmax_cost = 1000000\n"
+GOVGRAPH_NODEDUP_TOML = GOVGRAPH_LIMITS_TOML + "\n[upstream]\ndeduplicate = false\n"
+GOVGRAPH_INBOUND_TOML = GOVGRAPH_LIMITS_TOML + "deduplicate_requests = true\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,9 @@ def _node_missing(path: Path) -> Callable[[], str | None]:
 TARGETS: dict[str, Target] = {
     target.name: target
     for target in (
-        Target("govgraph", "govgraph gateway, one worker, default configuration",
-               _govgraph(None), _govgraph_missing),
+        Target("govgraph", "govgraph gateway, one worker, default configuration (but `max_cost` "
+               "raised to admit W1's query, as on every govgraph target)",
+               _govgraph(GOVGRAPH_LIMITS_TOML), _govgraph_missing),
         Target("govgraph-nodedup", "govgraph with in-flight subgraph request deduplication off",
                _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_missing),
         Target("govgraph-inbound", "govgraph with identical in-flight client requests shared too",
