@@ -28,7 +28,7 @@ from bench.processes import BenchError, CpuLayout, Service, failure_text, free_p
 from bench.procstat import settle, usage
 from bench.targets import ROOT
 from bench.w2.operations import SCATTER_PAIRS, PortalOperation
-from bench.w2.stack import GOVGRAPH, PortalStack, caller_headers
+from bench.w2.stack import GOVGRAPH, LOAD_ENV, PortalStack, caller_headers
 from bench.wrk import run_load
 
 HERE = Path(__file__).resolve().parent
@@ -103,7 +103,8 @@ def _start_gateway(standins: str, data_dir: Path, workdir: Path, layout: CpuLayo
         name="govgraph gateway (shards through the stand-ins)",
         argv=pinned([str(GOVGRAPH), "gateway", "--config", str(data_dir / EFFECTIVE_CONFIG),
                      "--port", str(port), "--workers", "1"], layout.gateway),
-        env={f"GOVGRAPH_PARTITION_{PARTITION.upper()}_SHARD_URL_TEMPLATE": f"{standins}/provinces/{{key}}/graphql"},
+        env={**LOAD_ENV,
+             f"GOVGRAPH_PARTITION_{PARTITION.upper()}_SHARD_URL_TEMPLATE": f"{standins}/provinces/{{key}}/graphql"},
         log_path=workdir / f"{label}-gateway.log",
         cwd=ROOT,
     ).start()

@@ -18,6 +18,10 @@ from bench.targets import ROOT
 GOVGRAPH = ROOT / ".venv" / "bin" / "govgraph"
 SUPERGRAPH = ROOT / "schema" / "supergraph.graphql"
 DEMO_CONFIG = ROOT / "govgraph.toml"
+# The demo configuration sheds load past 8 requests in flight (503 GATEWAY_OVERLOADED), tuned
+# for a small machine; W2 measures routing and merging under the load generator's
+# connections, so it lifts that cap (bench/RESULTS.md says so) and keeps the rest.
+LOAD_ENV = {"GOVGRAPH_MAX_REQUESTS_IN_FLIGHT": "1024"}
 FIRST_SHARD = "110000"
 
 
@@ -67,6 +71,7 @@ def start_portal(data_dir: Path, workdir: Path, layout: CpuLayout, label: str) -
               "--national-port", str(national), "--provincial-port", str(provincial)],
         log_path=workdir / f"{label}-stack.log",
         cwd=ROOT,
+        env=LOAD_ENV,
     ).start()
     try:
         service.wait_ready(f"http://127.0.0.1:{national}/graphql", timeout_s=120)
