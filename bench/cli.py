@@ -126,7 +126,31 @@ def main(argv: list[str] | None = None) -> int:
         markdown = keep_planning_section(results_md.read_text(encoding="utf-8"), markdown)
     results_md.write_text(markdown, encoding="utf-8")
     print(markdown)
-    return 0
+    wrong = wrong_answers(results)
+    for line in wrong:
+        print(f"bench: {line}", file=sys.stderr)
+    # a throughput of wrong answers measures nothing: the run fails (the results are written)
+    return 1 if wrong else 0
+
+
+def wrong_answers(results: dict[str, Any]) -> list[str]:
+    """Each run that got a wrong answer (or failed its answer check), one line per run."""
+    out: list[str] = []
+    for name, result in results.items():
+        if "failed" in result:
+            out.append(f"{name.upper()} did not complete: {result['failed']}")
+        runs = list(result.get("runs", ())) + list(result.get("latency", {}).get("runs", ()))
+        for run in runs:
+            label = " ".join(
+                str(run[k]) for k in ("target", "operation", "delay_ms", "round") if k in run
+            )
+            validation = run.get("validation")
+            incorrect = run.get("load", {}).get("incorrect", run.get("incorrect", 0))
+            if validation is not None and not validation.get("correct", True):
+                out.append(f"{name.upper()} {label}: wrong first answer: {validation.get('reason')}")
+            elif incorrect:
+                out.append(f"{name.upper()} {label}: {incorrect} wrong answers")
+    return out
 
 
 if __name__ == "__main__":

@@ -39,3 +39,32 @@ def test_the_default_configuration_refuses_the_w1_query() -> None:
     )
     with pytest.raises(LimitRefusal):
         gateway.plan_for((W1 / "query.graphql").read_text(encoding="utf-8"))
+
+
+def test_a_run_with_wrong_answers_fails_the_benchmark() -> None:
+    """Throughput of error answers measures nothing: `bench/run` names each such run and
+    exits non-zero (a default limit once turned every W1 answer into an error unnoticed)."""
+    from bench.cli import wrong_answers
+
+    good = {"target": "govgraph", "round": 1, "validation": {"correct": True}}
+    good["load"] = {"incorrect": 0}
+    refused = {
+        "target": "govgraph-nodedup",
+        "round": 2,
+        "validation": {"correct": False, "reason": "errors: COST_ESTIMATED_TOO_EXPENSIVE"},
+        "load": {"incorrect": 900},
+    }
+    shed = {"target": "govgraph", "operation": "CatalogPage", "round": 1}
+    shed["load"] = {"incorrect": 12}
+    results = {
+        "w1": {"runs": [good, refused]},
+        "w2": {"runs": [shed], "latency": {"runs": [{"delay_ms": 5, "load": {"incorrect": 0}}]}},
+        "w3": {"runs": [{"target": "apollo", "round": 1, "incorrect": 0}]},
+    }
+    assert wrong_answers(results) == [
+        "W1 govgraph-nodedup 2: wrong first answer: errors: COST_ESTIMATED_TOO_EXPENSIVE",
+        "W2 govgraph CatalogPage 1: 12 wrong answers",
+    ]
+    assert wrong_answers({"w1": {"runs": [good]}, "w3": {"failed": "no node"}}) == [
+        "W3 did not complete: no node"
+    ]
