@@ -96,6 +96,22 @@ class RootChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class RootSet:
+    """One set of root subgraphs, evaluated: `fetches` in all (root fetches and those that
+    wait for them), `waiting` of them after a root fetch, the subgraphs' ranks in join order
+    per kind of shared root field (`order`) and the subgraph `picked` for each kind."""
+
+    fetches: float
+    waiting: float
+    order: tuple[int, ...]
+    picked: list[str]
+
+    def rank(self) -> tuple[float, float, tuple[int, ...]]:
+        """Lower is better: fewest fetches, then fewest waiting, then earlier subgraphs."""
+        return self.fetches, self.waiting, self.order
+
+
+@dataclass(frozen=True, slots=True)
 class Jump:
     """An entity jump: to `graph`, under type condition `type_condition`, sending
     `typename` as the representations' __typename when set (interface objects)."""
@@ -256,7 +272,7 @@ class QueryPlanner:
             if len(c) > 1 and finite:  # (none finite: the split decides)
                 profiles.setdefault(finite, []).append(w)
 
-        def assign(graphs: set[str]) -> tuple[float, float, tuple[int, ...], list[str]] | None:
+        def assign(graphs: set[str]) -> RootSet | None:
             waiting = 0.0  # fetches that wait for a root fetch
             order: list[int] = []
             picked: list[str] = []
@@ -268,9 +284,9 @@ class QueryPlanner:
                 waiting += (n - 1) * len(members)
                 order.append(r)
                 picked.append(g)
-            return len(graphs) + waiting, waiting, tuple(order), picked
+            return RootSet(len(graphs) + waiting, waiting, tuple(order), picked)
 
-        best: tuple[float, float, tuple[int, ...], list[str]] | None = None
+        best: RootSet | None = None
         if (1 << len(optional)) * max(1, len(profiles)) <= _ROOT_SEARCH_BUDGET:
             candidates: Iterable[set[str]] = (
                 forced | {g for i, g in enumerate(optional) if mask >> i & 1}
@@ -280,11 +296,11 @@ class QueryPlanner:
             candidates = [forced | set(optional)]
         for chosen in candidates:
             found = assign(chosen)
-            if found is not None and (best is None or found[:3] < best[:3]):
+            if found is not None and (best is None or found.rank() < best.rank()):
                 best = found
         assigned: dict[int, str] = {}
         if best is not None:
-            for members, graph in zip(profiles.values(), best[3], strict=True):
+            for members, graph in zip(profiles.values(), best.picked, strict=True):
                 assigned.update((id(w), graph) for w in members)
         return RootChoice(frozenset(forced | set(assigned.values())), costs, assigned)
 
