@@ -483,6 +483,8 @@ def representation(obj: dict[str, Any], entity_input: EntityInput) -> dict[str, 
 
 def _project(obj: dict[str, Any], fields: tuple[RepField, ...], out: dict[str, Any]) -> bool:
     for f in fields:
+        if f.only is not None and obj.get("__typename") not in f.only:
+            continue  # under a type condition this object does not meet
         value = obj.get(f.key, _MISSING)
         if value is _MISSING:
             if f.optional:

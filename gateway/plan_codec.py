@@ -37,7 +37,7 @@ from gateway.planner.plan import (
 from gateway.planner.selection import FieldSel, FragmentSel, SelectionSet
 
 # Bump when the encoding or the meaning of a plan's fields changes: old entries stop matching.
-CODEC_VERSION = "1"
+CODEC_VERSION = "2"
 
 
 class CorruptPlan(ValueError):
@@ -131,7 +131,13 @@ def _entity_input(entity: EntityInput) -> Any:
 
 def _rep_fields(fields: tuple[RepField, ...]) -> list[Any]:
     return [
-        [f.name, f.key, _rep_fields(f.sub) if f.sub is not None else None, f.optional]
+        [
+            f.name,
+            f.key,
+            _rep_fields(f.sub) if f.sub is not None else None,
+            f.optional,
+            sorted(f.only) if f.only is not None else None,
+        ]
         for f in fields
     ]
 
@@ -288,6 +294,7 @@ class _Reader:
                 _str(key),
                 self.rep_fields(sub) if sub is not None else None,
                 _bool(optional),
+                frozenset(_strings(only)) if only is not None else None,
             )
-            for name, key, sub, optional in _list(data)
+            for name, key, sub, optional, only in _list(data)
         )

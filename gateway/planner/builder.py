@@ -1189,7 +1189,13 @@ class QueryPlanner:
                     target.add_field("__typename", None, internal=True)
                 sub, t = self._ensure(group, cond, sel.selection_set, path, sub_target, depth)
                 if cond != parent_type:
-                    sub = tuple(replace(r, optional=True) for r in sub)
+                    # read only from objects of the condition's types: another type's field
+                    # of the same key is not part of the requirement
+                    types = frozenset(self.sg.possible_types(cond)) | {cond}
+                    sub = tuple(
+                        replace(r, optional=True, only=types if r.only is None else r.only & types)
+                        for r in sub
+                    )
                 reps.extend(r for r in sub if not any(r.same(e) for e in reps))
                 touched |= t
                 continue
@@ -1320,11 +1326,19 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
     return out
 
 
-def _print_reps(fields: Iterable[RepField], indent: int = 0) -> str:
+def _print_reps(fields: Iterable[RepField], indent: int = 0, typename: bool = True) -> str:
     pad = "  " * indent
-    lines = ["__typename"] + [
-        f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else "") for f in fields
-    ]
+    lines = ["__typename"] if typename else []
+    conditioned: dict[frozenset[str], list[RepField]] = {}
+    for f in fields:
+        if f.only is None:
+            lines.append(f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else ""))
+        else:
+            conditioned.setdefault(f.only, []).append(f)
+    for types, group in conditioned.items():
+        # fields read only from objects of some types print under a fragment on those types
+        inner = _print_reps([replace(f, only=None) for f in group], indent + 1, typename=False)
+        lines.append("... on " + "|".join(sorted(types)) + " " + inner)
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
 
 

@@ -35,13 +35,16 @@ class RepSource:
     field: FieldSel
     sub: tuple[RepSource, ...] | None = None
     optional: bool = False  # under a type condition: absent for other types
+    # under a type condition: read only from objects of these types (another type may hold a
+    # field of the same key, e.g. another type's `title` that a sibling selection fetched)
+    only: frozenset[str] | None = None
 
     def finish(self, renames: Mapping[str, str]) -> RepField:
         """The field as the plan keeps it, once response keys no longer move: read under the
         key it has in the merged data (after `renames`, alias -> client key)."""
         sub = tuple(s.finish(renames) for s in self.sub) if self.sub is not None else None
         key = self.field.response_key
-        return RepField(self.name, renames.get(key, key), sub, self.optional)
+        return RepField(self.name, renames.get(key, key), sub, self.optional, self.only)
 
     def same(self, other: RepSource) -> bool:
         """The same representation field: one name read from the very same selection."""

@@ -112,6 +112,7 @@ def _same_reads(a: Sequence[RepSource], b: Sequence[RepSource]) -> bool:
         x.name == y.name
         and x.field.signature() == y.field.signature()
         and x.field.response_key == y.field.response_key
+        and x.only == y.only
         and (x.sub is None) == (y.sub is None)
         and (x.sub is None or y.sub is None or _same_reads(x.sub, y.sub))
         for x, y in zip(a, b, strict=True)

@@ -24,6 +24,8 @@ class RepField:
     sub: tuple[RepField, ...] | None = None
     # under a type condition (`... on Box { volume }`): absent for other types
     optional: bool = False
+    # under a type condition: read only from objects whose __typename is one of these
+    only: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,4 +23,11 @@ def channel(person: Mapping[str, Any], args: Mapping[str, Any]) -> str:
     return f"+{contact['country']} {contact['handle']}"
 
 
-COMPUTED = {"mail": {"Person.label": label, "Person.channel": channel}}
+def route(person: Mapping[str, Any], args: Mapping[str, Any]) -> str:
+    address = person["address"]
+    if "street" in address:  # only a work address's street is required
+        return "commute to " + address["street"]
+    return "works from home"
+
+
+COMPUTED = {"mail": {"Person.label": label, "Person.channel": channel, "Person.route": route}}
