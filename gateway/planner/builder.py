@@ -10,7 +10,7 @@ is laid out as a `Sequence` of `Parallel` levels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
@@ -1234,7 +1234,6 @@ class QueryPlanner:
         kind: str,
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
-        _conditions_cover_dependants(groups)
         deps = prune_empty(merge_sibling_fetches(groups, self._effective_condition))
         for step in deps:
             alias_conflicts(
@@ -1325,21 +1324,6 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
         if item.sub is not None:
             _aliases(item.sub, out)
     return out
-
-
-def _conditions_cover_dependants(steps: Sequence[FetchStep]) -> None:
-    """A step runs whenever a step that reads its data runs: its @skip/@include condition keeps
-    only the terms its dependants share (a key fetched first for a skipped field and then
-    reused by an unconditional one must not stay under the skip)."""
-    changed = True
-    while changed:
-        changed = False
-        for step in steps:
-            mine = step.condition or ()
-            for dep in step.depends:
-                if dep.condition and any(term not in mine for term in dep.condition):
-                    dep.condition = tuple(term for term in dep.condition if term in mine)
-                    changed = True
 
 
 def _print_reps(fields: Iterable[RepField], indent: int = 0, typename: bool = True) -> str:
