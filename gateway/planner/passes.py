@@ -48,12 +48,15 @@ def merge_sibling_fetches(
     remaining: list[FetchStep] = []
     siblings: dict[tuple[object, ...], list[FetchStep]] = {}
     joined: dict[FetchStep, FetchStep] = {}
+    members: dict[FetchStep, list[FetchStep]] = {}  # a fetch and the fetches merged into it
     for step in steps:
         if not step.is_entity or step.context_inputs:
             remaining.append(step)
             continue
         slot = (step.graph, step.path, condition_of(step), frozenset(step.depends))
-        into = next((s for s in siblings.get(slot, ()) if _can_merge(s, step)), None)
+        into = next(
+            (s for s in siblings.get(slot, ()) if _can_merge(members.get(s, [s]), step)), None
+        )
         if into is None:
             siblings.setdefault(slot, []).append(step)
             remaining.append(step)
@@ -71,6 +74,7 @@ def merge_sibling_fetches(
                 mine.runtime_types |= entry.runtime_types
         into.restricted_to = None
         joined[step] = into
+        members.setdefault(into, [into]).append(step)
     if joined:
         for step in remaining:
             step.depends = {joined.get(d, d) for d in step.depends} - {step}
@@ -79,8 +83,10 @@ def merge_sibling_fetches(
     return remaining
 
 
-def _can_merge(into: FetchStep, step: FetchStep) -> bool:
-    if into.waits_for([step]) or step.waits_for([into]):
+def _can_merge(group: list[FetchStep], step: FetchStep) -> bool:
+    """Can `step` join `group[0]` (with the fetches already merged into it)?"""
+    into = group[0]
+    if step.waits_for(group) or any(member.waits_for([step]) for member in group):
         return False
     for type_cond, entry in step.inputs.items():
         mine = into.inputs.get(type_cond)
