@@ -10,7 +10,7 @@ is laid out as a `Sequence` of `Parallel` levels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
@@ -445,6 +445,7 @@ class QueryPlanner:
         group = FetchStep(next(self._ids), graph, path, parent, is_entity)
         if parent is not None:
             group.depends.add(parent)
+            group.needs.add(parent)
         self._groups.append(group)
         return group
 
@@ -966,6 +967,7 @@ class QueryPlanner:
             finally:
                 self._opening.discard(opening)
             child.depends |= touched
+            child.needs |= touched
             entry = child.inputs[type_cond] = StepInput(
                 {runtime_type},
                 typename,
@@ -985,6 +987,7 @@ class QueryPlanner:
             target.add_field("__typename", None, internal=True)
             _, touched = self._ensure(group, runtime_type, entry.key, path, target, depth + 1)
             child.depends |= touched
+            child.needs |= touched
         entry.runtime_types.add(runtime_type)
         return child, child.selection.fragment(type_cond)
 
@@ -1064,6 +1067,8 @@ class QueryPlanner:
         # a requirement of a field under @skip/@include is fetched under that condition too:
         # when it does not hold, representations go without it (the field is not asked for)
         conditional = bool(self._condition)
+        if not conditional:
+            group.needs |= touched
         for f in fields:
             if conditional:
                 f = replace(f, optional=True)
@@ -1109,6 +1114,7 @@ class QueryPlanner:
             finally:
                 self._requirers.pop()
             group.depends |= touched
+            group.needs |= touched
             variable = f"__ctx{len(group.context_inputs)}_{argument.name}"
             group.context_inputs.append(
                 ContextSource(variable, argument.type, len(source_path), list(reps))
@@ -1234,6 +1240,7 @@ class QueryPlanner:
         kind: str,
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
+        _needed_steps_run(groups)
         deps = prune_empty(merge_sibling_fetches(groups, self._effective_condition))
         for step in deps:
             alias_conflicts(
@@ -1324,6 +1331,22 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
         if item.sub is not None:
             _aliases(item.sub, out)
     return out
+
+
+def _needed_steps_run(steps: Sequence[FetchStep]) -> None:
+    """A step runs whenever a step that cannot go without its data runs: its @skip/@include
+    condition keeps only the terms it shares with each of those (a key fetched first for a
+    skipped field and then reused by an unconditional one must not stay under the skip).
+    Requirements of conditional fields are left alone: representations go without them."""
+    changed = True
+    while changed:
+        changed = False
+        for step in steps:
+            mine = step.condition or ()
+            for dep in step.needs:
+                if dep.condition and any(term not in mine for term in dep.condition):
+                    dep.condition = tuple(term for term in dep.condition if term in mine)
+                    changed = True
 
 
 def _print_reps(fields: Iterable[RepField], indent: int = 0, typename: bool = True) -> str:

@@ -89,6 +89,9 @@ class FetchStep:
         self.inputs: dict[str, StepInput] = {}  # type condition in the subgraph -> input
         self.context_inputs: list[ContextSource] = []
         self.depends: set[FetchStep] = set()
+        # the steps among `depends` whose data this step cannot go without (its parent, its
+        # key fields, unconditional requirements): they run whenever this step runs
+        self.needs: set[FetchStep] = set()
         self.children: dict[tuple[str, tuple[str, ...]], FetchStep] = {}
         # further entity fetches to the same subgraph and path, where reusing the first
         # would make steps wait on each other
