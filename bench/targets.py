@@ -1,6 +1,7 @@
 """The gateways under test: how to start each one on a supergraph and a port."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,34 @@ def _govgraph(config_text: str | None) -> Callable[[Path, int, Mapping[str, str]
     return launch
 
 
+# `govgraph-base-nodedup` runs the gateway of another checkout (e.g. a `git worktree` of an
+# earlier commit) with this tree's interpreter: the warm path before and after a change, side
+# by side in the same rounds. Set the checkout's directory in this variable.
+BASE_TREE_ENV = "GOVGRAPH_BENCH_BASE"
+
+
+def _govgraph_base(config_text: str) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
+    current = _govgraph(config_text)
+
+    def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
+        mine = current(supergraph, port, urls, config)
+        base = os.environ.get(BASE_TREE_ENV, "")
+        # -P: the working directory is not put first on the path, so the checkout's `gateway`
+        # package (PYTHONPATH) is the one imported; the command line is the same
+        argv = [str(ROOT / ".venv" / "bin" / "python"), "-P", "-m", "gateway.cli", *mine.argv[1:]]
+        return Launch(argv, env={**mine.env, "PYTHONPATH": base}, config_text=mine.config_text)
+    return launch
+
+
+def _govgraph_base_missing() -> str | None:
+    base = os.environ.get(BASE_TREE_ENV)
+    if not base:
+        return f"set {BASE_TREE_ENV} to a checkout of the gateway to compare with (e.g. a git worktree)"
+    if not (Path(base) / "gateway" / "cli.py").exists():
+        return f"{BASE_TREE_ENV}={base} holds no gateway/cli.py"
+    return _govgraph_missing()
+
+
 def _govgraph_missing() -> str | None:
     if not (ROOT / "gateway" / "engine.py").exists():
         return "the govgraph gateway engine (gateway/engine.py) does not exist yet"
@@ -80,6 +109,8 @@ TARGETS: dict[str, Target] = {
                _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_missing),
         Target("govgraph-inbound", "govgraph with identical in-flight client requests shared too",
                _govgraph(GOVGRAPH_INBOUND_TOML), _govgraph_missing),
+        Target("govgraph-base-nodedup", f"govgraph-nodedup as the checkout in ${BASE_TREE_ENV} has it "
+               "(not run by default)", _govgraph_base(GOVGRAPH_NODEDUP_TOML), _govgraph_base_missing),
         Target("apollo", "Apollo Gateway on Apollo Server (Node), static supergraph",
                _apollo, _node_missing(ROOT / "node_modules" / "@apollo" / "gateway")),
         Target("hive", "Hive Gateway CLI (Node), defaults: in-flight subgraph requests deduplicated",

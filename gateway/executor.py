@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Hashable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -48,6 +49,7 @@ class ExecutionContext:
     """One request's state while its plan runs: the response tree and errors built so far."""
 
     __slots__ = (
+        "collected",
         "data",
         "deadline",
         "errors",
@@ -78,6 +80,23 @@ class ExecutionContext:
         self.object_types = object_types
         # subgraph error messages reach the client as a generic message
         self.mask_errors = False
+        # the objects at each Flatten path, kept until data merged above the path changes them
+        self.collected: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+
+    def objects_at(self, path: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The objects at a Flatten path (callers only read the list)."""
+        found = self.collected.get(path)
+        if found is None:
+            found = self.collected[path] = collect(self.data, path)
+        return found
+
+    def merged_at(self, path: tuple[str, ...]) -> None:
+        """Data was merged into the objects at `path`: what lies below them may have changed
+        (the objects at `path` itself stay the same dicts)."""
+        if self.collected:
+            n = len(path)
+            for below in [p for p in self.collected if len(p) > n and p[:n] == path]:
+                del self.collected[below]
 
     def remaining(self) -> float:
         """Seconds left before the request's deadline: no subgraph call may outlive it."""
@@ -124,6 +143,7 @@ class Executor:
             _rename(data, fetch.renames)
         if isinstance(data, dict):
             merge(ctx.data, data, ctx.object_types)
+            ctx.collected.clear()
         for error in _errors(response):
             error = _with_service(error, fetch.service, ctx.mask_errors)
             ctx.errors.append(with_retry_key(error, fetch, ctx.variables) if write else error)
@@ -134,9 +154,9 @@ class Executor:
             await self._contextual_entity_fetch(flatten, ctx)
             return
         if flatten.more_paths:
-            targets = [o for path in flatten.paths for o in collect(ctx.data, path)]
+            targets = [o for path in flatten.paths for o in ctx.objects_at(path)]
         else:
-            targets = collect(ctx.data, flatten.path)
+            targets = ctx.objects_at(flatten.path)
         if targets:
             await self._fetch_entities(flatten, ctx, targets, None)
 
@@ -233,10 +253,12 @@ class Executor:
             )
             entities = None
         if entities is not None:
+            for merged in flatten.paths:
+                ctx.merged_at(merged)
             object_types = ctx.object_types
-            for i, entity in enumerate(entities):
+            for entity, group in zip(entities, owners, strict=True):
                 if entity.__class__ is dict:
-                    for obj in owners[i]:
+                    for obj in group:
                         if obj.keys().isdisjoint(entity):
                             obj.update(entity)  # the common case: only new fields arrive
                         else:
@@ -288,8 +310,10 @@ def _group_flat(
     runtime_types = entity_input.runtime_types
     flat = entity_input.flat
     assert flat is not None
-    keys = [key for _, key in flat]
+    read = itemgetter(*(key for _, key in flat))  # one value, or a tuple of them
+    one = len(flat) == 1
     key_count = len(entity_input.key_names)
+    whole_key = key_count == len(flat)
     override = entity_input.typename
     rest: list[dict[str, Any]] = []
     for obj in targets:
@@ -297,24 +321,29 @@ def _group_flat(
         if typename.__class__ is not str or typename not in runtime_types:
             continue
         try:
-            values = tuple([obj[k] for k in keys])
-            i = index.get((typename, values))
+            values = read(obj)
+            slot = (typename, values)
+            i = index.get(slot)
         except KeyError:
             continue  # a key field is missing: this object cannot be fetched
         except TypeError:
             rest.append(obj)
             continue
-        if None in values[:key_count]:
-            continue  # a null key names no entity
-        if i is None:
-            index[(typename, values)] = len(representations)
-            rep = {"__typename": override or typename}
-            for (name, _), value in zip(flat, values, strict=True):
-                rep[name] = value
-            representations.append(rep)
-            owners.append([obj])
-        else:
+        if i is not None:
             owners[i].append(obj)
+            continue
+        if one:
+            if key_count and values is None:
+                continue  # a null key names no entity
+            values = (values,)
+        elif None in (values if whole_key else values[:key_count]):
+            continue
+        index[slot] = len(representations)
+        rep = {"__typename": override or typename}
+        for (name, _), value in zip(flat, values, strict=True):
+            rep[name] = value
+        representations.append(rep)
+        owners.append([obj])
     return rest
 
 

@@ -391,6 +391,10 @@ class CompiledShaper:
                 f"    {var} = {src}",
                 f"    if {var} is not None and {var} not in {values}: raise F",
             ]
+        elif isinstance(inner, GraphQLObjectType):
+            # no call for the null check: the object's own function, inline
+            fn = self._object_fn(selections, inner.name)
+            out = [f"    {var} = {src}", f"    if {var} is not None: {var} = {fn}({var}, v)"]
         else:
             fn = self._value_fn(inner, selections)
             out = [f"    {var} = {fn}({src}, v)"]
@@ -410,6 +414,16 @@ class CompiledShaper:
                 code = (
                     f"def {name}(x, v):\n    if x is None: return None\n"
                     f"    if x.__class__ is not list: raise F\n{check}    return x"
+                )
+            elif isinstance(bare, GraphQLObjectType):
+                # objects straight from the comprehension (a null where none may be: the
+                # object function fails on it, and the exact shaper takes over)
+                fn = self._object_fn(selections, bare.name)
+                each = f"{fn}(i, v)" if item_nonnull else f"None if i is None else {fn}(i, v)"
+                code = (
+                    f"def {name}(x, v):\n    if x is None: return None\n"
+                    f"    if x.__class__ is not list: raise F\n"
+                    f"    return [{each} for i in x]"
                 )
             else:
                 body = self._complete(item, "i", "r", selections)
