@@ -1,4 +1,5 @@
 """The gateways under test: how to start each one on a supergraph and a port."""
+
 from __future__ import annotations
 
 import os
@@ -36,26 +37,51 @@ class Target:
 
 
 def _apollo(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
-    return Launch(["node", str(GATEWAYS / "apollo.mjs"), str(supergraph), str(port)],
-                  env={"NODE_ENV": "production"})
+    return Launch(
+        ["node", str(GATEWAYS / "apollo.mjs"), str(supergraph), str(port)],
+        env={"NODE_ENV": "production"},
+    )
 
 
 def _hive(mode: str) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
     def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
-        argv = [str(NODE_BIN / "hive-gateway"), "supergraph", str(supergraph), "--port", str(port),
-                "--host", "127.0.0.1", "--fork", "1", "--config-path", str(GATEWAYS / "hive.config.mjs")]
+        argv = [
+            str(NODE_BIN / "hive-gateway"),
+            "supergraph",
+            str(supergraph),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--fork",
+            "1",
+            "--config-path",
+            str(GATEWAYS / "hive.config.mjs"),
+        ]
         return Launch(argv, env={"BENCH_HIVE_DEDUP": mode, "NODE_ENV": "production"})
+
     return launch
 
 
-def _govgraph(config_text: str | None) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
+def _govgraph(
+    config_text: str | None,
+) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
     def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
-        argv = [str(ROOT / ".venv" / "bin" / "govgraph"), "gateway", "--supergraph", str(supergraph),
-                "--port", str(port), "--workers", "1"]
+        argv = [
+            str(ROOT / ".venv" / "bin" / "govgraph"),
+            "gateway",
+            "--supergraph",
+            str(supergraph),
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
         if config_text is not None and config is not None:
             argv += ["--config", str(config)]
         env = {f"GOVGRAPH_SUBGRAPH_{name.upper()}_URL": url for name, url in urls.items()}
         return Launch(argv, env=env, config_text=config_text)
+
     return launch
 
 
@@ -65,7 +91,9 @@ def _govgraph(config_text: str | None) -> Callable[[Path, int, Mapping[str, str]
 BASE_TREE_ENV = "GOVGRAPH_BENCH_BASE"
 
 
-def _govgraph_base(config_text: str) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
+def _govgraph_base(
+    config_text: str,
+) -> Callable[[Path, int, Mapping[str, str], Path | None], Launch]:
     current = _govgraph(config_text)
 
     def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
@@ -73,8 +101,14 @@ def _govgraph_base(config_text: str) -> Callable[[Path, int, Mapping[str, str], 
         base = os.environ.get(BASE_TREE_ENV, "")
         # -P: the working directory is not put first on the path, so the checkout's `gateway`
         # package (PYTHONPATH) is the one imported; the command line is the same
-        argv = [str(ROOT / ".venv" / "bin" / "python"), "-P", "-m", "gateway.cli", *mine.argv[1:]]
+        argv = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-P",
+            str(Path(__file__).parent / "gateway_of_tree.py"),
+            *mine.argv[1:],
+        ]
         return Launch(argv, env={**mine.env, "PYTHONPATH": base}, config_text=mine.config_text)
+
     return launch
 
 
@@ -102,28 +136,68 @@ def _node_missing(path: Path) -> Callable[[], str | None]:
 TARGETS: dict[str, Target] = {
     target.name: target
     for target in (
-        Target("govgraph", "govgraph gateway, one worker, default configuration (but `max_cost` "
-               "raised to admit W1's query, as on every govgraph target)",
-               _govgraph(GOVGRAPH_LIMITS_TOML), _govgraph_missing),
-        Target("govgraph-nodedup", "govgraph with in-flight subgraph request deduplication off",
-               _govgraph(GOVGRAPH_NODEDUP_TOML), _govgraph_missing),
-        Target("govgraph-inbound", "govgraph with identical in-flight client requests shared too",
-               _govgraph(GOVGRAPH_INBOUND_TOML), _govgraph_missing),
-        Target("govgraph-base-nodedup", f"govgraph-nodedup as the checkout in ${BASE_TREE_ENV} has it "
-               "(not run by default)", _govgraph_base(GOVGRAPH_NODEDUP_TOML), _govgraph_base_missing),
-        Target("apollo", "Apollo Gateway on Apollo Server (Node), static supergraph",
-               _apollo, _node_missing(ROOT / "node_modules" / "@apollo" / "gateway")),
-        Target("hive", "Hive Gateway CLI (Node), defaults: in-flight subgraph requests deduplicated",
-               _hive("default"), _node_missing(NODE_BIN / "hive-gateway")),
-        Target("hive-nodedup", "Hive Gateway with in-flight subgraph request deduplication off",
-               _hive("off"), _node_missing(NODE_BIN / "hive-gateway")),
-        Target("hive-inbound", "Hive Gateway with identical in-flight client requests shared too",
-               _hive("inbound"), _node_missing(NODE_BIN / "hive-gateway")),
+        Target(
+            "govgraph",
+            "govgraph gateway, one worker, default configuration (but `max_cost` "
+            "raised to admit W1's query, as on every govgraph target)",
+            _govgraph(GOVGRAPH_LIMITS_TOML),
+            _govgraph_missing,
+        ),
+        Target(
+            "govgraph-nodedup",
+            "govgraph with in-flight subgraph request deduplication off",
+            _govgraph(GOVGRAPH_NODEDUP_TOML),
+            _govgraph_missing,
+        ),
+        Target(
+            "govgraph-inbound",
+            "govgraph with identical in-flight client requests shared too",
+            _govgraph(GOVGRAPH_INBOUND_TOML),
+            _govgraph_missing,
+        ),
+        Target(
+            "govgraph-base-nodedup",
+            f"govgraph-nodedup as the checkout in ${BASE_TREE_ENV} has it (not run by default)",
+            _govgraph_base(GOVGRAPH_NODEDUP_TOML),
+            _govgraph_base_missing,
+        ),
+        Target(
+            "apollo",
+            "Apollo Gateway on Apollo Server (Node), static supergraph",
+            _apollo,
+            _node_missing(ROOT / "node_modules" / "@apollo" / "gateway"),
+        ),
+        Target(
+            "hive",
+            "Hive Gateway CLI (Node), defaults: in-flight subgraph requests deduplicated",
+            _hive("default"),
+            _node_missing(NODE_BIN / "hive-gateway"),
+        ),
+        Target(
+            "hive-nodedup",
+            "Hive Gateway with in-flight subgraph request deduplication off",
+            _hive("off"),
+            _node_missing(NODE_BIN / "hive-gateway"),
+        ),
+        Target(
+            "hive-inbound",
+            "Hive Gateway with identical in-flight client requests shared too",
+            _hive("inbound"),
+            _node_missing(NODE_BIN / "hive-gateway"),
+        ),
     )
 }
 
 # every comparison the results report: deduplication off, on by default, and client requests shared too
-DEFAULT_TARGETS = ["govgraph", "govgraph-nodedup", "govgraph-inbound", "apollo", "hive", "hive-nodedup", "hive-inbound"]
+DEFAULT_TARGETS = [
+    "govgraph",
+    "govgraph-nodedup",
+    "govgraph-inbound",
+    "apollo",
+    "hive",
+    "hive-nodedup",
+    "hive-inbound",
+]
 
 
 def select(names: list[str]) -> list[Target]:

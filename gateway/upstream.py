@@ -220,11 +220,40 @@ class Upstream:
                 guard.label,
                 f'Subgraph "{guard.label}" has no URL configured.',
             )
+        if idempotent and not self.deduplicate:
+            return await self._post_alone(guard, target, body, headers, deadline)
         call = self.begin(guard, target, body, headers, deadline, idempotent)
         if call is None:
             raise self.skipped(guard, guard.label)
         try:
             await asyncio.wait((call.request,), timeout=max(0.001, deadline - time.monotonic()))
+        except BaseException:
+            call.abandon()
+            raise
+        return self.settle(call, guard.label)
+
+    async def _post_alone(
+        self,
+        guard: Guard,
+        target: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        deadline: float,
+    ) -> dict[str, Any]:
+        """A query nobody shares runs in the caller's task: no task and no second timer of
+        its own (`_exchange` ends it by the deadline). Writes keep their own task, so a
+        cancelled caller never cuts one off half-sent."""
+        if not guard.breaker.allows():
+            raise self.skipped(guard, guard.label)
+        request: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
+        call = Call(guard, request, True, True, guard.breaker.probing)
+        transport = self._transports[guard.graph]
+        try:
+            request.set_result(
+                await _exchange(guard, transport, target, body, headers, deadline, True)
+            )
+        except (_UpstreamTimeout, Saturated, TransportError) as failure:
+            request.set_exception(failure)
         except BaseException:
             call.abandon()
             raise
