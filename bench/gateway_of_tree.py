@@ -2,7 +2,7 @@
 
 The installed `govgraph` command lists its subcommands from this tree's package metadata, which
 an older checkout may not have all of; this starts the gateway subcommand alone. Run with
-`python -P` so the working directory does not come before PYTHONPATH."""
+`python -P`: no directory of this tree comes before PYTHONPATH on the import path."""
 
 from __future__ import annotations
 

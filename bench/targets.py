@@ -99,7 +99,7 @@ def _govgraph_base(
     def launch(supergraph: Path, port: int, urls: Mapping[str, str], config: Path | None) -> Launch:
         mine = current(supergraph, port, urls, config)
         base = os.environ.get(BASE_TREE_ENV, "")
-        # -P: the working directory is not put first on the path, so the checkout's `gateway`
+        # -P: no directory of this tree comes first on the path, so the checkout's `gateway`
         # package (PYTHONPATH) is the one imported; the command line is the same
         argv = [
             str(ROOT / ".venv" / "bin" / "python"),

@@ -68,3 +68,49 @@ def test_a_run_with_wrong_answers_fails_the_benchmark() -> None:
     assert wrong_answers({"w1": {"runs": [good]}, "w3": {"failed": "no node"}}) == [
         "W3 did not complete: no node"
     ]
+
+
+def test_the_base_target_runs_the_gateway_of_another_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`govgraph-base-nodedup` starts the gateway package of the checkout named in
+    GOVGRAPH_BENCH_BASE, not this tree's: a real process prints which package it imported."""
+    import subprocess
+    import sys
+
+    from bench.targets import BASE_TREE_ENV, TARGETS
+
+    target = TARGETS["govgraph-base-nodedup"]
+    monkeypatch.delenv(BASE_TREE_ENV, raising=False)
+    assert BASE_TREE_ENV in (target.unavailable() or "")
+    base = tmp_path / "base"
+    (base / "gateway").mkdir(parents=True)
+    (base / "gateway" / "__init__.py").write_text("", encoding="utf-8")
+    (base / "gateway" / "cli.py").write_text("", encoding="utf-8")
+    (base / "gateway" / "commands.py").write_text(
+        "import gateway, sys\n"
+        "def register_gateway(subparsers):\n"
+        "    parser = subparsers.add_parser('gateway')\n"
+        "    parser.add_argument('rest', nargs='*')\n"
+        "    parser.set_defaults(func=lambda args: print(gateway.__file__) or 0)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(BASE_TREE_ENV, str(base))
+    assert target.unavailable() is None
+    launch = target.launch(tmp_path / "sg.graphql", 4000, {"products": "http://x"}, None)
+    assert launch.env["PYTHONPATH"] == str(base)
+    assert launch.env["GOVGRAPH_SUBGRAPH_PRODUCTS_URL"] == "http://x"
+    assert launch.config_text == GOVGRAPH_NODEDUP_TOML
+    assert launch.argv[1:4] == ["-P", str(ROOT / "bench" / "gateway_of_tree.py"), "gateway"]
+    # this test run's interpreter, started where the harness starts it (this tree's directory)
+    done = subprocess.run(
+        [sys.executable, *launch.argv[1:4]],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(base)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(base / "gateway" / "__init__.py")
