@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import count
+from itertools import combinations, count
 from typing import Literal
 
 from graphql import (
@@ -68,6 +68,9 @@ _MAX_DEPTH = 64
 # sets of root subgraphs tried x kinds of shared root field, at most: beyond it every
 # subgraph that can may take root fields
 _ROOT_SEARCH_BUDGET = 4096
+# leaf fields that several other subgraphs resolve: the fewest subgraphs serving them all is
+# searched among at most this many (2^10 sets at worst), else they are placed one by one
+_COVER_MAX_CANDIDATES = 10
 
 
 @dataclass(slots=True)
@@ -468,11 +471,18 @@ class QueryPlanner:
         touched = {group}
         # subgraphs that sibling fields can only be fetched from: a fetch there is made anyway
         needed = self._needed.setdefault((group.id, path), set())
-        for w in wants:
-            if isinstance(w, Want) and not w.name.startswith("__"):
+        shared: list[frozenset[str]] = []  # leaf fields several other subgraphs resolve
+        for w in _at_this_position(parent_type, wants):
+            if not w.name.startswith("__"):
                 owners = self._field_graphs(parent_type, w.name)
-                if len(owners) == 1 and group.graph not in owners:
+                if group.graph in owners:
+                    continue
+                if len(owners) == 1:
                     needed |= owners
+                elif w.sub is None:
+                    shared.append(owners)
+        if shared:
+            needed |= self._cover(group, parent_type, path, shared, needed)
         for w in wants:
             if isinstance(w, WantFragment):
                 touched |= self._plan_fragment(group, parent_type, w, path, target, provided, depth)
@@ -481,6 +491,36 @@ class QueryPlanner:
                     group, parent_type, w, path, target, provided, depth
                 ).touched
         return touched
+
+    def _cover(
+        self,
+        group: FetchStep,
+        parent_type: str,
+        path: tuple[str, ...],
+        shared: list[frozenset[str]],
+        made: set[str],
+    ) -> set[str]:
+        """The fewest subgraphs, reachable through a key, that serve every one of these leaf
+        fields that no fetch already made serves (first in join order among equals). Placing
+        the fields one by one can take more: windows (A, B), staff (A, C), waiting (B, D),
+        rating (C, D) go to A, B and C where A and D serve all four."""
+        if self.sg.types[parent_type].kind != "OBJECT":
+            return set()
+        reachable = {m.graph for m in self.qg.key_moves(parent_type, group.graph, self._labels)}
+        made = made | {g for g, p in group.children if p == path}
+        left = [owners & reachable for owners in shared]
+        left = [owners for owners in left if owners and not owners & made]
+        if len(left) < 2:
+            return set()
+        candidates = self._ordered(set().union(*left))
+        if len(candidates) > _COVER_MAX_CANDIDATES:
+            return set()
+        for size in range(1, len(candidates)):
+            for chosen in combinations(candidates, size):
+                self._effort += 1
+                if all(not owners.isdisjoint(chosen) for owners in left):
+                    return set(chosen)
+        return set()
 
     def _knows(self, graph: str, type_name: str) -> bool:
         return self.qg.knows(graph, type_name)
@@ -1331,6 +1371,16 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
         if item.sub is not None:
             _aliases(item.sub, out)
     return out
+
+
+def _at_this_position(parent_type: str, wants: list[Want | WantFragment]) -> Iterable[Want]:
+    """The fields planned on these very objects: those of fragments on the same type (or
+    with no type condition) included."""
+    for w in wants:
+        if isinstance(w, Want):
+            yield w
+        elif w.type_condition is None or w.type_condition == parent_type:
+            yield from _at_this_position(parent_type, w.sub)
 
 
 def _needed_steps_run(steps: Sequence[FetchStep]) -> None:
