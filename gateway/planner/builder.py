@@ -472,14 +472,14 @@ class QueryPlanner:
         # subgraphs that sibling fields can only be fetched from: a fetch there is made anyway
         needed = self._needed.setdefault((group.id, path), set())
         shared: list[frozenset[str]] = []  # leaf fields several other subgraphs resolve
-        for w in _at_this_position(parent_type, wants):
-            if not w.name.startswith("__"):
-                owners = self._field_graphs(parent_type, w.name)
+        for field in _at_this_position(parent_type, wants):
+            if not field.name.startswith("__"):
+                owners = self._field_graphs(parent_type, field.name)
                 if group.graph in owners:
                     continue
                 if len(owners) == 1:
                     needed |= owners
-                elif w.sub is None:
+                elif field.sub is None:
                     shared.append(owners)
         if shared:
             needed |= self._cover(group, parent_type, path, shared, needed)
