@@ -13,6 +13,7 @@ from gateway.planner.plan import FetchNode, QueryPlan
 from schema.supergraph import Supergraph, SupergraphError
 
 FIXTURES = Path(__file__).parent / "fixtures"
+CASES = Path(__file__).parent / "conformance" / "cases"
 
 
 def _gateway(name: str) -> Gateway:
@@ -271,3 +272,21 @@ def test_root_subgraphs_are_chosen_for_the_whole_operation() -> None:
     assert isinstance(side.node, ParallelNode), side.print()
     assert sorted(f.service for f in side.fetches()) == ["catalog", "queue"]
     assert all("_entities" not in f.operation for f in side.fetches()), side.print()
+
+
+def test_a_requirement_read_from_some_types_prints_under_their_abstract_type() -> None:
+    """Plan text only: representation fields read from objects of several types print under
+    the interface or union those types make up, else under `A|B`."""
+    from gateway.planner.builder import _print_reps
+    from gateway.planner.plan import RepField
+
+    sdl = (CASES / "requires-type-condition" / "supergraph.graphql").read_text(encoding="utf-8")
+    planner = Gateway(sdl, GatewayConfig()).planner
+    handle = RepField("handle", "handle", only=frozenset({"Email", "Phone"}))
+    company = RepField("company", "company", only=frozenset({"WorkAddress"}))
+    odd = RepField("domain", "domain", only=frozenset({"Email", "WorkAddress"}))
+    contact = RepField("contact", "contact", (handle,))
+    text = _print_reps([contact, company, odd], type_name=planner._condition_name)
+    assert "... on Contact {" in text
+    assert "... on WorkAddress {" in text
+    assert "... on Email|WorkAddress {" in text

@@ -150,6 +150,8 @@ class QueryPlanner:
         self.schema = supergraph.schema
         self.qg = QueryGraph(supergraph)  # built once: every plan of this supergraph asks it
         self._graph_order = list(supergraph.subgraphs)
+        # object-type sets of abstract types -> the type's name (plan text), built on first use
+        self._abstract_by_types: dict[frozenset[str], str] | None = None
         self._labels: frozenset[str] | None = None
 
     # ---- entry point -----------------------------------------------------------
@@ -1299,6 +1301,19 @@ class QueryPlanner:
         )
         return lay_out(topological(deps), deps, nodes.__getitem__)
 
+    def _condition_name(self, types: frozenset[str]) -> str:
+        """The type condition a set of object types came from, for the plan text: the one
+        type, the first abstract type with exactly these implementations, else `A|B`."""
+        if len(types) == 1:
+            return next(iter(types))
+        if self._abstract_by_types is None:
+            self._abstract_by_types = {}
+            for name in sorted(self.sg.types):
+                if self.sg.types[name].kind in _ABSTRACT:
+                    key = frozenset(self.sg.possible_types(name))
+                    self._abstract_by_types.setdefault(key, name)
+        return self._abstract_by_types.get(types) or "|".join(sorted(types))
+
     def _printed_field_type(self, type_name: str, field_name: str) -> str | None:
         try:
             return str(self.qg.field_type(type_name, field_name))
@@ -1327,7 +1342,7 @@ class QueryPlanner:
                 runtime_types=frozenset(i.runtime_types),
                 typename=i.typename,
                 fields=fields,
-                printed=f"... on {cond} " + _print_reps(fields),
+                printed=f"... on {cond} " + _print_reps(fields, type_name=self._condition_name),
                 flat=(
                     tuple((f.name, f.key) for f in fields)
                     if all(f.sub is None and not f.optional for f in fields)
@@ -1399,19 +1414,28 @@ def _needed_steps_run(steps: Sequence[FetchStep]) -> None:
                     changed = True
 
 
-def _print_reps(fields: Iterable[RepField], indent: int = 0, typename: bool = True) -> str:
+def _print_reps(
+    fields: Iterable[RepField],
+    indent: int = 0,
+    typename: bool = True,
+    type_name: Callable[[frozenset[str]], str] = lambda types: "|".join(sorted(types)),
+) -> str:
+    """The representation's fields as the plan text shows them; `type_name` names the type
+    condition of fields read only from objects of some types."""
     pad = "  " * indent
     lines = ["__typename"] if typename else []
     conditioned: dict[frozenset[str], list[RepField]] = {}
     for f in fields:
         if f.only is None:
-            lines.append(f.name + (" " + _print_reps(f.sub, indent + 1) if f.sub else ""))
+            sub = " " + _print_reps(f.sub, indent + 1, True, type_name) if f.sub else ""
+            lines.append(f.name + sub)
         else:
             conditioned.setdefault(f.only, []).append(f)
     for types, group in conditioned.items():
         # fields read only from objects of some types print under a fragment on those types
-        inner = _print_reps([replace(f, only=None) for f in group], indent + 1, typename=False)
-        lines.append("... on " + "|".join(sorted(types)) + " " + inner)
+        plain = [replace(f, only=None) for f in group]
+        inner = _print_reps(plain, indent + 1, False, type_name)
+        lines.append("... on " + type_name(types) + " " + inner)
     return "{\n" + "\n".join(pad + "  " + line for line in lines) + "\n" + pad + "}"
 
 
