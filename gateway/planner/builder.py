@@ -46,6 +46,7 @@ from gateway.planner.operation import (
 )
 from gateway.planner.passes import (
     alias_conflicts,
+    merge_across_paths,
     merge_sibling_fetches,
     merge_twin_fetches,
     prune_empty,
@@ -1283,7 +1284,12 @@ class QueryPlanner:
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
         _needed_steps_run(groups)
-        deps = prune_empty(merge_sibling_fetches(groups, self._effective_condition))
+        siblings = merge_sibling_fetches(groups, self._effective_condition)
+        deps = prune_empty(
+            merge_across_paths(
+                siblings, self._effective_condition, lambda k: self._renames.get(k, k)
+            )
+        )
         for step in deps:
             alias_conflicts(
                 step.selection,

@@ -43,7 +43,9 @@ class Query:
     multisets, for answers whose order the spec leaves open (such as `__schema { types }`).
     `reference_diverges` names a spec behaviour @apollo/gateway does not implement; the
     reference is then not compared on this query. `reference_data_only` names an error
-    report the reference gets wrong, so it is held to `data` alone.
+    report the reference gets wrong, so it is held to `data` alone. `reference_calls` is
+    the reference's own traffic where it makes more requests than govgraph (it is held to
+    these counts instead of `calls`).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Query:
     reference_diverges: str | None = None
     unordered: bool = False
     reference_data_only: str | None = None
+    reference_calls: dict[str, int] | None = None
 
 
 @dataclass(slots=True)
@@ -119,6 +122,7 @@ def load_case(name: str) -> Case:
             reference_diverges=q.get("reference_diverges"),
             unordered=bool(q.get("unordered", False)),
             reference_data_only=q.get("reference_data_only"),
+            reference_calls=dict(q["reference_calls"]) if "reference_calls" in q else None,
         )
         for q in raw.get("query", [])
     ]

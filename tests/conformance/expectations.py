@@ -72,11 +72,13 @@ def response_mismatches(query: Query, response: dict[str, Any], strict_errors: b
     return problems
 
 
-def call_mismatches(query: Query, requests: list[tuple[str, RecordedRequest]]) -> list[str]:
-    """Differences between the expected and the actual subgraph traffic."""
+def call_mismatches(query: Query, requests: list[tuple[str, RecordedRequest]],
+                    calls: dict[str, int] | None = None) -> list[str]:
+    """Differences between the expected (`calls`, else the query's) and the actual subgraph
+    traffic."""
     problems: list[str] = []
     counts = Counter(name for name, _ in requests)
-    for name, count in query.calls.items():
+    for name, count in (query.calls if calls is None else calls).items():
         if counts.get(name, 0) != count:
             problems.append(f"expected {count} request(s) to subgraph {name!r}, got "
                             f"{counts.get(name, 0)}: {[r.query for n, r in requests if n == name]}")

@@ -26,5 +26,5 @@ def test_reference_gateway_agrees_with_the_expected_response(stack: Stack, query
     response, requests = stack.run("apollo", query)
     problems = response_mismatches(query, response, strict_errors=not query.gateway_error,
                                    data_only=query.reference_data_only is not None)
-    problems += call_mismatches(query, requests)
+    problems += call_mismatches(query, requests, query.reference_calls)
     assert not problems, _report("@apollo/gateway", query, response, problems)
