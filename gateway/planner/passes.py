@@ -3,8 +3,9 @@
 They run after every field is placed and before the plan tree is laid out:
 `merge_sibling_fetches` turns entity fetches to one subgraph at one path that read the
 same representations into one, `merge_across_paths` does the same for entity fetches at
-different paths whose selections agree (one request serves every path), `prune_empty` drops steps left with nothing to fetch (their
-dependants inherit their dependencies), `alias_conflicts` gives a fresh alias to a field
+different paths whose selections agree (one request serves every path), `prune_empty`
+drops steps left with nothing to fetch (their dependants inherit their dependencies),
+`alias_conflicts` gives a fresh alias to a field
 whose response key another field of the same subgraph selection already uses, and
 `merge_twin_fetches` turns identical entity fetches that wait for the same steps into one
 request serving several paths. A planner field also gives way to a client field of the
