@@ -52,9 +52,11 @@ from gateway.planner.passes import (
     prune_empty,
 )
 from gateway.planner.plan import (
+    ConditionNode,
     ContextInput,
     EntityInput,
     FetchNode,
+    FlattenNode,
     PlanNode,
     QueryPlan,
     RepField,
@@ -69,6 +71,12 @@ _MAX_DEPTH = 64
 # sets of root subgraphs tried x kinds of shared root field, at most: beyond it every
 # subgraph that can may take root fields
 _ROOT_SEARCH_BUDGET = 4096
+# the best sets of root subgraphs whose whole plans are compared: at most this many, at
+# most this many fetches (counted per root field) above the best, and only while the plans
+# so far took less than 1/_ALTERNATIVES_EFFORT_SHARE of the planning effort allowed
+_ROOT_ALTERNATIVES = 3
+_ROOT_ALTERNATIVE_SLACK = 2
+_ALTERNATIVES_EFFORT_SHARE = 8
 # leaf fields that several other subgraphs resolve: the fewest subgraphs serving them all is
 # searched among at most this many (2^10 sets at worst), else they are placed one by one
 _COVER_MAX_CANDIDATES = 10
@@ -167,6 +175,22 @@ class QueryPlanner:
         labels on for this plan (None: each at its default)."""
         self._labels = override_labels
         self._effort = 0
+        self._fresh_state()
+        # each subgraph operation declares the variables it uses as the client did, defaults too
+        variable_types = {
+            v.variable.name.value: print_ast(v.type)
+            + (" = " + print_ast(v.default_value) if v.default_value is not None else "")
+            for v in operation.definition.variable_definitions or ()
+        }
+        wants = root_wants(operation.selections)
+        if operation.kind == "mutation":
+            node = self._plan_mutation(operation, wants, variable_types)
+        else:
+            node = self._plan_query(operation, wants, variable_types)
+        return QueryPlan(node)
+
+    def _fresh_state(self) -> None:
+        """Forget the steps of a plan (the effort spent stays counted)."""
         self._ids = count()
         self._groups: list[FetchStep] = []
         # jumps whose key fields are being planned: never route those fields through them
@@ -182,25 +206,36 @@ class QueryPlanner:
         self._condition: Condition = ()  # of the client field being planned
         # composite fields being planned, outermost first: (group, parent type, path, target, want)
         self._ancestry: list[tuple[FetchStep, str, tuple[str, ...], SelectionSet, Want]] = []
-        # each subgraph operation declares the variables it uses as the client did, defaults too
-        variable_types = {
-            v.variable.name.value: print_ast(v.type)
-            + (" = " + print_ast(v.default_value) if v.default_value is not None else "")
-            for v in operation.definition.variable_definitions or ()
-        }
-        wants = root_wants(operation.selections)
-        if operation.kind == "mutation":
-            node = self._plan_mutation(operation, wants, variable_types)
-        else:
-            node = self._plan_query(operation, wants, variable_types)
-        return QueryPlan(node)
 
     def _plan_query(
         self, operation: Operation, wants: list[Want], variable_types: dict[str, str]
     ) -> PlanNode | None:
+        """The whole plan for each of the best sets of root subgraphs (fetches are counted
+        per root field there, before passes merge fetches of different fields): the one with
+        the fewest fetches wins, then the shortest chain of fetches, then the set's rank."""
+        choices = self._choose_root_graphs(operation.root_type, wants)
+        best: tuple[tuple[int, int, int], PlanNode | None] | None = None
+        for i, choice in enumerate(choices):
+            if i:
+                if self._effort > self.max_effort // _ALTERNATIVES_EFFORT_SHARE:
+                    break  # a large operation keeps the first choice
+                self._fresh_state()
+            node = self._plan_roots(operation, wants, variable_types, choice)
+            fetches, chain = _fetch_count(node)
+            if best is None or (fetches, chain, i) < best[0]:
+                best = ((fetches, chain, i), node)
+        assert best is not None
+        return best[1]
+
+    def _plan_roots(
+        self,
+        operation: Operation,
+        wants: list[Want],
+        variable_types: dict[str, str],
+        choice: RootChoice,
+    ) -> PlanNode | None:
         roots: dict[str, FetchStep] = {}
         root_type = operation.root_type
-        choice = self._choose_root_graphs(root_type, wants)
         joined = set(choice.graphs)
         for w, costs in zip(wants, choice.costs, strict=True):
             if len(costs) == 1:
@@ -249,7 +284,7 @@ class QueryPlanner:
             self._plan_field(group, root_type, w, (), group.selection, None, 0)
         return self._layout_groups(self._groups, operation, variable_types, kind=operation.kind)
 
-    def _choose_root_graphs(self, root_type: str, wants: list[Want]) -> RootChoice:
+    def _choose_root_graphs(self, root_type: str, wants: list[Want]) -> list[RootChoice]:
         """The subgraphs of the root fetches, chosen for the whole operation: each root field's
         fetches are tried from every subgraph that resolves it, then the set of root subgraphs
         is taken whose root fetches plus the fields' other fetches are fewest (a shared root
@@ -292,7 +327,6 @@ class QueryPlanner:
                 picked.append(g)
             return RootSet(len(graphs) + waiting, waiting, tuple(order), picked)
 
-        best: RootSet | None = None
         if (1 << len(optional)) * max(1, len(profiles)) <= _ROOT_SEARCH_BUDGET:
             candidates: Iterable[set[str]] = (
                 forced | {g for i, g in enumerate(optional) if mask >> i & 1}
@@ -300,15 +334,26 @@ class QueryPlanner:
             )
         else:  # too many sets to try each: every subgraph may take root fields
             candidates = [forced | set(optional)]
-        for chosen in candidates:
-            found = assign(chosen)
-            if found is not None and (best is None or found.rank() < best.rank()):
-                best = found
-        assigned: dict[int, str] = {}
-        if best is not None:
-            for members, graph in zip(profiles.values(), best.picked, strict=True):
+        found = sorted(
+            (r for r in map(assign, candidates) if r is not None), key=lambda r: r.rank()
+        )
+        # the best set, and the next ones within a few fetches of it (passes may merge
+        # fetches that the count per root field cannot see), each assignment once
+        kept: dict[tuple[str, ...], RootSet] = {}
+        for r in found:
+            if r.fetches > found[0].fetches + _ROOT_ALTERNATIVE_SLACK:
+                break
+            kept.setdefault(tuple(r.picked), r)
+            if len(kept) == _ROOT_ALTERNATIVES:
+                break
+        choices: list[RootChoice] = []
+        for picked in list(kept) or [()]:
+            # () when no shared root field is to be chosen (or no set serves them all)
+            assigned: dict[int, str] = {}
+            for members, graph in zip(profiles.values(), picked, strict=False):
                 assigned.update((id(w), graph) for w in members)
-        return RootChoice(frozenset(forced | set(assigned.values())), costs, assigned)
+            choices.append(RootChoice(frozenset(forced | set(assigned.values())), costs, assigned))
+        return choices
 
     def _split_by_owner(
         self,
@@ -1392,6 +1437,24 @@ def _aliases(selection: SelectionSet, out: set[str] | None = None) -> set[str]:
         if item.sub is not None:
             _aliases(item.sub, out)
     return out
+
+
+def _fetch_count(node: PlanNode | None) -> tuple[int, int]:
+    """Fetches in a plan tree, and the most of them that run one after another."""
+    if node is None:
+        return 0, 0
+    if isinstance(node, FetchNode):
+        return 1, 1
+    if isinstance(node, FlattenNode):
+        return _fetch_count(node.node)
+    if isinstance(node, ConditionNode):
+        a, b = _fetch_count(node.if_clause), _fetch_count(node.else_clause)
+        return a[0] + b[0], max(a[1], b[1])
+    counts = [_fetch_count(n) for n in node.nodes]
+    total = sum(c[0] for c in counts)
+    if isinstance(node, SequenceNode):
+        return total, sum(c[1] for c in counts)
+    return total, max((c[1] for c in counts), default=0)
 
 
 def _at_this_position(parent_type: str, wants: list[Want | WantFragment]) -> Iterable[Want]:
