@@ -46,7 +46,6 @@ from gateway.planner.operation import (
 )
 from gateway.planner.passes import (
     alias_conflicts,
-    merge_across_paths,
     merge_sibling_fetches,
     merge_twin_fetches,
     prune_empty,
@@ -1329,12 +1328,7 @@ class QueryPlanner:
     ) -> PlanNode | None:
         """The plan tree of these steps: each fetch waits only for the fetches it reads from."""
         _needed_steps_run(groups)
-        siblings = merge_sibling_fetches(groups, self._effective_condition)
-        deps = prune_empty(
-            merge_across_paths(
-                siblings, self._effective_condition, lambda k: self._renames.get(k, k)
-            )
-        )
+        deps = prune_empty(merge_sibling_fetches(groups, self._effective_condition))
         for step in deps:
             alias_conflicts(
                 step.selection,

@@ -93,8 +93,6 @@ class FetchStep:
         # key fields, unconditional requirements): they run whenever this step runs
         self.needs: set[FetchStep] = set()
         self.children: dict[tuple[str, tuple[str, ...]], FetchStep] = {}
-        # further paths this entity fetch serves (a fetch at another path merged into it)
-        self.more_paths: list[tuple[str, ...]] = []
         # further entity fetches to the same subgraph and path, where reusing the first
         # would make steps wait on each other
         self.extra_children: dict[tuple[str, tuple[str, ...]], list[FetchStep]] = {}

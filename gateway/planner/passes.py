@@ -2,10 +2,8 @@
 
 They run after every field is placed and before the plan tree is laid out:
 `merge_sibling_fetches` turns entity fetches to one subgraph at one path that read the
-same representations into one, `merge_across_paths` does the same for entity fetches at
-different paths whose selections agree (one request serves every path), `prune_empty`
-drops steps left with nothing to fetch (their dependants inherit their dependencies),
-`alias_conflicts` gives a fresh alias to a field
+same representations into one, `prune_empty` drops steps left with nothing to fetch (their
+dependants inherit their dependencies), `alias_conflicts` gives a fresh alias to a field
 whose response key another field of the same subgraph selection already uses, and
 `merge_twin_fetches` turns identical entity fetches that wait for the same steps into one
 request serving several paths. A planner field also gives way to a client field of the
@@ -83,153 +81,6 @@ def merge_sibling_fetches(
             if step.parent in joined:
                 step.parent = joined[step.parent]
     return remaining
-
-
-def merge_across_paths(
-    steps: Sequence[FetchStep],
-    condition_of: Callable[[FetchStep], Condition],
-    client_key: Callable[[str], str],
-) -> list[FetchStep]:
-    """Entity fetches to one subgraph at different paths (`a: item(id: 1) {…} b: item(id: 2)
-    {…}`) become one request serving every path when they read the same representations from
-    the same step, wait for the same steps and run under the same condition, and their
-    selections agree wherever they share a response key. The objects at each path then get
-    the fields the other path asked for too (the response shows only what the client asked
-    for), so a fetch joins only where no other step writes one of those keys at its path.
-    `client_key` maps a planner alias to the key the response merges it under. Returns the
-    steps that remain; a merged step's dependants wait for the step it joined."""
-    remaining: list[FetchStep] = []
-    candidates: dict[tuple[object, ...], list[FetchStep]] = {}
-    joined: dict[FetchStep, FetchStep] = {}
-    members: dict[FetchStep, list[FetchStep]] = {}
-    for step in steps:
-        if not step.is_entity or step.context_inputs or step.restricted_to is not None:
-            remaining.append(step)
-            continue
-        slot = (
-            step.graph,
-            step.parent,
-            condition_of(step),
-            frozenset(step.depends),
-            frozenset(step.inputs),
-        )
-        into = next(
-            (
-                s
-                for s in candidates.get(slot, ())
-                if _can_join_paths(members.get(s, [s]), step, steps, client_key)
-            ),
-            None,
-        )
-        if into is None:
-            candidates.setdefault(slot, []).append(step)
-            remaining.append(step)
-            continue
-        _merge_selection(into.selection, step.selection)
-        for type_cond, entry in step.inputs.items():
-            into.inputs[type_cond].runtime_types |= entry.runtime_types
-        into.more_paths.extend([step.path, *step.more_paths])
-        joined[step] = into
-        members.setdefault(into, [into]).append(step)
-    if joined:
-        for step in remaining:
-            step.depends = {joined.get(d, d) for d in step.depends} - {step}
-            if step.parent in joined:
-                step.parent = joined[step.parent]
-            for entry in step.inputs.values():
-                entry.source_group = joined.get(entry.source_group, entry.source_group)
-    return remaining
-
-
-def _can_join_paths(
-    group: list[FetchStep],
-    step: FetchStep,
-    steps: Sequence[FetchStep],
-    client_key: Callable[[str], str],
-) -> bool:
-    """Can `step` (at another path) join `group[0]` and the fetches merged into it?"""
-    into = group[0]
-    if step.waits_for(group) or any(member.waits_for([step]) for member in group):
-        return False
-    if not all(_same_input(into.inputs[c], entry) for c, entry in step.inputs.items()):
-        return False
-    if not _agree(into.selection, step.selection):
-        return False
-    # each path gets the keys only the other side selects: nothing else may write them there
-    mine = _entity_keys(into.selection, client_key)
-    theirs = _entity_keys(step.selection, client_key)
-    for member in group:
-        for path in [member.path, *member.more_paths]:
-            if _written_at(path, steps, group, step, client_key) & (theirs - mine):
-                return False
-    for path in [step.path, *step.more_paths]:
-        if _written_at(path, steps, group, step, client_key) & (mine - theirs):
-            return False
-    return True
-
-
-def _agree(a: SelectionSet, b: SelectionSet) -> bool:
-    """Wherever `a` and `b` share a response key they select the very same thing."""
-    for key, item in b.items.items():
-        mine = a.items.get(key)
-        if mine is None:
-            continue
-        if isinstance(item, FragmentSel) and isinstance(mine, FragmentSel):
-            if item.directives or mine.directives or not _agree(mine.sub, item.sub):
-                return False
-        elif not (
-            isinstance(item, FieldSel)
-            and isinstance(mine, FieldSel)
-            and SelectionSet({key: item}).print() == SelectionSet({key: mine}).print()
-        ):
-            return False
-    return True
-
-
-def _entity_keys(selection: SelectionSet, client_key: Callable[[str], str]) -> set[str]:
-    """The keys an entity fetch writes into each object (under its type conditions)."""
-    out: set[str] = set()
-    for key, item in selection.items.items():
-        if isinstance(item, FragmentSel):
-            out |= _entity_keys(item.sub, client_key)
-        else:
-            out.add(client_key(key))
-    return out
-
-
-def _written_at(
-    path: tuple[str, ...],
-    steps: Sequence[FetchStep],
-    group: list[FetchStep],
-    step: FetchStep,
-    client_key: Callable[[str], str],
-) -> set[str]:
-    """The keys that steps other than these write into the objects at `path`."""
-    out: set[str] = set()
-    for other in steps:
-        if other is step or other in group:
-            continue
-        for start in [other.path, *other.more_paths]:
-            if len(start) <= len(path) and path[: len(start)] == start:
-                below = [seg for seg in path[len(start) :] if seg != "@"]
-                out |= _keys_below(other.selection, below, client_key)
-    return out
-
-
-def _keys_below(
-    selection: SelectionSet, segments: list[str], client_key: Callable[[str], str]
-) -> set[str]:
-    """The keys a selection writes at the position `segments` (response keys) below it,
-    through every fragment."""
-    out: set[str] = set()
-    for key, item in selection.items.items():
-        if isinstance(item, FragmentSel):
-            out |= _keys_below(item.sub, segments, client_key)
-        elif not segments:
-            out.add(client_key(key))
-        elif client_key(key) == segments[0] and item.sub is not None:
-            out |= _keys_below(item.sub, segments[1:], client_key)
-    return out
 
 
 def _can_merge(group: list[FetchStep], step: FetchStep) -> bool:
@@ -344,7 +195,7 @@ def merge_twin_fetches(
                     waiting.add(kept)
             del deps[step]
             continue
-        flatten = FlattenNode(step.path, fetch, tuple(step.more_paths))
+        flatten = FlattenNode(step.path, fetch)
         twins.setdefault(twin_key, (step, flatten))
         nodes[step] = guarded(flatten, condition)
     return nodes
