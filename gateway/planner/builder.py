@@ -74,7 +74,7 @@ _ROOT_SEARCH_BUDGET = 4096
 # most this many fetches (counted per root field) above the best, and only while the plans
 # so far took less than 1/_ALTERNATIVES_EFFORT_SHARE of the planning effort allowed
 _ROOT_ALTERNATIVES = 3
-_ROOT_ALTERNATIVE_SLACK = 2
+_ROOT_ALTERNATIVE_SLACK = 1
 _ALTERNATIVES_EFFORT_SHARE = 8
 # leaf fields that several other subgraphs resolve: the fewest subgraphs serving them all is
 # searched among at most this many (2^10 sets at worst), else they are placed one by one
