@@ -360,8 +360,11 @@ class CompiledShaper:
                 sub = first.selections if len(fields) == 1 else self.exact.merged(fields)
                 lines = self._complete(first.type, f"g({k})", var, sub or _NO_SELECTIONS)
             if not conditional:
-                body.extend(lines)
-                items.append(f"{k}: {var}")
+                if len(lines) == 1 and lines[0] == f"    {var} = g({k})":
+                    items.append(f"{k}: g({k})")  # a plain value: read right into the answer
+                else:
+                    body.extend(lines)
+                    items.append(f"{k}: {var}")
                 continue
             if () in conditions:
                 body.extend(lines)
