@@ -14,6 +14,7 @@ import contextvars
 import gc
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -218,6 +219,7 @@ class Gateway:
         self.executor = Executor(self._send)
         # one thread: the planner is not shared between threads
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govgraph-prepare")
+        self._planning = threading.Lock()
         self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(
             dict.fromkeys(
@@ -661,14 +663,18 @@ class Gateway:
         return 1 if router is None else router.fanout(fetch, variables)
 
     def _plan(self, operation: Operation, labels: frozenset[str] | None) -> QueryPlan:
-        try:
-            plan = self.planner.plan(operation, labels)
-        except PlanningError:
-            raise
-        except Exception as exc:
-            raise PlannerFault(
-                _unplannable_field(lambda op: self.planner.plan(op, labels), operation)
-            ) from exc
+        # the planner keeps one plan's state while it works: the preparing thread and the
+        # event loop (an operation planned again without the fields a caller may not see)
+        # take turns
+        with self._planning:
+            try:
+                plan = self.planner.plan(operation, labels)
+            except PlanningError:
+                raise
+            except Exception as exc:
+                raise PlannerFault(
+                    _unplannable_field(lambda op: self.planner.plan(op, labels), operation)
+                ) from exc
         # partitioned subgraphs adapt the finished plan: the planner knows nothing of shards
         for router in self.routers.values():
             plan = router.prepare(plan)
