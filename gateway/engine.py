@@ -219,7 +219,7 @@ class Gateway:
         self.executor = Executor(self._send)
         # one thread: the planner is not shared between threads
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govgraph-prepare")
-        self._planning = threading.Lock()
+        self._planning = threading.RLock()
         self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(
             dict.fromkeys(
