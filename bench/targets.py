@@ -116,8 +116,10 @@ def _govgraph_base_missing() -> str | None:
     base = os.environ.get(BASE_TREE_ENV)
     if not base:
         return f"set {BASE_TREE_ENV} to a checkout of the gateway to compare with (e.g. a git worktree)"
-    if not (Path(base) / "gateway" / "cli.py").exists():
-        return f"{BASE_TREE_ENV}={base} holds no gateway/cli.py"
+    if not (Path(base) / "gateway" / "commands.py").exists():
+        return (
+            f"{BASE_TREE_ENV}={base} holds no gateway/commands.py (what gateway_of_tree.py imports)"
+        )
     return _govgraph_missing()
 
 

@@ -217,7 +217,8 @@ class Gateway:
             else None
         )
         self.executor = Executor(self._send)
-        # one thread: the planner is not shared between threads
+        # one thread prepares new operations; the event loop may plan too (`_restricted`),
+        # so planning itself takes `_planning`
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govgraph-prepare")
         self._planning = threading.RLock()
         self._inflight: InFlight[GraphQLResponse] = InFlight()
