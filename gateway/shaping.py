@@ -312,7 +312,7 @@ class CompiledShaper:
         if self._root is not None:
             try:
                 return self._root(data, variables)
-            except (_Fallback, AttributeError, TypeError):
+            except (_Fallback, KeyError, AttributeError, TypeError):
                 pass
         return self.exact.shape(self.root_type, self.selections, data, errors, variables, explained)
 
@@ -340,7 +340,9 @@ class CompiledShaper:
         if self.exact.key_order(selections, runtime) is not None:
             raise _Fallback  # the order of the keys depends on the variables
         conditional = any(c for _, entries in collected for _, c in entries)
-        body: list[str] = ["    g = o.get"]
+        # fields are read by subscript: a key the merged data lacks (a fetch that failed or
+        # found no entity) is the exact shaper's case, which explains the null
+        body: list[str] = []
         items: list[str] = []
         if conditional:
             body.append("    out = {}")
@@ -355,13 +357,13 @@ class CompiledShaper:
             if first.name == "__typename":
                 lines = [f"    {var} = {runtime!r}"]
             elif first.name in _INTROSPECTION:
-                lines = [f"    {var} = g({k})"]
+                lines = [f"    {var} = o.get({k})"]
             else:
                 sub = first.selections if len(fields) == 1 else self.exact.merged(fields)
-                lines = self._complete(first.type, f"g({k})", var, sub or _NO_SELECTIONS)
+                lines = self._complete(first.type, f"o[{k}]", var, sub or _NO_SELECTIONS)
             if not conditional:
-                if len(lines) == 1 and lines[0] == f"    {var} = g({k})":
-                    items.append(f"{k}: g({k})")  # a plain value: read right into the answer
+                if len(lines) == 1 and lines[0] == f"    {var} = o[{k}]":
+                    items.append(f"{k}: o[{k}]")  # a plain value: read right into the answer
                 else:
                     body.extend(lines)
                     items.append(f"{k}: {var}")
