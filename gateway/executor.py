@@ -84,18 +84,32 @@ class ExecutionContext:
         self.collected: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def objects_at(self, path: tuple[str, ...]) -> list[dict[str, Any]]:
-        """The objects at a Flatten path (callers only read the list)."""
-        found = self.collected.get(path)
+        """The objects at a Flatten path (callers only read the list). The walk starts from
+        the longest prefix of the path whose objects are already collected."""
+        collected = self.collected
+        found = collected.get(path)
         if found is None:
-            found = self.collected[path] = collect(self.data, path)
+            start, base = 0, [self.data]
+            for n in range(len(path) - 1, 0, -1):
+                known = collected.get(path[:n])
+                if known is not None:
+                    start, base = n, known
+                    break
+            found = collected[path] = collect_from(base, path[start:])
         return found
 
-    def merged_at(self, path: tuple[str, ...]) -> None:
+    def merged_at(self, path: tuple[str, ...], keys: frozenset[str] | None = None) -> None:
         """Data was merged into the objects at `path`: what lies below them may have changed
-        (the objects at `path` itself stay the same dicts)."""
+        (the objects at `path` itself stay the same dicts). With `keys`, the merged answers
+        held only those keys, so only what lies below them changed."""
         if self.collected:
             n = len(path)
-            for below in [p for p in self.collected if len(p) > n and p[:n] == path]:
+            stale = [
+                p
+                for p in self.collected
+                if len(p) > n and p[:n] == path and (keys is None or p[n] in keys)
+            ]
+            for below in stale:
                 del self.collected[below]
 
     def remaining(self) -> float:
@@ -143,7 +157,7 @@ class Executor:
             _rename(data, fetch.renames)
         if isinstance(data, dict):
             merge(ctx.data, data, ctx.object_types)
-            ctx.collected.clear()
+            ctx.merged_at((), fetch.merged_keys)
         for error in _errors(response):
             error = _with_service(error, fetch.service, ctx.mask_errors)
             ctx.errors.append(with_retry_key(error, fetch, ctx.variables) if write else error)
@@ -253,8 +267,9 @@ class Executor:
             )
             entities = None
         if entities is not None:
+            keys = fetch.merged_keys
             for merged in flatten.paths:
-                ctx.merged_at(merged)
+                ctx.merged_at(merged, keys)
             object_types = ctx.object_types
             for entity, group in zip(entities, owners, strict=True):
                 if entity.__class__ is dict:
@@ -411,7 +426,11 @@ def _input_for(inputs: tuple[EntityInput, ...], typename: Any) -> EntityInput | 
 
 def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
     """The objects at a Flatten path."""
-    current: list[Any] = [data]
+    return collect_from([data], path)
+
+
+def collect_from(current: list[Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The objects at `path` below the values in `current`."""
     for seg in path:
         if seg == "@":
             nxt: list[Any] = []

@@ -79,3 +79,54 @@ def test_a_null_requirement_is_sent_when_the_key_is_set() -> None:
     owners: list[list[dict[str, Any]]] = []
     _group_flat(objs, _input("upc", "price", key_count=1), representations, owners, {})
     assert representations == [{"__typename": "Product", "upc": "a", "price": None}]
+
+
+def test_a_merge_forgets_only_what_lies_below_the_keys_it_brought() -> None:
+    users = [{"__typename": "User", "id": "1", "reviews": [{"__typename": "Review", "id": "r"}]}]
+    ctx = _ctx({"users": users})
+    reviews = ctx.objects_at(("users", "@", "reviews", "@"))
+    assert [r["id"] for r in reviews] == ["r"]
+    # an entity fetch at users.@ that brought `name` leaves the reviews where they were
+    users[0]["name"] = "Li"
+    ctx.merged_at(("users", "@"), frozenset({"name", "__typename"}))
+    assert ctx.objects_at(("users", "@", "reviews", "@")) is reviews
+    # one that brought `reviews` replaced them: they are collected again
+    users[0]["reviews"] = [{"__typename": "Review", "id": "s"}, {"__typename": "Review", "id": "t"}]
+    ctx.merged_at(("users", "@"), frozenset({"reviews"}))
+    assert [r["id"] for r in ctx.objects_at(("users", "@", "reviews", "@"))] == ["s", "t"]
+    # a root fetch that brought `top` leaves `users` alone; unknown keys forget everything below
+    ctx.merged_at((), frozenset({"top"}))
+    kept = ctx.objects_at(("users", "@"))
+    ctx.merged_at((), frozenset({"top"}))
+    assert ctx.objects_at(("users", "@")) is kept
+    ctx.merged_at(())
+    assert ctx.collected == {}
+
+
+def test_a_path_is_walked_from_the_longest_prefix_already_collected() -> None:
+    users = [{"__typename": "User", "id": "1", "best": {"__typename": "Review", "id": "r"}}]
+    ctx = _ctx({"users": users})
+    assert ctx.objects_at(("users", "@")) == users
+    # the prefix's list stands for the walk from the root: a user added to the data after it
+    # was collected is not seen below it until a merge says the list changed
+    ctx.data["users"].append({"__typename": "User", "id": "2", "best": {"id": "x"}})
+    assert [r["id"] for r in ctx.objects_at(("users", "@", "best"))] == ["r"]
+    ctx.merged_at((), frozenset({"users"}))
+    assert [r["id"] for r in ctx.objects_at(("users", "@", "best"))] == ["r", "x"]
+
+
+def test_a_fetch_knows_the_keys_its_answer_brings() -> None:
+    from gateway.planner.plan import FetchNode
+    from gateway.planner.selection import SelectionSet
+
+    selection = SelectionSet()
+    fragment = selection.fragment("Product")
+    fragment.add_field("name", "n1")
+    inner = fragment.fragment("Book")
+    inner.add_field("pages", None)
+    fetch = FetchNode(
+        "products", "PRODUCTS", selection, {}, inputs=(_input("upc"),), renames={"n1": "name"}
+    )
+    assert fetch.merged_keys is None  # before render: unknown
+    fetch.render()
+    assert fetch.merged_keys == frozenset({"n1", "name", "pages", "__typename"})

@@ -87,6 +87,10 @@ class FetchNode:
     # entity fetch
     root_fields: tuple[TopField, ...] = ()
     entity_fields: dict[str, tuple[TopField, ...]] = field(default_factory=dict)
+    # every key the answer may add to the objects it is merged into (each entity, or the
+    # root), under the client's names too (`renames`): what the executor collected below
+    # other keys is still where it was (None: unknown, before `render()`)
+    merged_keys: frozenset[str] | None = None
 
     @property
     def is_entity_fetch(self) -> bool:
@@ -125,6 +129,21 @@ class FetchNode:
             self.root_fields = _top_fields(selection)
             self.entity_fields = {}
         self.variable_usages = tuple(used)
+        keys = _response_keys(selection)
+        self.merged_keys = frozenset(
+            [*keys, "__typename", *(self.renames[k] for k in keys if k in self.renames)]
+        )
+
+
+def _response_keys(selection: SelectionSet) -> list[str]:
+    """The response keys of a selection's fields, through its fragments at any depth."""
+    keys: list[str] = []
+    for item in selection.items.values():
+        if isinstance(item, FieldSel):
+            keys.append(item.response_key)
+        else:
+            keys += _response_keys(item.sub)
+    return keys
 
 
 def _top_fields(selection: SelectionSet) -> tuple[TopField, ...]:
