@@ -316,6 +316,9 @@ class GatewayConfig:
     override_labels: list[str] = field(default_factory=list)
     # requests in flight in one worker; past it a request is answered 503 before any work
     max_requests_in_flight: int = field(default_factory=default_max_requests_in_flight)
+    # admitted requests that run their plans at once in one worker, the rest waiting their
+    # turn: "auto" (follows the worker's CPU load, gateway/pacing.py), a number, or 0 (all)
+    execution_limit: int | str = "auto"
     # [upstream] limits and breaker, and the keys of them that [subgraphs.<name>] overrides
     upstream_policy: UpstreamPolicy = field(default_factory=UpstreamPolicy)
     subgraph_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -440,6 +443,8 @@ def _from_mapping(raw: Section) -> GatewayConfig:
     ):
         if name in gw:
             setattr(cfg, name, _positive(f"gateway.{name}", gw[name]))
+    if "execution_limit" in gw:
+        cfg.execution_limit = _execution_limit("gateway.execution_limit", gw["execution_limit"])
     if "limits_mode" in gw:
         if gw["limits_mode"] not in ("enforce", "measure"):
             raise ConfigError(
@@ -787,6 +792,10 @@ def _apply_env(cfg: GatewayConfig, env: Mapping[str, str]) -> None:
         cfg.max_requests_in_flight = _positive(
             "GOVGRAPH_MAX_REQUESTS_IN_FLIGHT", _integer(env["GOVGRAPH_MAX_REQUESTS_IN_FLIGHT"])
         )
+    if "GOVGRAPH_EXECUTION_LIMIT" in env:
+        cfg.execution_limit = _execution_limit(
+            "GOVGRAPH_EXECUTION_LIMIT", _integer(env["GOVGRAPH_EXECUTION_LIMIT"])
+        )
     if env.get("GOVGRAPH_REDIS_URL"):
         cfg.cache.redis_url = _redis_url("GOVGRAPH_REDIS_URL", env["GOVGRAPH_REDIS_URL"])
     if "GOVGRAPH_PROPAGATE_HEADERS" in env:
@@ -963,6 +972,14 @@ def _integer(text: str) -> int | str:
 def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a whole number greater than zero, got {value!r}")
+    return value
+
+
+def _execution_limit(name: str, value: Any) -> int | str:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f'{name} must be "auto" or a whole number (0: no limit), got {value!r}')
     return value
 
 

@@ -62,6 +62,7 @@ from gateway.limits import (
     read_cost_rules,
     shape_limits,
 )
+from gateway.pacing import ExecutionGate
 from gateway.partition import PartitionRouter
 from gateway.persisted import PersistedQueries
 from gateway.planner.builder import PlanningError, QueryPlanner
@@ -221,6 +222,7 @@ class Gateway:
         # so planning itself takes `_planning`
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govgraph-prepare")
         self._planning = threading.RLock()
+        self.gate = _execution_gate(config)
         self._inflight: InFlight[GraphQLResponse] = InFlight()
         self._identity_headers = tuple(
             dict.fromkeys(
@@ -703,30 +705,40 @@ class Gateway:
         ctx.mask_errors = self.config.mask_subgraph_errors
         if denied:
             ctx.errors.extend(denied)
+        gate = self.gate
+        turn = False
         try:
-            async with asyncio.timeout_at(
-                asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())
-            ):
-                await self.executor.run(prepared.plan.node, ctx)
-        except TimeoutError:
-            ctx.errors.append(
-                {
-                    "message": f"The request did not complete within its deadline of "
-                    f"{self.config.request_deadline_s:g} s.",
-                    "extensions": {"code": "GATEWAY_TIMEOUT"},
-                }
-            )
-        if prepared.introspection is not None:
-            result = execute_sync(
-                self.schema, prepared.introspection, variable_values=raw_variables
-            )
-            if result.data:
-                ctx.data.update(result.data)
-            for e in result.errors or ():
-                ctx.errors.append(_format(e))
-        if self.entities is not None and prepared.operation.kind == "mutation":
-            await self.entities.invalidate_returned(prepared.operation, ctx.data)
-        data = prepared.shaper.shape(ctx.data, ctx.errors, variables, ctx.explained)
+            try:
+                async with asyncio.timeout_at(
+                    asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())
+                ):
+                    # waiting for a turn counts against the deadline
+                    if gate is not None:
+                        await gate.acquire()
+                        turn = True
+                    await self.executor.run(prepared.plan.node, ctx)
+            except TimeoutError:
+                ctx.errors.append(
+                    {
+                        "message": f"The request did not complete within its deadline of "
+                        f"{self.config.request_deadline_s:g} s.",
+                        "extensions": {"code": "GATEWAY_TIMEOUT"},
+                    }
+                )
+            if prepared.introspection is not None:
+                result = execute_sync(
+                    self.schema, prepared.introspection, variable_values=raw_variables
+                )
+                if result.data:
+                    ctx.data.update(result.data)
+                for e in result.errors or ():
+                    ctx.errors.append(_format(e))
+            if self.entities is not None and prepared.operation.kind == "mutation":
+                await self.entities.invalidate_returned(prepared.operation, ctx.data)
+            data = prepared.shaper.shape(ctx.data, ctx.errors, variables, ctx.explained)
+        finally:
+            if turn and gate is not None:
+                gate.release()
         body: dict[str, Any] = {"data": data}
         if ctx.errors:
             body = {"errors": ctx.errors, "data": data}
@@ -956,6 +968,16 @@ def _unplannable_field(plan: Callable[[Operation], object], operation: Operation
                 return None
             alias = f" (as {found.alias})" if found.alias else ""
             return f"{found.parent_type}.{found.name}{alias}"
+    return None
+
+
+def _execution_gate(config: GatewayConfig) -> ExecutionGate | None:
+    """How many admitted requests run their plans at once (None: every one)."""
+    limit = config.execution_limit
+    if limit == "auto":
+        return ExecutionGate(config.max_requests_in_flight, adaptive=True)
+    if isinstance(limit, int) and limit > 0:
+        return ExecutionGate(limit)
     return None
 
 
