@@ -975,9 +975,11 @@ def _execution_gate(config: GatewayConfig) -> ExecutionGate | None:
     """How many admitted requests run their plans at once (None: every one)."""
     limit = config.execution_limit
     if limit == "auto":
-        return ExecutionGate(config.max_requests_in_flight, adaptive=True)
+        return ExecutionGate(
+            config.max_requests_in_flight, adaptive=True, on_limit=metrics.EXECUTION_LIMIT.set
+        )
     if isinstance(limit, int) and limit > 0:
-        return ExecutionGate(limit)
+        return ExecutionGate(limit, on_limit=metrics.EXECUTION_LIMIT.set)
     return None
 
 

@@ -51,6 +51,12 @@ IN_FLIGHT = Gauge(
     "GraphQL requests being answered now.",
     multiprocess_mode="livesum",
 )
+EXECUTION_LIMIT = Gauge(
+    "govgraph_execution_limit",
+    'Plans a worker runs at once (`execution_limit`; with "auto" it follows the worker\'s '
+    "CPU load), summed over workers.",
+    multiprocess_mode="livesum",
+)
 FETCH_DURATION = Histogram(
     "govgraph_subgraph_fetch_duration_seconds",
     "Time of one subgraph fetch, by subgraph and shard key (empty when not partitioned).",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 # a worker keeps at least this many plans running: one computing while another waits
 MINIMUM = 2
@@ -40,17 +41,29 @@ class ExecutionGate:
         "limit",
         "maximum",
         "minimum",
+        "on_limit",
         "_cpu",
         "_timer",
         "_wall",
         "_waiters",
     )
 
-    def __init__(self, limit: int, *, adaptive: bool = False, minimum: int = MINIMUM) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        adaptive: bool = False,
+        minimum: int = MINIMUM,
+        on_limit: Callable[[int], None] | None = None,
+    ) -> None:
+        """`on_limit` is told each new limit (the first one too): a gauge, say."""
         self.maximum = max(1, limit)
         self.minimum = min(max(1, minimum), self.maximum)
         self.adaptive = adaptive
         self.limit = self.maximum
+        self.on_limit = on_limit
+        if on_limit is not None:
+            on_limit(self.limit)
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._wall = time.monotonic()
@@ -117,8 +130,11 @@ class ExecutionGate:
         cpu = time.process_time()
         busy = (cpu - self._cpu) / elapsed
         self._wall, self._cpu = now, cpu
+        limit = self.limit
         if busy >= BUSY:
-            self.limit = max(self.minimum, self.limit // 2)
-        elif busy < SPARE and self._waiters and self.limit < self.maximum:
-            self.limit = min(self.maximum, self.limit * 2)
+            self.limit = max(self.minimum, limit // 2)
+        elif busy < SPARE and self._waiters and limit < self.maximum:
+            self.limit = min(self.maximum, limit * 2)
             self._wake()
+        if self.limit != limit and self.on_limit is not None:
+            self.on_limit(self.limit)

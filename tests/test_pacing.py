@@ -86,7 +86,8 @@ def test_the_adaptive_limit_halves_while_the_worker_is_busy_and_doubles_when_it_
     monkeypatch.setattr(pacing, "INTERVAL_S", 0.02)
 
     async def scenario() -> None:
-        gate = ExecutionGate(64, adaptive=True, minimum=2)
+        limits: list[int] = []
+        gate = ExecutionGate(64, adaptive=True, minimum=2, on_limit=limits.append)
         assert gate.limit == 64
         for _ in range(10):  # CPU work only: each interval halves the limit
             await gate.acquire()
@@ -95,6 +96,7 @@ def test_the_adaptive_limit_halves_while_the_worker_is_busy_and_doubles_when_it_
                 pass
             gate.release()
         assert gate.limit == 2  # and never below the minimum
+        assert limits == [64, 32, 16, 8, 4, 2]  # each change told once (a gauge)
         # waiting for I/O with requests queued: the limit grows back and lets them in
         holders = [asyncio.create_task(gate.acquire()) for _ in range(2)]
         await asyncio.gather(*holders)
@@ -104,6 +106,7 @@ def test_the_adaptive_limit_halves_while_the_worker_is_busy_and_doubles_when_it_
         # nothing ends, nothing arrives: the limit is reconsidered on a timer
         await asyncio.wait_for(asyncio.gather(*queued), 1)
         assert gate.limit >= 8 and gate.active == 8
+        assert limits[-1] == gate.limit
 
     asyncio.run(scenario())
 
