@@ -376,6 +376,12 @@ class CompiledShaper:
                 body.extend("    " + line for line in lines)
             body.append(("    " if () in conditions else "        ") + f"out[{k}] = {var}")
         ret = "    return out" if conditional else "    return {" + ", ".join(items) + "}"
+        # a value that is no object fails the first subscript (TypeError); with none that
+        # always runs (only __typename, or conditional fields) it is checked outright
+        if not any("o[" in item for item in items) and not any(
+            line.startswith("    r") and "o[" in line for line in body
+        ):
+            body.insert(0, "    if o.__class__ is not dict: raise F")
         self._lines.append("\n".join([f"def {name}(o, v):"] + body + [ret]))
         return name
 

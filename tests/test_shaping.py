@@ -340,3 +340,13 @@ def test_a_field_whose_selection_was_all_skipped_never_stands_in_for_another() -
             Shaper(SCHEMA).shape("Query", operation.selections, copy.deepcopy(data), [], {})
             == expected
         )
+
+
+def test_a_value_that_is_no_object_is_never_shaped_as_one() -> None:
+    """An object whose function reads no field unconditionally (only `__typename`, or
+    fields under a condition that is off) still refuses a string where the object should be."""
+    text = "query Q($a: Boolean!) { item { ... @include(if: $a) { id } __typename } }"
+    selections = _normalized(parse(text))
+    expected = Shaper(SCHEMA).shape("Query", selections, {"item": "oops"}, [], {"a": False})
+    compiled = CompiledShaper(SCHEMA, "Query", selections)
+    assert compiled.shape({"item": "oops"}, [], {"a": False}) == expected == {"item": None}
