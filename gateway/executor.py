@@ -218,22 +218,25 @@ class Executor:
             if typename.__class__ is not str:
                 continue  # not an object a subgraph typed: nothing to fetch for it
             if single is not None:
-                entity_input = single if typename in single.runtime_types else None
+                if typename not in single.runtime_types:
+                    continue
+                matching: tuple[EntityInput, ...] = (single,)
             else:
-                entity_input = _input_for(inputs, typename)
-            if entity_input is None:
-                continue
-            rep = representation(obj, entity_input)
-            if rep is None:
-                continue
-            key = _dedup_key(rep)
-            i = index.get(key)
-            if i is None:
-                index[key] = i = len(representations)
-                representations.append(rep)
-                owners.append([obj])
-            else:
-                owners[i].append(obj)
+                # an object may need several: e.g. a Dog both as itself and as the Animal
+                # an @interfaceObject subgraph knows, each answer merged into it
+                matching = tuple(i for i in inputs if typename in i.runtime_types)
+            for entity_input in matching:
+                rep = representation(obj, entity_input)
+                if rep is None:
+                    continue
+                key = _dedup_key(rep)
+                i = index.get(key)
+                if i is None:
+                    index[key] = i = len(representations)
+                    representations.append(rep)
+                    owners.append([obj])
+                else:
+                    owners[i].append(obj)
         if not representations:
             return
         try:
@@ -415,13 +418,6 @@ def clip_message(message: str, limit: int = MAX_ERROR_MESSAGE) -> str:
     if len(message) <= limit:
         return message
     return message[: limit - 1] + "…"
-
-
-def _input_for(inputs: tuple[EntityInput, ...], typename: Any) -> EntityInput | None:
-    for entity_input in inputs:
-        if typename in entity_input.runtime_types:
-            return entity_input
-    return None
 
 
 def collect(data: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
