@@ -44,6 +44,7 @@ class ExecutionGate:
         "on_limit",
         "_cpu",
         "_timer",
+        "_timer_loop",
         "_wall",
         "_waiters",
     )
@@ -71,6 +72,7 @@ class ExecutionGate:
         # while requests wait, the limit is reconsidered on a timer too: turns held by
         # requests that wait for slow subgraphs may not end for a while
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def waiting(self) -> int:
@@ -87,8 +89,10 @@ class ExecutionGate:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        if self.adaptive and self._timer is None:
+        # a timer of a loop that has since closed never fires: one on this loop takes its place
+        if self.adaptive and (self._timer is None or self._timer_loop is not loop):
             self._timer = loop.call_later(INTERVAL_S, self._tick)
+            self._timer_loop = loop
         try:
             await waiter
         except BaseException:
@@ -120,7 +124,8 @@ class ExecutionGate:
         self._timer = None
         self._adapt()
         if any(not w.done() for w in self._waiters):
-            self._timer = asyncio.get_running_loop().call_later(INTERVAL_S, self._tick)
+            loop = asyncio.get_running_loop()
+            self._timer, self._timer_loop = loop.call_later(INTERVAL_S, self._tick), loop
 
     def _adapt(self) -> None:
         now = time.monotonic()

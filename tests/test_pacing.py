@@ -111,6 +111,30 @@ def test_the_adaptive_limit_halves_while_the_worker_is_busy_and_doubles_when_it_
     asyncio.run(scenario())
 
 
+def test_a_gate_kept_across_event_loops_still_reconsiders_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pacing, "INTERVAL_S", 0.02)
+    gate = ExecutionGate(8, adaptive=True, minimum=1)
+    gate.limit = 1
+
+    async def left_waiting() -> None:
+        await gate.acquire()
+        asyncio.get_running_loop().create_task(gate.acquire())  # still waiting at the end
+        await asyncio.sleep(0)
+
+    asyncio.run(left_waiting())  # the loop closes with a waiter and its timer pending
+    gate.active, gate.limit = 1, 1
+    gate._waiters.clear()
+
+    async def next_loop() -> None:
+        queued = asyncio.create_task(gate.acquire())
+        await asyncio.wait_for(queued, 1)  # the limit grows on this loop's timer
+
+    asyncio.run(next_loop())
+    assert gate.limit >= 2
+
+
 def test_the_execution_limit_is_auto_a_number_or_zero(tmp_path: Path) -> None:
     assert load_config(None, env={}).execution_limit == "auto"
     path = tmp_path / "g.toml"
