@@ -344,6 +344,8 @@ class CompiledShaper:
         # found no entity) is the exact shaper's case, which explains the null
         body: list[str] = []
         items: list[str] = []
+        # a field read whatever the variables: a value that is no object fails it
+        reads_always = False
         if conditional:
             body.append("    out = {}")
         for i, (response_key, entries) in enumerate(collected):
@@ -354,6 +356,8 @@ class CompiledShaper:
                 raise _Fallback  # which sub-selections apply depends on the variables
             k = repr(response_key)
             var = f"r{i}"
+            if first.name != "__typename" and (not conditional or () in conditions):
+                reads_always = True
             if first.name == "__typename":
                 lines = [f"    {var} = {runtime!r}"]
             elif first.name in _INTROSPECTION:
@@ -376,11 +380,9 @@ class CompiledShaper:
                 body.extend("    " + line for line in lines)
             body.append(("    " if () in conditions else "        ") + f"out[{k}] = {var}")
         ret = "    return out" if conditional else "    return {" + ", ".join(items) + "}"
-        # a value that is no object fails the first subscript (TypeError); with none that
-        # always runs (only __typename, or conditional fields) it is checked outright
-        if not any("o[" in item for item in items) and not any(
-            line.startswith("    r") and "o[" in line for line in body
-        ):
+        # a value that is no object fails a read (TypeError, AttributeError); with no read
+        # that always runs (only __typename, or conditional fields) it is checked outright
+        if not reads_always:
             body.insert(0, "    if o.__class__ is not dict: raise F")
         self._lines.append("\n".join([f"def {name}(o, v):"] + body + [ret]))
         return name
